@@ -1,0 +1,77 @@
+"""Every error leaves the API as JSON ``{"detail": ...}`` with a status that says whose fault
+it is: 4xx for the caller's input, 503 when a backing service is down."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from workflows.client import (
+    IncidentConflict,
+    IncidentNotFound,
+    InvalidAction,
+    TemporalUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _detail(status_code: int, detail: object) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's default echoes each offending ``input`` back, which can be large, can
+        # hold what the caller would rather not see logged, and can be nested too deeply
+        # to encode.
+        errors = [
+            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors()
+        ]
+        return _detail(422, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI answers 400 when the body cannot be decoded at all (not UTF-8, nested
+            # deeper than the parser allows); for the caller that is malformed JSON too.
+            error = {"loc": ["body"], "msg": "body is not valid JSON", "type": "json_invalid"}
+            return _detail(422, [error])
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(IncidentNotFound)
+    async def not_found(request: Request, exc: IncidentNotFound) -> Response:
+        return _detail(404, f"incident {exc} not found")
+
+    @app.exception_handler(IncidentConflict)
+    async def conflict(request: Request, exc: IncidentConflict) -> Response:
+        return _detail(409, str(exc))
+
+    @app.exception_handler(InvalidAction)
+    async def invalid_action(request: Request, exc: InvalidAction) -> Response:
+        return _detail(422, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # Only the type is logged: the driver's message may quote the connection URL.
+        log.warning(
+            "records database unavailable during %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__,
+        )
+        return _detail(503, "the records database is unavailable; try again shortly")
+
+    @app.exception_handler(TemporalUnavailable)
+    async def temporal_unavailable(request: Request, exc: TemporalUnavailable) -> Response:
+        log.warning("Temporal unavailable during %s %s: %s", request.method, request.url.path, exc)
+        return _detail(503, "the workflow engine (Temporal) is unavailable; try again shortly")

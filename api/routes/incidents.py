@@ -1,0 +1,143 @@
+"""Incidents: declare, list, read, act on, and read the timeline of."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from api.deps import Authenticated, ServiceDep, StoreDep
+from api.schemas import (
+    INCIDENT_ID_PATTERN,
+    AckRequest,
+    ChangeLevelRequest,
+    DeclareRequest,
+    IncidentList,
+    IncidentOut,
+    MitigateRequest,
+    PostUpdateRequest,
+    ResolveRequest,
+    Timeline,
+)
+from tocsin.domain import Actor, Incident, Level, Status, utcnow
+from workflows.client import IncidentNotFound
+
+PREFIX = "/api/v1/incidents"
+
+router = APIRouter(prefix=PREFIX, tags=["incidents"], dependencies=[Authenticated])
+
+IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN, examples=["20261123-k7qz"])]
+
+
+def _out(incident: Incident) -> IncidentOut:
+    return IncidentOut.of(incident, utcnow())
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentOut)
+async def declare_incident(
+    body: DeclareRequest, incidents: ServiceDep, response: Response
+) -> IncidentOut:
+    """Declare an incident: its workflow starts and pages the lead function at once."""
+    incident = await incidents.declare(
+        title=body.title,
+        description=body.description,
+        level=body.level,
+        type=body.type,
+        service=body.service or None,
+        drill=body.drill,
+        declared_by=Actor(name=body.by),
+    )
+    response.headers["Location"] = f"{PREFIX}/{incident.id}"
+    return _out(incident)
+
+
+@router.get("", response_model=IncidentList)
+async def list_incidents(
+    store: StoreDep,
+    status: Annotated[list[Status] | None, Query(description="repeat to match any")] = None,
+    is_open: Annotated[
+        bool | None, Query(alias="open", description="only open (or only resolved) ones")
+    ] = None,
+    level: Level | None = None,
+    drill: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IncidentList:
+    """Incidents from the records, newest first."""
+    if is_open is not None:
+        wanted = [s for s in Status if s.is_open is is_open]
+        status = [s for s in status or wanted if s in wanted]
+        if not status:
+            return IncidentList(items=[], total=0)
+    items = await store.list_incidents(
+        status=status, level=level, drill=drill, limit=limit, offset=offset
+    )
+    total = await store.count_incidents(status=status, level=level, drill=drill)
+    return IncidentList(items=[_out(incident) for incident in items], total=total)
+
+
+@router.get("/{incident_id}", response_model=IncidentOut)
+async def get_incident(
+    incident_id: IncidentId, store: StoreDep, incidents: ServiceDep
+) -> IncidentOut:
+    """The live state while the incident is open; the record once it is resolved."""
+    record = await store.get_incident(incident_id)
+    if record is not None and not record.status.is_open:
+        return _out(record)
+    try:
+        return _out(await incidents.current(incident_id))
+    except IncidentNotFound:
+        # The workflow's history is gone (retention) but the record remains.
+        if record is None:
+            raise
+        return _out(record)
+
+
+@router.post("/{incident_id}/ack", response_model=IncidentOut)
+async def acknowledge_incident(
+    incident_id: IncidentId, body: AckRequest, incidents: ServiceDep
+) -> IncidentOut:
+    """First acknowledgement; a second one is a 409 that names who acknowledged first."""
+    return _out(await incidents.acknowledge(incident_id, Actor(name=body.by)))
+
+
+@router.post("/{incident_id}/level", response_model=IncidentOut)
+async def change_incident_level(
+    incident_id: IncidentId, body: ChangeLevelRequest, incidents: ServiceDep
+) -> IncidentOut:
+    return _out(
+        await incidents.change_level(incident_id, body.level, body.reason, Actor(name=body.by))
+    )
+
+
+@router.post("/{incident_id}/updates", response_model=IncidentOut)
+async def post_incident_update(
+    incident_id: IncidentId, body: PostUpdateRequest, incidents: ServiceDep
+) -> IncidentOut:
+    return _out(await incidents.post_update(incident_id, body.text, Actor(name=body.by)))
+
+
+@router.post("/{incident_id}/mitigate", response_model=IncidentOut)
+async def mitigate_incident(
+    incident_id: IncidentId, body: MitigateRequest, incidents: ServiceDep
+) -> IncidentOut:
+    return _out(await incidents.mitigate(incident_id, Actor(name=body.by), body.note))
+
+
+@router.post("/{incident_id}/resolve", response_model=IncidentOut)
+async def resolve_incident(
+    incident_id: IncidentId, body: ResolveRequest, incidents: ServiceDep
+) -> IncidentOut:
+    return _out(await incidents.resolve(incident_id, Actor(name=body.by), body.summary))
+
+
+@router.get("/{incident_id}/timeline", response_model=Timeline)
+async def incident_timeline(
+    incident_id: IncidentId, store: StoreDep, incidents: ServiceDep
+) -> Timeline:
+    """The recorded timeline, oldest first."""
+    events = await store.timeline(incident_id)
+    if not events and await store.get_incident(incident_id) is None:
+        # Nothing recorded yet: either unknown (404 from here) or just declared.
+        await incidents.current(incident_id)
+    return Timeline(items=events)

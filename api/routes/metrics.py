@@ -1,0 +1,103 @@
+"""Prometheus metrics, derived from the records at scrape time.
+
+Nothing is counted in process memory: every scrape reads one snapshot from the records and
+renders it through a registry made for that scrape, so the figures survive restarts and agree
+across API replicas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from api.deps import StoreDep
+from tocsin.domain import IncidentType, Level
+from tocsin.records import TTA_BUCKETS, Histogram, MetricsSnapshot
+
+router = APIRouter(tags=["metrics"])
+
+_NO_ACKS = Histogram(buckets=(*((b, 0) for b in TTA_BUCKETS), (math.inf, 0)), sum=0.0, count=0)
+
+
+class SnapshotCollector(Collector):
+    """Every level, type and drill combination is emitted, at zero when no incident has it,
+    so that rate() and alert rules see a series from the first scrape."""
+
+    def __init__(self, snapshot: MetricsSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot
+        declared = CounterMetricFamily(
+            "tocsin_incidents",
+            "Incidents declared, by level, type and whether it was a drill.",
+            labels=["level", "type", "drill"],
+        )
+        for level in Level:
+            for kind in IncidentType:
+                for drill in (False, True):
+                    count = snap.incidents_total.get((level, kind, drill), 0)
+                    declared.add_metric([level.value, kind.value, str(drill).lower()], count)
+        yield declared
+
+        open_now = GaugeMetricFamily(
+            "tocsin_incidents_open", "Incidents not yet resolved, by level.", labels=["level"]
+        )
+        for level in Level:
+            open_now.add_metric([level.value], snap.open_by_level.get(level, 0))
+        yield open_now
+
+        time_to_ack = HistogramMetricFamily(
+            "tocsin_time_to_ack_seconds",
+            "Time from declaration to first acknowledgement, by level.",
+            labels=["level"],
+        )
+        for level in Level:
+            histogram = snap.time_to_ack.get(level, _NO_ACKS)
+            buckets = [(_bound(le), count) for le, count in histogram.buckets]
+            time_to_ack.add_metric([level.value], buckets, sum_value=histogram.sum)
+        yield time_to_ack
+
+        breaches = CounterMetricFamily(
+            "tocsin_response_window_breaches",
+            "Incidents not acknowledged within their response window, by level.",
+            labels=["level"],
+        )
+        for level in Level:
+            breaches.add_metric([level.value], snap.breaches_by_level.get(level, 0))
+        yield breaches
+
+        escalations = CounterMetricFamily(
+            "tocsin_escalations",
+            "Escalation steps and re-pages fired, by level.",
+            labels=["level"],
+        )
+        for level in Level:
+            escalations.add_metric([level.value], snap.escalations_by_level.get(level, 0))
+        yield escalations
+
+
+def _bound(le: float) -> str:
+    return "+Inf" if math.isinf(le) else repr(float(le))
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics(store: StoreDep) -> Response:
+    snapshot = await store.metrics()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(snapshot))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

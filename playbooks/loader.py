@@ -1,0 +1,117 @@
+"""Load and validate a playbook directory, with errors that name the file, field and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from playbooks.schema import CoordinationMatrix, LevelPlaybook, PlaybookSet, Roster
+from tocsin.domain import Level
+
+DEFAULT_DIR = Path(__file__).resolve().parent
+LEVEL_FILES = {Level.A: "level-a.yaml", Level.B: "level-b.yaml", Level.C: "level-c.yaml"}
+MATRIX_FILE = "matrix.yaml"
+ROSTER_FILE = "roster.yaml"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class PlaybookError(Exception):
+    """A playbook directory cannot be used. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(top level)"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlaybookError([f"{path}: file is missing"]) from None
+    except OSError as exc:
+        raise PlaybookError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlaybookError([f"{path}: not valid YAML{where}: {problem}"]) from None
+
+
+def _validate(path: Path, model: type[_M]) -> _M:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise PlaybookError([f"{path}: expected a mapping at the top level"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{path}: {_field_path(error['loc'])}: {message}")
+        raise PlaybookError(problems) from None
+
+
+def _collect(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+    try:
+        return _validate(path, model)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def load_playbooks(directory: Path | str | None = None) -> PlaybookSet:
+    """Load the three level playbooks and the matrix. Reports every problem at once."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    if not base.is_dir():
+        raise PlaybookError([f"{base}: not a directory"])
+    problems: list[str] = []
+    levels: dict[Level, LevelPlaybook] = {}
+    for level, filename in LEVEL_FILES.items():
+        playbook = _collect(base / filename, LevelPlaybook, problems)
+        if playbook is None:
+            continue
+        if playbook.level is not level:
+            problems.append(f"{base / filename}: level: expected {level}, found {playbook.level}")
+            continue
+        levels[level] = playbook
+    matrix = _collect(base / MATRIX_FILE, CoordinationMatrix, problems)
+    if problems or matrix is None:
+        raise PlaybookError(problems)
+    return PlaybookSet(levels=levels, matrix=matrix)
+
+
+def load_roster(directory: Path | str | None = None) -> Roster:
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    return _validate(base / ROSTER_FILE, Roster)
+
+
+def validate_directory(directory: Path | str | None = None) -> list[str]:
+    """Every problem in a playbook directory (playbooks, matrix and roster); empty when valid."""
+    problems: list[str] = []
+    try:
+        load_playbooks(directory)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    try:
+        load_roster(directory)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    return problems

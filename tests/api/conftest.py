@@ -1,0 +1,175 @@
+"""The API under test, wired to the real worker and time-skipping Temporal server of ``stack``.
+
+The app is driven in-process through ``httpx.ASGITransport``, which does not run the lifespan:
+each fixture builds ``app.state.runtime`` from the stack's records store and incident service
+instead, so the app and the worker share one database and one task queue. The lifespan itself
+is exercised in ``test_app.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.service import RPCError
+
+from api.app import create_app
+from api.deps import Runtime
+from tests.conftest import Stack, eventually
+from tocsin.domain import Incident, NotificationKind, Status
+from tocsin.records import RecordsStore
+from tocsin.settings import Settings
+from workflows.client import IncidentService
+from workflows.models import workflow_id
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BASE_URL = "http://tocsin.test"
+
+
+def free_port() -> int:
+    """A loopback port where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def database_url(tmp_path: Path) -> str:
+    """The records database of ``tests.conftest.open_stack`` for this test."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, stack: Stack) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        api_token=SecretStr(TOKEN),
+        database_url=database_url(tmp_path),
+        task_queue=stack.task_queue,
+        temporal_address=stack.client.service_client.config.target_host,
+    )
+
+
+class TrackedService(IncidentService):
+    """The real service; it remembers what it declared so that teardown can close it."""
+
+    def __init__(self, stack: Stack, declared: list[str]) -> None:
+        super().__init__(stack.client, stack.task_queue, stack.playbooks)
+        self.declared = declared
+
+    async def declare(self, *args: Any, **kwargs: Any) -> Incident:
+        incident = await super().declare(*args, **kwargs)
+        self.declared.append(incident.id)
+        return incident
+
+
+@pytest.fixture
+async def declared(stack: Stack) -> AsyncIterator[list[str]]:
+    """Ids of incidents the test declared; their workflows are terminated afterwards.
+
+    The time-skipping server does not move its clock while a workflow has a task that no
+    worker will ever pick up, so an incident left open after its worker has stopped would
+    stall every later ``env.sleep`` of the session.
+    """
+    ids: list[str] = []
+    yield ids
+    for incident_id in ids:
+        with contextlib.suppress(RPCError):  # already completed
+            await stack.client.get_workflow_handle(workflow_id(incident_id)).terminate()
+
+
+@pytest.fixture
+def service(stack: Stack, declared: list[str]) -> TrackedService:
+    return TrackedService(stack, declared)
+
+
+def build_app(settings: Settings, store: RecordsStore, service: IncidentService) -> FastAPI:
+    app = create_app(settings)
+    app.state.runtime = Runtime(store=store, service=service)
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings, stack: Stack, service: TrackedService) -> FastAPI:
+    return build_app(settings, stack.store, service)
+
+
+def http_client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers
+    )
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Authenticated."""
+    async with http_client(app, AUTH) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as http:
+        yield http
+
+
+def declaration(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Checkout is down",
+        "level": "A",
+        "type": "service_outage",
+        "service": "checkout",
+        "by": "Alice",
+    }
+    body.update(overrides)
+    return body
+
+
+Declare = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def declare(client: httpx.AsyncClient) -> Declare:
+    async def declare(**overrides: Any) -> dict[str, Any]:
+        response = await client.post("/api/v1/incidents", json=declaration(**overrides))
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return declare
+
+
+async def recorded(store: RecordsStore, incident_id: str, status: Status | None = None) -> Incident:
+    """The incident once the worker has recorded it (in ``status``, if given)."""
+    found: list[Incident] = []
+
+    async def check() -> bool:
+        incident = await store.get_incident(incident_id)
+        if incident is None or (status is not None and incident.status is not status):
+            return False
+        found.append(incident)
+        return True
+
+    await eventually(check)
+    return found[-1]
+
+
+async def assert_only_incident_started(stack: Stack, client: httpx.AsyncClient) -> None:
+    """Declare a sentinel and wait for the worker to record and page it: by then, a workflow
+    started by any earlier (rejected) request would have been recorded and paged too."""
+    response = await client.post("/api/v1/incidents", json=declaration(title="sentinel"))
+    assert response.status_code == 201
+    sentinel = response.json()["id"]
+    await recorded(stack.store, sentinel)
+    await eventually(lambda: bool(stack.notifier.of_kind(NotificationKind.PAGE, sentinel)))
+    listed = (await client.get("/api/v1/incidents")).json()
+    assert [item["id"] for item in listed["items"]] == [sentinel]
+    assert {n.incident.id for n in stack.notifier.sent} == {sentinel}

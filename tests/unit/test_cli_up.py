@@ -1,0 +1,89 @@
+"""``tocsin up``'s checks before it starts anything, and its API token file."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from playbooks.loader import DEFAULT_DIR
+from tocsin.cli import app
+from tocsin.up import busy_ports, ensure_token
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOCSIN_API_TOKEN", "TOCSIN_DATA_DIR", "TOCSIN_PLAYBOOKS_DIR", "TOCSIN_API_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_token_is_generated_private_and_kept_across_starts(tmp_path: Path) -> None:
+    first = ensure_token(tmp_path)
+    path = tmp_path / "api-token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 40
+    assert ensure_token(tmp_path) == first
+    assert path.read_text(encoding="utf-8").strip() == first
+
+
+def test_empty_token_file_is_replaced_by_a_fresh_token(tmp_path: Path) -> None:
+    (tmp_path / "api-token").write_text("\n", encoding="utf-8")
+    token = ensure_token(tmp_path)
+    assert token
+    assert (tmp_path / "api-token").read_text(encoding="utf-8").strip() == token
+
+
+def test_busy_ports_finds_a_listening_port_only() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            free = probe.getsockname()[1]
+        assert busy_ports("127.0.0.1", [taken, free]) == [taken]
+
+
+def test_up_with_a_broken_playbook_dir_names_the_problem_and_starts_nothing(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "playbooks"
+    shutil.copytree(DEFAULT_DIR, broken, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (broken / "roster.yaml").unlink()
+    level_a = broken / "level-a.yaml"
+    level_a.write_text(
+        level_a.read_text(encoding="utf-8").replace(
+            "response_window: 15m", "response_window: soon"
+        ),
+        encoding="utf-8",
+    )
+    data_dir = tmp_path / "data"
+
+    result = runner.invoke(app, ["up", "--playbooks", str(broken), "--data-dir", str(data_dir)])
+
+    assert result.exit_code == 2
+    problems = result.stderr.splitlines()[1:]
+    assert len(problems) == 2
+    assert problems[0].startswith(f"  {level_a}: response_window: ")
+    assert problems[1] == f"  {broken / 'roster.yaml'}: file is missing"
+    assert not data_dir.exists()
+
+
+def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        data_dir = tmp_path / "data"
+
+        result = runner.invoke(app, ["up", "--api-port", str(port), "--data-dir", str(data_dir)])
+
+    assert result.exit_code == 2
+    assert f"port(s) already in use: {port}" in result.stderr
+    assert not data_dir.exists()

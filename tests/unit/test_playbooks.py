@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from playbooks.loader import (
+    DEFAULT_DIR,
+    PlaybookError,
+    load_playbooks,
+    load_roster,
+    validate_directory,
+)
+from tocsin.domain import Function, IncidentType, Level, Role, Tier
+
+
+@pytest.fixture
+def playbook_dir(tmp_path: Path) -> Path:
+    """A copy of the default playbook directory that a test may break."""
+    target = tmp_path / "playbooks"
+    target.mkdir()
+    for path in DEFAULT_DIR.glob("*.yaml"):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _single_problem(directory: Path) -> str:
+    problems = validate_directory(directory)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_default_directory_is_valid_and_encodes_the_process_windows() -> None:
+    assert validate_directory(DEFAULT_DIR) == []
+    playbooks = load_playbooks()
+    windows = {level: playbooks.for_level(level).response_window for level in Level}
+    assert windows == {
+        Level.A: timedelta(minutes=15),
+        Level.B: timedelta(minutes=30),
+        Level.C: timedelta(minutes=60),
+    }
+    matrix = playbooks.matrix
+    assert matrix.functions(IncidentType.SERVICE_OUTAGE, Role.LEAD) == [Function.TECHNICAL_SUPPORT]
+    assert matrix.functions(IncidentType.DATA_LEAK, Role.LEAD) == [Function.CUSTOMER_SERVICE]
+    assert matrix.functions(IncidentType.MAJOR_PRODUCT_INCIDENT, Role.LEAD) == [Function.BRAND_PR]
+    roster = load_roster()
+    assert all(roster.people(function, Tier.PRIMARY) for function in Function)
+
+
+def test_escalation_targets_accept_bare_tiers_and_named_functions() -> None:
+    step = load_playbooks().for_level(Level.A).escalation[1]
+    assert [target.describe() for target in step.page] == [
+        "lead function manager",
+        "leadership primary",
+    ]
+
+
+def test_broken_yaml_names_file_and_line(playbook_dir: Path) -> None:
+    (playbook_dir / "level-b.yaml").write_text("level: B\nname: [unclosed\n", encoding="utf-8")
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'level-b.yaml'}: not valid YAML at line ")
+
+
+def test_misspelt_field_is_named_with_its_file(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "level-a.yaml", "update_every: 30m", "update_every: 30m\nupdate_evry: 1h")
+    problem = _single_problem(playbook_dir)
+    assert problem == (
+        f"{playbook_dir / 'level-a.yaml'}: update_evry: Extra inputs are not permitted"
+    )
+
+
+def test_bad_duration_names_the_nested_field(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "level-c.yaml", "repeat_every: 15m", "repeat_every: often")
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'level-c.yaml'}: on_breach.repeat_every: ")
+    assert "'often' is not a duration" in problem
+
+
+def test_escalation_step_outside_the_window_is_refused(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "level-a.yaml", "after: 10m", "after: 20m")
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'level-a.yaml'}: ")
+    assert "escalation[1].after (20m) must be inside the response window (15m)" in problem
+
+
+def test_unsorted_escalation_steps_are_refused(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "level-b.yaml", "after: 20m", "after: 5m")
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'level-b.yaml'}: ")
+    assert "escalation[1].after (5m) comes before the previous step (10m)" in problem
+
+
+def test_missing_level_file_is_reported(playbook_dir: Path) -> None:
+    (playbook_dir / "level-c.yaml").unlink()
+    assert _single_problem(playbook_dir) == f"{playbook_dir / 'level-c.yaml'}: file is missing"
+
+
+def test_level_file_describing_another_level_is_refused(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "level-b.yaml", "level: B", "level: C")
+    assert _single_problem(playbook_dir) == (
+        f"{playbook_dir / 'level-b.yaml'}: level: expected B, found C"
+    )
+
+
+def test_roster_function_without_primary_is_named(playbook_dir: Path) -> None:
+    _edit(
+        playbook_dir / "roster.yaml",
+        "  leadership:\n    primary:\n      - {name: Jo Mbeki, slack_user_id: U0LEAD001, "
+        "email: jo@example.com}\n",
+        "  leadership:\n",
+    )
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'roster.yaml'}: ")
+    assert "functions.leadership.primary: nobody is on it" in problem
+
+
+def test_matrix_type_without_a_lead_is_refused(playbook_dir: Path) -> None:
+    _edit(playbook_dir / "matrix.yaml", "brand_pr: lead", "brand_pr: support")
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'matrix.yaml'}: ")
+    assert "major_product_incident: no function leads this type" in problem
+
+
+def test_every_problem_is_reported_at_once(playbook_dir: Path) -> None:
+    (playbook_dir / "matrix.yaml").unlink()
+    _edit(playbook_dir / "level-a.yaml", "response_window: 15m", "response_window: 0s")
+    _edit(playbook_dir / "roster.yaml", "slack_user_id: U0TECH001", "slack_user_id: nobody")
+    problems = validate_directory(playbook_dir)
+    files = sorted(Path(problem.split(": ", 1)[0]).name for problem in problems)
+    assert files == ["level-a.yaml", "matrix.yaml", "roster.yaml"]
+
+
+def test_load_playbooks_raises_with_the_problems(playbook_dir: Path) -> None:
+    (playbook_dir / "level-a.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(PlaybookError) as caught:
+        load_playbooks(playbook_dir)
+    assert caught.value.problems == [
+        f"{playbook_dir / 'level-a.yaml'}: expected a mapping at the top level"
+    ]
+
+
+def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    assert validate_directory(missing)[0] == f"{missing}: not a directory"

@@ -1,0 +1,126 @@
+"""The records schema. ``migrations/versions`` must create exactly this (a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time stored in UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the instant in ``timestamptz``; SQLite keeps no offset at all, so values
+    are converted to UTC before they are written and given the UTC zone when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: the records store only keeps timezone-aware times")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _json() -> Any:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+# Enumerations are stored as plain strings: adding a level or a status then needs no
+# ALTER TYPE on PostgreSQL, and the pydantic models validate values on the way out.
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("level", String, nullable=False),
+    Column("type", String, nullable=False),
+    Column("service", Text, nullable=True),
+    Column("status", String, nullable=False),
+    Column("drill", Boolean, nullable=False),
+    Column("source", String, nullable=False),
+    Column("declared_at", UTCDateTime, nullable=False),
+    Column("declared_by", Text, nullable=False),
+    Column("ack_deadline", UTCDateTime, nullable=False),
+    Column("response_window_seconds", Float, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", Text, nullable=True),
+    # Derived on write so the time-to-acknowledge histogram is a plain SQL aggregate.
+    Column("time_to_ack_seconds", Float, nullable=True),
+    Column("window_breached", Boolean, nullable=False),
+    Column("breached_at", UTCDateTime, nullable=True),
+    Column("mitigated_at", UTCDateTime, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", Text, nullable=True),
+    Column("resolution_summary", Text, nullable=True),
+    Column("last_update_at", UTCDateTime, nullable=True),
+    Column("escalation_count", Integer, nullable=False),
+    Column("paged", _json(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_incidents_declared_at", "declared_at"),
+    Index("ix_incidents_status_declared_at", "status", "declared_at"),
+    Index("ix_incidents_level_declared_at", "level", "declared_at"),
+)
+
+timeline_events = Table(
+    "timeline_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String, ForeignKey("incidents.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("actor", Text, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("data", _json(), nullable=False),
+    UniqueConstraint("incident_id", "seq", name="uq_timeline_events_incident_id_seq"),
+)
+
+# No foreign key to incidents: a notification may be sent (and recorded) before the activity
+# that records the incident snapshot has run.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("incident_id", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("external_id", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Index("ix_notifications_incident_id", "incident_id"),
+)

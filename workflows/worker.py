@@ -1,0 +1,86 @@
+"""The tocsin worker: runs incident workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from playbooks.loader import load_playbooks
+from tocsin.notify import ConsoleNotifier, Notifier
+from tocsin.records import RecordsStore, migrate
+from tocsin.settings import Settings
+from workflows.activities import IncidentActivities, Records, RosterSource
+from workflows.connect import connect
+from workflows.incident import IncidentWorkflow
+
+log = logging.getLogger(__name__)
+
+# Domain modules are pure data; passing them through spares the sandbox from re-importing
+# pydantic models for every workflow run, which costs far more than the run itself.
+_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "tocsin", "playbooks", "yaml")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
+    )
+
+
+def build_worker(client: Client, task_queue: str, activities: IncidentActivities) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[IncidentWorkflow],
+        activities=[activities.record, activities.notify],
+        workflow_runner=sandbox_runner(),
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
+
+
+async def connect_with_retry(settings: Settings, deadline: float = 60.0) -> Client:
+    """Temporal may still be starting (``tocsin up``, compose): keep trying for a while."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + deadline
+    while True:
+        try:
+            return await connect(settings.temporal_address, settings.temporal_namespace)
+        except RuntimeError as exc:
+            if loop.time() > give_up:
+                raise RuntimeError(
+                    f"cannot reach Temporal at {settings.temporal_address}: {exc}"
+                ) from None
+            await asyncio.sleep(1)
+
+
+async def run_worker(settings: Settings, notifier: Notifier | None = None) -> None:
+    # A broken playbook directory stops the worker before it takes any work.
+    load_playbooks(settings.playbooks_dir)
+    roster = RosterSource(settings.playbooks_dir)
+    url = settings.resolved_database_url()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    if notifier is None:
+        notifier = ConsoleNotifier(log_path=settings.data_dir / "logs" / "notifications.log")
+    records: Records = store
+    activities = IncidentActivities(records, notifier, roster)
+    client = await connect_with_retry(settings)
+    worker = build_worker(client, settings.task_queue, activities)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await store.close()
