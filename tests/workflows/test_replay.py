@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.conftest import Stack, eventually
-from tocsin.domain import Actor, EventKind, Incident, IncidentType, Level
+from tocsin.domain import Actor, EventKind, IncidentType, Level
 from workflows.incident import IncidentWorkflow
 from workflows.models import workflow_id
 from workflows.worker import sandbox_runner
