@@ -93,7 +93,6 @@ class IncidentWorkflow:
                 level_since=declared_at,
             )
         self._resumed = input.resume is not None
-        self._declared_by = input.declared_by
         self._unrecorded: list[TimelineEvent] = []
         self._background: list[asyncio.Task[Any]] = []
         self._sending = 0
