@@ -6,8 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Real servers the tests start: PostgreSQL for the records store.
-APT_PACKAGES := postgresql
+# Real servers the tests start: PostgreSQL for the records store; Prometheus and Alertmanager
+# (with promtool and amtool) for the alert rules, the receiver config and the end-to-end test.
+APT_PACKAGES := postgresql prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint fmt system-deps

@@ -14,10 +14,11 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
+from alerts.catalog import load_catalog
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import health, incidents, metrics
+from api.routes import alerts, health, incidents, metrics
 from playbooks.loader import load_playbooks
 from tocsin.records import RecordsStore
 from tocsin.settings import Settings, get_settings
@@ -56,10 +57,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         playbooks = load_playbooks(settings.playbooks_dir)
+        catalog = load_catalog(settings.services_file)
         client = await connect_with_retry(settings, deadline=temporal_connect_deadline)
         store = RecordsStore.from_url(settings.resolved_database_url())
         app.state.runtime = Runtime(
-            store=store, service=IncidentService(client, settings.task_queue, playbooks)
+            store=store,
+            service=IncidentService(client, settings.task_queue, playbooks),
+            catalog=catalog,
         )
         log.info("API connected to Temporal at %s", settings.temporal_address)
         try:
@@ -74,9 +78,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.dependency_overrides[get_settings] = lambda: settings
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={alerts.WEBHOOK_PATH: settings.intake_max_body_bytes},
+        hints={alerts.WEBHOOK_PATH: alerts.TOO_LARGE_HINT},
+    )
     install_error_handlers(app)
     app.include_router(incidents.router)
+    app.include_router(alerts.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

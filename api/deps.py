@@ -7,21 +7,35 @@ The long-lived objects (records store, Temporal-backed incident service) live in
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
+from alerts.catalog import Catalog, load_catalog
 from tocsin.records import RecordsStore
 from tocsin.settings import Settings, get_settings
 from workflows.client import IncidentService
+
+
+class IntakeCounters:
+    """Alertmanager deliveries seen by this API process. Unlike the incident metrics these
+    count requests, which exist nowhere but here; Prometheus sums them across replicas and
+    ``rate()`` absorbs restarts, as for any request counter."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, int] = {"firing": 0, "resolved": 0}
+        self.deduplicated = 0
 
 
 @dataclass(frozen=True)
 class Runtime:
     store: RecordsStore
     service: IncidentService
+    catalog: Catalog = field(default_factory=load_catalog)
+    intake: IntakeCounters = field(default_factory=IntakeCounters)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -58,7 +72,26 @@ def require_token(
     Synchronous on purpose: the token may be read from a file, and FastAPI runs sync
     dependencies in a thread so the read never blocks the event loop.
     """
-    expected = settings.resolved_api_token()
+    _check(credentials, settings.resolved_api_token())
+
+
+_intake_bearer = HTTPBearer(
+    auto_error=False, scheme_name="IntakeToken", description="TOCSIN_INTAKE_TOKEN"
+)
+
+
+def require_intake_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_intake_bearer)],
+) -> None:
+    """Alertmanager's own token; the API token is not accepted here, nor this one elsewhere."""
+    expected = settings.resolved_intake_token()
+    if expected is None:
+        raise _unauthorized("alert intake is not configured: set TOCSIN_INTAKE_TOKEN")
+    _check(credentials, expected)
+
+
+def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr | None) -> None:
     if credentials is None:
         raise _unauthorized("missing bearer token")
     if expected is None or not secrets.compare_digest(
@@ -76,3 +109,4 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 Authenticated = Depends(require_token)
+IntakeAuthenticated = Depends(require_intake_token)

@@ -21,21 +21,32 @@ _LINGER_FACTOR = 8
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every path, except those given their own cap in ``per_path``
+    (Alertmanager's storms need more than people's requests)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        per_path: dict[str, int] | None = None,
+        hints: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        # Discarded chunks are not kept, so only bandwidth is spent on them.
-        self.linger_bytes = max_bytes * _LINGER_FACTOR
+        self.default_max = max_bytes
+        self.per_path = dict(per_path or {})
+        # What the caller can do about it, per path, appended to the 413's detail.
+        self.hints = dict(hints or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.per_path.get(scope["path"], self.default_max)
         # The server has already rejected a malformed Content-Length; the count below
         # applies whatever the header says.
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send, more_body=True)
+        if declared.isdigit() and int(declared) > max_bytes:
+            await self._too_large(scope, receive, send, max_bytes, more_body=True)
             return
 
         chunks: list[bytes] = []
@@ -48,9 +59,9 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 more = bool(message.get("more_body", False))
-                await self._too_large(scope, receive, send, more_body=more)
+                await self._too_large(scope, receive, send, max_bytes, more_body=more)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -60,18 +71,22 @@ class BodySizeLimit:
         await self.app(scope, _replay([body], receive), send)
 
     async def _too_large(
-        self, scope: Scope, receive: Receive, send: Send, *, more_body: bool
+        self, scope: Scope, receive: Receive, send: Send, max_bytes: int, *, more_body: bool
     ) -> None:
+        # Discarded chunks are not kept, so only bandwidth is spent on them.
+        linger_bytes = max_bytes * _LINGER_FACTOR
         discarded = 0
-        while more_body and discarded <= self.linger_bytes:
+        while more_body and discarded <= linger_bytes:
             message = await receive()
             if message["type"] != "http.request":
                 break
             discarded += len(message.get("body", b""))
             more_body = bool(message.get("more_body", False))
+        hint = self.hints.get(scope["path"], "")
+        hint = f"; {hint}" if hint else ""
         # Past the bound, part of the body may still be unread: the connection cannot be reused.
         response = JSONResponse(
-            {"detail": f"request body is larger than {self.max_bytes} bytes"},
+            {"detail": f"request body is larger than {max_bytes} bytes{hint}"},
             status_code=413,
             headers={"Connection": "close"},
         )

@@ -6,6 +6,7 @@ Per-level policy is plain data so that organisations write their own without tou
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -55,6 +56,13 @@ class BreachPolicy(_Strict):
         return self
 
 
+class AlertsCleared(StrEnum):
+    """What happens when every alert of an alert-opened incident has resolved."""
+
+    MITIGATED = "mitigated"  # a human still confirms and resolves
+    RESOLVED = "resolved"
+
+
 class LevelPlaybook(_Strict):
     level: Level
     name: str = Field(min_length=1)
@@ -63,6 +71,19 @@ class LevelPlaybook(_Strict):
     escalation: list[EscalationStep] = Field(default_factory=list)
     on_breach: BreachPolicy
     update_every: Duration
+    # None means the level's default: see ``alerts_cleared``.
+    on_alerts_cleared: AlertsCleared | None = None
+    reopen_within: Duration = Field(
+        default=timedelta(minutes=30),
+        description="a resolved alert incident whose group fires again this soon reopens",
+    )
+
+    @property
+    def alerts_cleared(self) -> AlertsCleared:
+        """Serious incidents wait for a human to say they are over; a C closes with its alerts."""
+        if self.on_alerts_cleared is not None:
+            return self.on_alerts_cleared
+        return AlertsCleared.RESOLVED if self.level is Level.C else AlertsCleared.MITIGATED
 
     @model_validator(mode="after")
     def _check_timing(self) -> Self:

@@ -90,6 +90,10 @@ class EventKind(StrEnum):
     UPDATE_REMINDER = "update_reminder"
     MITIGATED = "mitigated"
     RESOLVED = "resolved"
+    ALERTS_FIRING = "alerts_firing"
+    ALERTS_RESOLVED = "alerts_resolved"
+    ALERTS_CLEARED = "alerts_cleared"
+    REOPENED = "reopened"
 
 
 class NotificationKind(StrEnum):
@@ -146,6 +150,37 @@ class PagedPerson(BaseModel):
     times: int = 1
 
 
+class GradeFactor(BaseModel):
+    """One term of the grading score: ``contribution = weight * value``."""
+
+    name: str
+    weight: float
+    value: float = Field(ge=0, le=1)
+    contribution: float
+    basis: str = Field(description="where the value came from, for responders")
+
+
+class Grading(BaseModel):
+    """Why an alert-opened incident got its level (DESIGN.md §1): the score is always computed
+    so responders can compare it with a ``level`` label that overrode it."""
+
+    level: Level
+    rule: str = Field(description="'label' when the alert's level label decided, else 'score'")
+    score: float = Field(ge=0, le=1)
+    factors: list[GradeFactor]
+    thresholds: dict[str, float]
+    alert: str = Field(description="the alert that was graded")
+    notes: list[str] = Field(default_factory=list, description="labels ignored, and why")
+
+    def explain(self) -> str:
+        if self.rule == "label":
+            return f"level {self.level} from the alert's level label (score {self.score:.2f})"
+        return (
+            f"level {self.level} by score {self.score:.2f} "
+            f"(A from {self.thresholds['A']:.2f}, B from {self.thresholds['B']:.2f})"
+        )
+
+
 class Incident(BaseModel):
     """One incident as responders, the records and the API see it."""
 
@@ -173,6 +208,10 @@ class Incident(BaseModel):
     last_update_at: AwareDatetime | None = None
     escalation_count: int = 0
     paged: list[PagedPerson] = Field(default_factory=list)
+    grading: Grading | None = None
+    alert_group: str | None = Field(default=None, description="receiver and groupKey")
+    alerts_firing: int = 0
+    alerts_total: int = 0
     # Grows with every recorded change so that out-of-order writes of snapshots cannot
     # overwrite a newer one with an older one.
     version: int = 0

@@ -67,6 +67,8 @@ def format_duration(delta: timedelta) -> str:
 def humanize(delta: timedelta) -> str:
     """A reading for people at 3 a.m.: ``14m 58s``, ``2h 5m``, ``overdue by 3m 2s``."""
     seconds = int(delta.total_seconds())
+    if seconds == 0 and delta > timedelta(0):
+        return "under 1s"
     if seconds < 0:
         return "overdue by " + humanize(timedelta(seconds=-seconds))
     hours, rest = divmod(seconds, 3600)

@@ -57,6 +57,7 @@ def declared(incident: Incident, window: timedelta) -> str:
         f"{drill}Level {incident.level} {incident.type.value.replace('_', ' ')}{service} declared "
         f"by {incident.declared_by}; acknowledge within {format_duration(window)} "
         f"(by {_clock(incident.ack_deadline)})"
+        + (f"; {incident.grading.explain()}" if incident.grading else "")
     )
 
 
@@ -119,6 +120,54 @@ def resolved(incident: Incident, summary: str) -> str:
     assert incident.resolved_at is not None
     took = humanize(incident.resolved_at - incident.declared_at)
     return f"Resolved by {incident.resolved_by} after {took}" + (f": {summary}" if summary else "")
+
+
+# ----------------------------------------------------------------------------- alerts
+
+_LISTED_ALERTS = 5
+
+
+def alert_names(names: Sequence[str]) -> str:
+    """``CheckoutDown, SupportChatDown x2 and 3 more``: distinct names with counts, capped so
+    that a storm of thousands stays one readable line."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    parts = [f"{name} x{n}" if n > 1 else name for name, n in counts.items()]
+    if len(parts) > _LISTED_ALERTS:
+        parts = [*parts[:_LISTED_ALERTS], f"{len(parts) - _LISTED_ALERTS} more"]
+    return ", ".join(parts)
+
+
+def _alerts(count: int) -> str:
+    return f"{count} alert" + ("" if count == 1 else "s")
+
+
+def alerts_firing(names: Sequence[str], firing_now: int) -> str:
+    return f"{_alerts(len(names))} firing: {alert_names(names)} ({firing_now} firing in all)"
+
+
+def alerts_resolved(names: Sequence[str], firing_now: int) -> str:
+    still = f"{firing_now} still firing" if firing_now else "none firing"
+    return f"{_alerts(len(names))} resolved: {alert_names(names)} ({still})"
+
+
+def alerts_cleared(total: int, outcome: str) -> str:
+    then = (
+        "resolved automatically, as the playbook says"
+        if outcome == "resolved"
+        else "mitigated; a responder confirms and resolves it"
+    )
+    return f"Every alert has resolved ({_alerts(total)} in all): {then}"
+
+
+def alert_raised_level(name: str, level: Level, score: float | None) -> str:
+    graded = f" (score {score:.2f})" if score is not None else ""
+    return f"alert {name} is graded {level}{graded}"
+
+
+def reopened(names: Sequence[str], was: str) -> str:
+    return f"Reopened: {alert_names(names)} fired again after the incident was {was}"
 
 
 # --------------------------------------------------------------------------- notifications

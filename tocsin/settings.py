@@ -8,9 +8,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.catalog import DEFAULT_FILE as DEFAULT_SERVICES_FILE
 from playbooks.loader import DEFAULT_DIR as DEFAULT_PLAYBOOKS_DIR
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
+INTAKE_TOKEN_FILE = "intake-token"  # noqa: S105 - a file name, not a secret
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,14 @@ class Settings(BaseSettings):
     api_port: int = 8080
     api_token: SecretStr | None = None
     max_body_bytes: int = 1024 * 1024
+    # Alertmanager's webhook has its own token, so the credentials stored in its config can
+    # only post alerts, never act on incidents.
+    intake_token: SecretStr | None = None
+    intake_max_body_bytes: int = 2 * 1024 * 1024
+    intake_timeout_seconds: float = Field(
+        default=8.0, gt=0, description="answer 503 (Alertmanager retries) past this"
+    )
+    services_file: Path = DEFAULT_SERVICES_FILE
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -36,14 +46,20 @@ class Settings(BaseSettings):
 
     def resolved_api_token(self) -> SecretStr | None:
         """The configured token, else the one ``tocsin up`` generated into the data directory."""
-        if self.api_token is not None and self.api_token.get_secret_value():
-            return self.api_token
-        token_file = self.data_dir / TOKEN_FILE
-        if token_file.is_file():
-            token = token_file.read_text(encoding="utf-8").strip()
-            if token:
-                return SecretStr(token)
-        return None
+        return _token(self.api_token, self.data_dir / TOKEN_FILE)
+
+    def resolved_intake_token(self) -> SecretStr | None:
+        return _token(self.intake_token, self.data_dir / INTAKE_TOKEN_FILE)
+
+
+def _token(configured: SecretStr | None, token_file: Path) -> SecretStr | None:
+    if configured is not None and configured.get_secret_value():
+        return configured
+    if token_file.is_file():
+        token = token_file.read_text(encoding="utf-8").strip()
+        if token:
+            return SecretStr(token)
+    return None
 
 
 @lru_cache

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import httpx
 
+from alerts.catalog import CatalogError, load_catalog
 from playbooks.loader import validate_directory
 from tocsin import binaries
-from tocsin.settings import TOKEN_FILE, Settings
+from tocsin.settings import INTAKE_TOKEN_FILE, TOKEN_FILE, Settings
 from workflows.connect import connect
 
 TEMPORAL_DEADLINE = 60.0
@@ -51,9 +52,10 @@ class Child:
         )
 
 
-def ensure_token(data_dir: Path) -> str:
-    """The API token in ``<data-dir>/api-token``, generated on first start and kept after."""
-    path = data_dir / TOKEN_FILE
+def ensure_token(data_dir: Path, name: str = TOKEN_FILE) -> str:
+    """A token in ``<data-dir>/<name>`` (the API's, Alertmanager's), generated on first start
+    and kept after."""
+    path = data_dir / name
     if path.is_file():
         token = path.read_text(encoding="utf-8").strip()
         if token:
@@ -247,6 +249,11 @@ def _banner(stack: Stack, token: str | None) -> str:
     s = stack.settings
     shown_token = token if token is not None else "(from TOCSIN_API_TOKEN)"
     token_ref = f"$(cat {s.data_dir / TOKEN_FILE})" if token is not None else "$TOCSIN_API_TOKEN"
+    intake_ref = (
+        "$TOCSIN_INTAKE_TOKEN"
+        if s.intake_token is not None and s.intake_token.get_secret_value()
+        else str(s.data_dir / INTAKE_TOKEN_FILE)
+    )
     return "\n".join(
         [
             "",
@@ -258,6 +265,8 @@ def _banner(stack: Stack, token: str | None) -> str:
             f"  playbooks        {s.playbooks_dir}",
             f"  logs             {stack.logs}/ (temporal.log, worker.log, api.log)",
             f"  API token        {shown_token}",
+            f"  Alertmanager     POST {stack.api_url}/api/v1/alerts/alertmanager with the "
+            f"bearer token in {intake_ref}",
             "",
             "Try:",
             f"  curl -X POST {stack.api_url}/api/v1/incidents \\",
@@ -286,6 +295,10 @@ def _prepare(settings: Settings, temporal_port: int) -> Prepared:
         lines = "\n".join(f"  {problem}" for problem in problems)
         raise StartupFailed(f"the playbook directory {playbooks_dir} has problems:\n{lines}")
     try:
+        load_catalog(settings.services_file)
+    except CatalogError as exc:
+        raise StartupFailed(f"the service catalog has problems: {exc}") from None
+    try:
         temporal_bin = binaries.temporal_cli()
     except binaries.BinaryNotFound as exc:
         raise StartupFailed(str(exc)) from None
@@ -298,6 +311,8 @@ def _prepare(settings: Settings, temporal_port: int) -> Prepared:
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     configured = settings.api_token is not None and settings.api_token.get_secret_value()
     token = None if configured else ensure_token(data_dir)
+    if settings.intake_token is None or not settings.intake_token.get_secret_value():
+        ensure_token(data_dir, INTAKE_TOKEN_FILE)
     resolved = settings.model_copy(update={"data_dir": data_dir, "playbooks_dir": playbooks_dir})
     return Prepared(resolved, token, temporal_bin)
 

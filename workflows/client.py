@@ -6,8 +6,10 @@ It turns Temporal's errors into three domain errors the HTTP edge maps to status
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -22,16 +24,23 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from alerts.catalog import Catalog
+from alerts.models import WebhookPayload
 from playbooks.schema import PlaybookSet
 from tocsin.domain import Actor, Incident, IncidentType, Level, Source, utcnow
-from workflows.incident import CONFLICT, INVALID, IncidentWorkflow
+from workflows.alert_intake import Intake, prepare
+from workflows.incident import ALERTMANAGER, CONFLICT, INVALID, IncidentWorkflow
 from workflows.models import (
     AckInput,
+    AlertBatch,
+    AlertOutcome,
+    AlertResult,
     ChangeLevelInput,
     IncidentInput,
     MitigateInput,
     PostUpdateInput,
     ResolveInput,
+    alert_group_workflow_id,
     workflow_id,
 )
 
@@ -53,6 +62,28 @@ class InvalidAction(Exception):
 
 class TemporalUnavailable(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What one Alertmanager notification did to its alert group's incident."""
+
+    group: str
+    incident: Incident | None  # None when only resolved alerts came for no open incident
+    outcome: AlertOutcome | None
+    new_firing: int = 0
+    new_resolved: int = 0
+    duplicates: int = 0
+
+    @property
+    def deduplicated(self) -> bool:
+        """Nothing in the notification was news: a repeat or an HA peer's copy."""
+        return self.new_firing == 0 and self.new_resolved == 0
+
+
+# An update can reach an alert incident's workflow in the instant it closes (its reopen window
+# ran out); the next attempt then starts the group's new incident.
+_CLOSING_RETRIES = 3
 
 
 def mint_incident_id(now: datetime) -> str:
@@ -116,13 +147,108 @@ class IncidentService:
                 continue  # four random characters collided with an incident of the same day
         raise TemporalUnavailable("could not mint a free incident id")
 
+    async def receive_alerts(
+        self, payload: WebhookPayload, catalog: Catalog, now: datetime | None = None
+    ) -> GroupResult:
+        """Bring one Alertmanager notification to its group's incident, opening it if needed.
+
+        Update-with-start with "use existing" on a workflow id derived from the group makes
+        concurrent and repeated deliveries race-free: at most one incident per group is open,
+        and a delivery that loses the race joins the winner's incident."""
+        intake = prepare(payload, catalog, now or utcnow())
+        results: list[AlertResult] = []
+        for index, batch in enumerate(intake.batches):
+            if index == 0 and intake.opening is not None:
+                result = await self._deliver_opening(intake, batch)
+            else:
+                delivered = await self._deliver(intake, batch)
+                if delivered is None:
+                    break
+                result = delivered
+            results.append(result)
+        if not results:
+            return GroupResult(group=intake.group, incident=None, outcome=None)
+        first, last = results[0], results[-1]
+        outcome = first.outcome
+        if any(r.outcome is AlertOutcome.REOPENED for r in results):
+            outcome = AlertOutcome.REOPENED
+        elif outcome is AlertOutcome.DUPLICATE and any(
+            r.outcome is not AlertOutcome.DUPLICATE for r in results
+        ):
+            outcome = AlertOutcome.JOINED
+        return GroupResult(
+            group=intake.group,
+            incident=last.incident,
+            outcome=outcome,
+            new_firing=sum(r.new_firing for r in results),
+            new_resolved=sum(r.new_resolved for r in results),
+            duplicates=sum(r.duplicates for r in results),
+        )
+
+    async def _deliver_opening(self, intake: Intake, batch: AlertBatch) -> AlertResult:
+        opening = intake.opening
+        assert opening is not None
+        for _ in range(_CLOSING_RETRIES):
+            operation = WithStartWorkflowOperation(
+                IncidentWorkflow.run,
+                IncidentInput(
+                    incident_id="",
+                    title=opening.title,
+                    description=opening.description,
+                    level=opening.level,
+                    type=opening.type,
+                    service=opening.service,
+                    source=Source.ALERTMANAGER,
+                    declared_by=ALERTMANAGER,
+                    playbooks=self._playbooks,
+                    alert_group=intake.group,
+                    alert_group_id=intake.group_id,
+                    opened_by_request=intake.request_id,
+                    grading=opening.grading,
+                ),
+                id=alert_group_workflow_id(intake.group_id),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # A group whose incident is over (past its reopen window) opens a new one.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+            try:
+                return await self._call(
+                    intake.group,
+                    lambda op=operation: self._client.execute_update_with_start_workflow(  # type: ignore[misc]
+                        IncidentWorkflow.alerts,
+                        batch,
+                        start_workflow_operation=op,
+                    ),
+                )
+            except (IncidentNotFound, IncidentConflict):
+                await asyncio.sleep(0.05)
+        raise TemporalUnavailable(f"alert group {intake.group}: its workflow kept closing")
+
+    async def _deliver(self, intake: Intake, batch: AlertBatch) -> AlertResult | None:
+        """A batch for an incident that must exist already; None when there is none."""
+        handle = self._client.get_workflow_handle(alert_group_workflow_id(intake.group_id))
+        try:
+            return await self._call(
+                intake.group,
+                lambda: handle.execute_update(IncidentWorkflow.alerts, batch),
+            )
+        except (IncidentNotFound, IncidentConflict):
+            return None  # resolved alerts of a group whose incident is over: nothing to do
+
     async def current(self, incident_id: str) -> Incident:
         """The live state, from the running workflow."""
         handle = self._client.get_workflow_handle(workflow_id(incident_id))
-        return await self._call(incident_id, lambda: handle.query(IncidentWorkflow.state))
+        incident = await self._call(incident_id, lambda: handle.query(IncidentWorkflow.state))
+        if incident.id != incident_id:
+            # An alert group's workflow now runs a newer incident; this one is over.
+            raise IncidentNotFound(incident_id)
+        return incident
 
     async def acknowledge(self, incident_id: str, by: Actor) -> Incident:
-        return await self._update(incident_id, IncidentWorkflow.acknowledge, AckInput(by=by))
+        return await self._update(
+            incident_id, IncidentWorkflow.acknowledge, AckInput(by=by, incident_id=incident_id)
+        )
 
     async def change_level(
         self, incident_id: str, level: Level, reason: str, by: Actor
@@ -130,22 +256,28 @@ class IncidentService:
         return await self._update(
             incident_id,
             IncidentWorkflow.change_level,
-            ChangeLevelInput(level=level, reason=reason, by=by),
+            ChangeLevelInput(level=level, reason=reason, by=by, incident_id=incident_id),
         )
 
     async def post_update(self, incident_id: str, text: str, by: Actor) -> Incident:
         return await self._update(
-            incident_id, IncidentWorkflow.post_update, PostUpdateInput(text=text, by=by)
+            incident_id,
+            IncidentWorkflow.post_update,
+            PostUpdateInput(text=text, by=by, incident_id=incident_id),
         )
 
     async def mitigate(self, incident_id: str, by: Actor, note: str = "") -> Incident:
         return await self._update(
-            incident_id, IncidentWorkflow.mitigate, MitigateInput(by=by, note=note)
+            incident_id,
+            IncidentWorkflow.mitigate,
+            MitigateInput(by=by, note=note, incident_id=incident_id),
         )
 
     async def resolve(self, incident_id: str, by: Actor, summary: str = "") -> Incident:
         return await self._update(
-            incident_id, IncidentWorkflow.resolve, ResolveInput(by=by, summary=summary)
+            incident_id,
+            IncidentWorkflow.resolve,
+            ResolveInput(by=by, summary=summary, incident_id=incident_id),
         )
 
     async def _update(self, incident_id: str, update: Any, arg: Any) -> Incident:

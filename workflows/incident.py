@@ -19,16 +19,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import LevelPlaybook, PageTarget, PlaybookSet
+    from playbooks.schema import AlertsCleared, LevelPlaybook, PageTarget, PlaybookSet
     from tocsin import messages
     from tocsin.domain import (
         Actor,
         EventKind,
         Function,
         Incident,
+        Level,
         NotificationKind,
         PagedPerson,
         Role,
+        Source,
         Status,
         Tier,
         TimelineEvent,
@@ -36,6 +38,11 @@ with workflow.unsafe.imports_passed_through():
     from tocsin.durations import format_duration
     from workflows.models import (
         AckInput,
+        AlertBatch,
+        AlertIn,
+        AlertOutcome,
+        AlertResult,
+        AlertState,
         ChangeLevelInput,
         IncidentInput,
         IncidentState,
@@ -46,10 +53,14 @@ with workflow.unsafe.imports_passed_through():
         PostUpdateInput,
         RecordInput,
         ResolveInput,
+        alert_incident_id,
     )
 
 CONFLICT = "Conflict"
 INVALID = "InvalidAction"
+ALERTMANAGER = Actor(name="Alertmanager")
+# Alerts described in full on a timeline event; the rest of a storm is counted.
+_DETAILED_ALERTS = 20
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -75,9 +86,14 @@ class IncidentWorkflow:
         else:
             declared_at = input.declared_at or workflow.info().workflow_start_time
             window = input.playbooks.for_level(input.level).response_window
+            incident_id = input.incident_id
+            if input.alert_group_id is not None:
+                incident_id = alert_incident_id(
+                    input.alert_group_id, workflow.info().workflow_start_time
+                )
             self._s = IncidentState(
                 incident=Incident(
-                    id=input.incident_id,
+                    id=incident_id,
                     title=input.title,
                     description=input.description,
                     level=input.level,
@@ -89,10 +105,14 @@ class IncidentWorkflow:
                     declared_by=input.declared_by.name,
                     ack_deadline=declared_at + window,
                     response_window_seconds=window.total_seconds(),
+                    grading=input.grading,
+                    alert_group=input.alert_group,
                 ),
                 level_since=declared_at,
             )
         self._resumed = input.resume is not None
+        self._declared_by = input.declared_by
+        self._opened_by_request = input.opened_by_request
         self._unrecorded: list[TimelineEvent] = []
         self._background: list[asyncio.Task[Any]] = []
         self._sending = 0
@@ -103,8 +123,32 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, input: IncidentInput) -> Incident:
-        if not self._resumed:
-            self._declare(input.declared_by)
+        self._ensure_declared()
+        while True:
+            await self._respond(input)
+            if not await self._reopened():
+                break
+        return self._inc
+
+    async def _reopened(self) -> bool:
+        """An alert incident stays open to its group for ``reopen_within`` after it resolved,
+        so a flapping alert reopens it instead of opening another incident."""
+        until = self._s.reopen_until
+        self._flush()
+        if until is not None and until > workflow.now():
+            try:
+                await workflow.wait_condition(
+                    lambda: self._inc.status is not Status.RESOLVED,
+                    timeout=until - workflow.now(),
+                )
+                return True
+            except TimeoutError:
+                pass
+        await self._drain()
+        # An alert delivery handled while draining may have reopened it after all.
+        return self._inc.status is not Status.RESOLVED
+
+    async def _respond(self, input: IncidentInput) -> None:
         while self._inc.status is not Status.RESOLVED:
             self._flush()
             if workflow.info().is_continue_as_new_suggested():
@@ -127,9 +171,6 @@ class IncidentWorkflow:
             # Timers never fire early; comparing against the instant waited for keeps
             # sub-millisecond rounding from postponing a breach by another loop.
             self._fire_due(max(workflow.now(), due))
-        self._flush()
-        await self._drain()
-        return self._inc
 
     @property
     def _inc(self) -> Incident:
@@ -142,6 +183,8 @@ class IncidentWorkflow:
     def _next_due(self) -> datetime | None:
         s, inc = self._s, self._inc
         candidates: list[datetime] = []
+        if inc.status is Status.MITIGATED and inc.acknowledged_at is None:
+            return None  # its alerts cleared before anyone acknowledged: nobody to chase
         if inc.acknowledged_at is None:
             step_at = self._next_step_at()
             if step_at is not None:
@@ -184,6 +227,13 @@ class IncidentWorkflow:
             self._remind(now)
 
     # ------------------------------------------------------------------------- transitions
+
+    def _ensure_declared(self) -> None:
+        """Declare once, from whichever runs first: the run method or, under update-with-start,
+        the update handler (Temporal delivers the update in the workflow's first activation)."""
+        if self._resumed or self._s.seq > 0:
+            return
+        self._declare(self._declared_by)
 
     def _declare(self, by: Actor) -> None:
         inc = self._inc
@@ -265,7 +315,8 @@ class IncidentWorkflow:
         inc = self._inc
         inc.acknowledged_at = now
         inc.acknowledged_by = by.name
-        inc.status = Status.ACKNOWLEDGED
+        if inc.status is Status.TRIGGERED:
+            inc.status = Status.ACKNOWLEDGED
         self._s.next_repage_at = None
         self._s.next_reminder_at = now + self._playbook.update_every
         text = messages.acknowledged(inc, by, implied_by)
@@ -295,7 +346,7 @@ class IncidentWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, input: AckInput) -> None:
-        self._reject_if_resolved("acknowledge")
+        self._reject_if_resolved("acknowledge", input.incident_id)
         inc = self._inc
         if inc.acknowledged_at is not None:
             raise _conflict(
@@ -305,12 +356,15 @@ class IncidentWorkflow:
 
     @workflow.update
     def change_level(self, input: ChangeLevelInput) -> Incident:
-        now = workflow.now()
+        self._set_level(input.level, input.reason, input.by, workflow.now())
+        return self._changed()
+
+    def _set_level(self, level: Level, reason: str, by: Actor, now: datetime) -> None:
         inc, s = self._inc, self._s
         old_level, old_deadline = inc.level, inc.ack_deadline
-        new = self._playbooks.for_level(input.level)
-        raised = input.level.is_more_serious_than(old_level)
-        inc.level = input.level
+        new = self._playbooks.for_level(level)
+        raised = level.is_more_serious_than(old_level)
+        inc.level = level
         inc.response_window_seconds = new.response_window.total_seconds()
         s.level_since = now
         s.next_step = 0
@@ -326,22 +380,21 @@ class IncidentWorkflow:
             s.next_reminder_at = max(now, since + new.update_every)
         event = self._event(
             EventKind.LEVEL_CHANGED,
-            messages.level_changed(old_level, input.level, input.reason, inc, old_deadline),
-            actor=input.by.name,
+            messages.level_changed(old_level, level, reason, inc, old_deadline),
+            actor=by.name,
             data={
                 "from": old_level,
-                "to": input.level,
-                "reason": input.reason,
+                "to": level,
+                "reason": reason,
                 "deadline_before": old_deadline,
                 "deadline_after": inc.ack_deadline,
             },
         )
         self._notify(NotificationKind.STATUS, event)
-        return self._changed()
 
     @change_level.validator
     def _validate_change_level(self, input: ChangeLevelInput) -> None:
-        self._reject_if_resolved("change the level of")
+        self._reject_if_resolved("change the level of", input.incident_id)
         if input.level is self._inc.level:
             raise ApplicationError(
                 f"incident is already level {input.level}", type=INVALID, non_retryable=True
@@ -360,7 +413,7 @@ class IncidentWorkflow:
 
     @post_update.validator
     def _validate_post_update(self, input: PostUpdateInput) -> None:
-        self._reject_if_resolved("post an update to")
+        self._reject_if_resolved("post an update to", input.incident_id)
 
     @workflow.update
     def mitigate(self, input: MitigateInput) -> Incident:
@@ -377,7 +430,7 @@ class IncidentWorkflow:
 
     @mitigate.validator
     def _validate_mitigate(self, input: MitigateInput) -> None:
-        self._reject_if_resolved("mitigate")
+        self._reject_if_resolved("mitigate", input.incident_id)
         if self._inc.status is Status.MITIGATED:
             raise _conflict(f"already mitigated at {self._inc.mitigated_at:%Y-%m-%d %H:%M:%S} UTC")
 
@@ -391,8 +444,7 @@ class IncidentWorkflow:
         inc.resolved_at = now
         inc.resolved_by = input.by.name
         inc.resolution_summary = input.summary or None
-        self._s.next_reminder_at = None
-        self._s.next_repage_at = None
+        self._close(now)
         event = self._event(
             EventKind.RESOLVED,
             messages.resolved(inc, input.summary),
@@ -404,13 +456,199 @@ class IncidentWorkflow:
 
     @resolve.validator
     def _validate_resolve(self, input: ResolveInput) -> None:
-        self._reject_if_resolved("resolve")
+        self._reject_if_resolved("resolve", input.incident_id)
 
     @workflow.query
     def state(self) -> Incident:
         return self._inc
 
-    def _reject_if_resolved(self, action: str) -> None:
+    # ------------------------------------------------------------------------------ alerts
+
+    @workflow.update
+    def alerts(self, batch: AlertBatch) -> AlertResult:
+        """A delivery (or part of one) from Alertmanager for this incident's alert group.
+
+        Deliveries repeat: Alertmanager resends a group on every interval and HA pairs send
+        everything twice. An alert is new only if its fingerprint, start and status have not
+        been seen, so a repeated delivery changes nothing and adds no timeline event."""
+        self._ensure_declared()
+        now = workflow.now()
+        s, inc = self._s, self._inc
+        opened = s.alert_batches == 0 and batch.request_id == self._opened_by_request
+        s.alert_batches += 1
+        firing: list[AlertIn] = []
+        resolved: list[AlertIn] = []
+        for alert in batch.alerts:
+            if self._seen(alert):
+                continue
+            s.alerts[alert.fingerprint] = alert.seen_as
+            (firing if alert.status is AlertState.FIRING else resolved).append(alert)
+        duplicates = len(batch.alerts) - len(firing) - len(resolved)
+        firing_now = sum(1 for seen in s.alerts.values() if seen.startswith("firing@"))
+        inc.alerts_firing, inc.alerts_total = firing_now, len(s.alerts)
+
+        outcome = AlertOutcome.OPENED if opened else AlertOutcome.JOINED
+        if not firing and not resolved:
+            outcome = AlertOutcome.DUPLICATE
+        if firing:
+            self._alert_event(EventKind.ALERTS_FIRING, firing, batch, firing_now)
+            if inc.status is Status.RESOLVED:
+                self._reopen(firing, now)
+                outcome = AlertOutcome.REOPENED
+            elif inc.status is Status.MITIGATED and s.mitigated_by_alerts:
+                self._refire(firing)
+            if not opened:
+                self._raise_for(firing, batch, now)
+        if resolved:
+            self._alert_event(EventKind.ALERTS_RESOLVED, resolved, batch, firing_now)
+            if firing_now == 0 and inc.status in (Status.TRIGGERED, Status.ACKNOWLEDGED):
+                self._alerts_cleared(now)
+        if outcome is not AlertOutcome.DUPLICATE:
+            inc.version += 1
+            self._dirty = True
+        return AlertResult(
+            incident=self._changed(),
+            outcome=outcome,
+            new_firing=len(firing),
+            new_resolved=len(resolved),
+            duplicates=duplicates,
+        )
+
+    @alerts.validator
+    def _validate_alerts(self, batch: AlertBatch) -> None:
+        if self._inc.alert_group != batch.alert_group:
+            raise ApplicationError(
+                f"incident {self._inc.id} belongs to another alert group",
+                type=INVALID,
+                non_retryable=True,
+            )
+
+    def _seen(self, alert: AlertIn) -> bool:
+        seen = self._s.alerts.get(alert.fingerprint)
+        if seen is None:
+            return False
+        # Once an occurrence has resolved, a late copy of its firing delivery (HA peers do
+        # not deliver in order) must not bring it back; a new occurrence has a new start.
+        return seen in (alert.seen_as, f"resolved@{alert.seen_as.split('@', 1)[1]}")
+
+    def _alert_event(
+        self, kind: EventKind, alerts: list[AlertIn], batch: AlertBatch, firing_now: int
+    ) -> None:
+        names = [a.name for a in alerts]
+        text = (
+            messages.alerts_firing(names, firing_now)
+            if kind is EventKind.ALERTS_FIRING
+            else messages.alerts_resolved(names, firing_now)
+        )
+        detailed = [a.model_dump(mode="json", exclude_none=True) for a in alerts[:_DETAILED_ALERTS]]
+        self._event(
+            kind,
+            text,
+            actor=ALERTMANAGER.name,
+            data={
+                "count": len(alerts),
+                "firing_now": firing_now,
+                "alerts": detailed,
+                "not_detailed": max(0, len(alerts) - _DETAILED_ALERTS),
+                "truncated_by_alertmanager": batch.truncated_alerts,
+                "external_url": batch.external_url,
+            },
+        )
+
+    def _raise_for(self, firing: list[AlertIn], batch: AlertBatch, now: datetime) -> None:
+        """A more serious new alert raises the level; a less serious one never lowers it."""
+        top = max(
+            (a for a in firing if a.level is not None),
+            key=lambda a: (a.level.rank if a.level else 0, a.score or 0.0),
+            default=None,
+        )
+        if top is None or top.level is None or not top.level.is_more_serious_than(self._inc.level):
+            return
+        if batch.grading is not None and batch.grading.level is top.level:
+            self._inc.grading = batch.grading
+        reason = messages.alert_raised_level(top.name, top.level, top.score)
+        self._set_level(top.level, reason, ALERTMANAGER, now)
+
+    def _alerts_cleared(self, now: datetime) -> None:
+        inc = self._inc
+        then = self._playbook.alerts_cleared
+        self._event(
+            EventKind.ALERTS_CLEARED,
+            messages.alerts_cleared(inc.alerts_total, then.value),
+            actor=ALERTMANAGER.name,
+            data={"alerts": inc.alerts_total, "then": then.value},
+        )
+        if then is AlertsCleared.RESOLVED:
+            inc.status = Status.RESOLVED
+            inc.resolved_at = now
+            inc.resolved_by = ALERTMANAGER.name
+            inc.resolution_summary = "every alert resolved"
+            self._close(now)
+            event = self._event(
+                EventKind.RESOLVED,
+                messages.resolved(inc, "every alert resolved"),
+                actor=ALERTMANAGER.name,
+                data={"duration_ms": _ms(now - inc.declared_at)},
+            )
+        else:
+            inc.status = Status.MITIGATED
+            inc.mitigated_at = now
+            self._s.mitigated_by_alerts = True
+            event = self._event(
+                EventKind.MITIGATED,
+                messages.mitigated("every alert resolved; confirm and resolve"),
+                actor=ALERTMANAGER.name,
+            )
+        self._notify(NotificationKind.STATUS, event)
+
+    def _refire(self, firing: list[AlertIn]) -> None:
+        """Alerts fire again while the incident waits, mitigated by its alerts, for a human."""
+        inc = self._inc
+        inc.status = Status.ACKNOWLEDGED if inc.acknowledged_at else Status.TRIGGERED
+        inc.mitigated_at = None
+        self._s.mitigated_by_alerts = False
+        event = self._event(
+            EventKind.REOPENED,
+            messages.reopened([a.name for a in firing], "mitigated"),
+            actor=ALERTMANAGER.name,
+        )
+        self._notify(NotificationKind.STATUS, event)
+
+    def _reopen(self, firing: list[AlertIn], now: datetime) -> None:
+        inc, s = self._inc, self._s
+        inc.status = Status.ACKNOWLEDGED if inc.acknowledged_at else Status.TRIGGERED
+        inc.resolved_at = inc.resolved_by = inc.resolution_summary = None
+        inc.mitigated_at = None
+        s.mitigated_by_alerts = False
+        s.reopen_until = None
+        if inc.acknowledged_at is None:
+            # Nobody ever acknowledged it: a fresh window, the escalation from the start.
+            s.level_since = now
+            s.next_step = 0
+            if not inc.window_breached:
+                inc.ack_deadline = max(inc.ack_deadline, now + self._playbook.response_window)
+        else:
+            s.next_reminder_at = now + self._playbook.update_every
+        event = self._event(
+            EventKind.REOPENED,
+            messages.reopened([a.name for a in firing], "resolved"),
+            actor=ALERTMANAGER.name,
+            data={"deadline": inc.ack_deadline},
+        )
+        leads = self._playbooks.matrix.functions(inc.type, Role.LEAD)
+        targets = [NotifyTarget(function=f, tier=Tier.PRIMARY, role=Role.LEAD) for f in leads]
+        self._notify(NotificationKind.PAGE, event, targets)
+
+    def _close(self, now: datetime) -> None:
+        self._s.next_reminder_at = None
+        self._s.next_repage_at = None
+        if self._inc.source is Source.ALERTMANAGER:
+            self._s.reopen_until = now + self._playbook.reopen_within
+
+    def _reject_if_resolved(self, action: str, incident_id: str | None = None) -> None:
+        if incident_id is not None and incident_id != self._inc.id:
+            # The alert group of that incident has a newer one; the old one is over.
+            raise _conflict(f"cannot {action} incident {incident_id}: it is resolved")
         if self._inc.status is Status.RESOLVED:
             raise _conflict(
                 f"cannot {action} incident {self._inc.id}: it was resolved at "
@@ -564,7 +802,7 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, datetime):
             out[key] = value.isoformat()
         elif isinstance(value, list):
-            out[key] = [str(v) for v in value]
+            out[key] = [v if isinstance(v, dict) else str(v) for v in value]
         elif hasattr(value, "value"):
             out[key] = value.value
         else:

@@ -1,8 +1,9 @@
-"""Prometheus metrics, derived from the records at scrape time.
+"""Prometheus metrics: incident figures derived from the records at scrape time.
 
-Nothing is counted in process memory: every scrape reads one snapshot from the records and
-renders it through a registry made for that scrape, so the figures survive restarts and agree
-across API replicas.
+Incident figures are not counted in process memory: every scrape reads one snapshot from the
+records and renders it through a registry made for that scrape, so the figures survive restarts
+and agree across API replicas. Only the alert-intake counters, which count requests to this
+process, live in memory.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from api.deps import StoreDep
+from api.deps import IntakeCounters, RuntimeDep, StoreDep
 from tocsin.domain import IncidentType, Level
 from tocsin.records import TTA_BUCKETS, Histogram, MetricsSnapshot
 
@@ -87,6 +88,27 @@ class SnapshotCollector(Collector):
         yield escalations
 
 
+class IntakeCollector(Collector):
+    def __init__(self, counters: IntakeCounters) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        received = CounterMetricFamily(
+            "tocsin_alerts_received",
+            "Alerts received from Alertmanager by this API process, by alert status; "
+            "repeated deliveries count each time.",
+            labels=["status"],
+        )
+        for status, count in sorted(self._counters.received.items()):
+            received.add_metric([status], count)
+        yield received
+        yield CounterMetricFamily(
+            "tocsin_alert_notifications_deduplicated",
+            "Alertmanager notifications that brought nothing new (repeats, HA copies).",
+            value=self._counters.deduplicated,
+        )
+
+
 def _bound(le: float) -> str:
     return "+Inf" if math.isinf(le) else repr(float(le))
 
@@ -96,8 +118,9 @@ def _bound(le: float) -> str:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(store: StoreDep) -> Response:
+async def metrics(store: StoreDep, runtime: RuntimeDep) -> Response:
     snapshot = await store.metrics()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
+    registry.register(IntakeCollector(runtime.intake))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

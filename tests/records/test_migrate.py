@@ -38,7 +38,7 @@ async def test_migrating_twice_leaves_the_schema_at_head_matching_the_models(
     await migrate(database_url)
 
     versions, differences = await _schema_state(database_url)
-    assert versions == ["0001"]
+    assert versions == ["0002"]
     assert differences == []
 
 
@@ -63,7 +63,7 @@ async def test_processes_migrating_a_fresh_database_at_once_all_succeed(
         await asyncio.gather(*(migrate(database_url) for _ in range(4)))
 
     versions, differences = await _schema_state(database_url)
-    assert versions == ["0001"]
+    assert versions == ["0002"]
     assert differences == []
 
 

@@ -13,6 +13,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from alerts.catalog import load_catalog
+from alerts.models import WebhookPayload
+from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, eventually
 from tocsin.domain import Actor, EventKind, IncidentType, Level
 from workflows.incident import IncidentWorkflow
@@ -75,7 +78,33 @@ async def breached_and_repaged(stack: Stack) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
-@pytest.mark.parametrize("scenario", [full_lifecycle, breached_and_repaged])
+async def alert_group_flaps(stack: Stack) -> WorkflowHistory:
+    """Opened by Alertmanager, redelivered, resolved with its alerts, reopened, resolved
+    again, and closed when the reopen window runs out."""
+    catalog = load_catalog()
+    firing = WebhookPayload.model_validate(raw("support-chat-firing"))
+    result = await stack.service.receive_alerts(firing, catalog)
+    assert result.incident is not None
+    incident_id = result.incident.id
+    await stack.service.receive_alerts(firing, catalog)
+    await stack.service.receive_alerts(payload("support-chat-resolved"), catalog)
+    await stack.env.sleep(timedelta(minutes=5))
+    refired = starting_at(
+        raw("support-chat-firing"), result.incident.declared_at + timedelta(minutes=5)
+    )
+    await stack.service.receive_alerts(WebhookPayload.model_validate(refired), catalog)
+    await stack.service.acknowledge(incident_id, BOB)
+    resolved = starting_at(
+        raw("support-chat-resolved"), result.incident.declared_at + timedelta(minutes=5)
+    )
+    await stack.service.receive_alerts(WebhookPayload.model_validate(resolved), catalog)
+    await stack.env.sleep(timedelta(minutes=31))
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident_id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
+@pytest.mark.parametrize("scenario", [full_lifecycle, breached_and_repaged, alert_group_flaps])
 async def test_histories_of_this_run_replay(stack: Stack, scenario: object) -> None:
     assert callable(scenario)
     history: WorkflowHistory = await scenario(stack)

@@ -1,0 +1,98 @@
+"""The Alertmanager webhook: one notification per alert group, version 4 of the payload."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from alerts.models import WebhookPayload
+from api.deps import IntakeAuthenticated, RuntimeDep, SettingsDep
+from tocsin.domain import Grading, Level, Status
+from workflows.client import TemporalUnavailable
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
+# Alertmanager does not retry a 4xx, so the 413 must tell the operator how to fix it for good.
+TOO_LARGE_HINT = (
+    "set max_alerts in Alertmanager's webhook_config (alerts beyond it are counted in "
+    "truncatedAlerts) or raise TOCSIN_INTAKE_MAX_BODY_BYTES"
+)
+
+
+class GroupOut(BaseModel):
+    receiver: str
+    group_key: str
+    outcome: str  # opened | joined | reopened | duplicate | ignored
+    incident_id: str | None
+    level: Level | None
+    status: Status | None
+    new_firing: int
+    new_resolved: int
+    duplicates: int
+    grading: Grading | None
+
+
+class IntakeResponse(BaseModel):
+    groups: list[GroupOut]
+
+
+_BODY_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": WebhookPayload.model_json_schema()}},
+    }
+}
+
+
+@router.post(
+    "/alertmanager",
+    response_model=IntakeResponse,
+    dependencies=[IntakeAuthenticated],
+    openapi_extra=_BODY_SCHEMA,
+)
+async def alertmanager_webhook(
+    request: Request, runtime: RuntimeDep, settings: SettingsDep
+) -> IntakeResponse:
+    """Open, join, reopen or clear the incident of the notification's alert group.
+
+    The body is read here rather than declared as a parameter so that the token is checked
+    before anything in the body is looked at. A 5xx means "try again" to Alertmanager; a 4xx
+    means the payload will never be accepted."""
+    try:
+        payload = WebhookPayload.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from None
+    for alert in payload.alerts:
+        runtime.intake.received[alert.status.value] += 1
+    try:
+        async with asyncio.timeout(settings.intake_timeout_seconds):
+            result = await runtime.service.receive_alerts(payload, runtime.catalog)
+    except TimeoutError:
+        raise TemporalUnavailable(
+            f"no answer from the incident workflow within {settings.intake_timeout_seconds:g}s"
+        ) from None
+    if result.outcome is not None and result.deduplicated:
+        runtime.intake.deduplicated += 1
+    incident = result.incident
+    return IntakeResponse(
+        groups=[
+            GroupOut(
+                receiver=payload.receiver,
+                group_key=payload.groupKey,
+                outcome=result.outcome.value if result.outcome else "ignored",
+                incident_id=incident.id if incident else None,
+                level=incident.level if incident else None,
+                status=incident.status if incident else None,
+                new_firing=result.new_firing,
+                new_resolved=result.new_resolved,
+                duplicates=result.duplicates,
+                grading=incident.grading if incident else None,
+            )
+        ]
+    )

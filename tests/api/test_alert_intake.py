@@ -1,0 +1,294 @@
+"""``POST /api/v1/alerts/alertmanager`` as Alertmanager calls it, with the real payloads it
+sends: auth by its own token, validation before anything starts, deduplication under
+concurrency, the size cap, and the intake metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.service import RPCError, RPCStatusCode
+
+from alerts.models import WebhookPayload
+from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN, WEBHOOK, raw, storm
+from tests.api.conftest import AUTH, TOKEN, build_app, database_url, http_client, recorded
+from tests.conftest import Stack, eventually
+from tocsin.domain import NotificationKind, Status
+from tocsin.settings import Settings
+from workflows.client import IncidentService
+from workflows.models import alert_group_workflow_id, workflow_id
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def settings(tmp_path: Path, stack: Stack) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        api_token=SecretStr(TOKEN),
+        intake_token=SecretStr(INTAKE_TOKEN),
+        database_url=database_url(tmp_path),
+        task_queue=stack.task_queue,
+    )
+
+
+@pytest.fixture
+async def opened(stack: Stack) -> AsyncIterator[set[str]]:
+    """Incident ids a test opened through the webhook; terminated afterwards so the
+    time-skipping server keeps skipping."""
+    ids: set[str] = set()
+    yield ids
+    for incident_id in ids:
+        with contextlib.suppress(RPCError):
+            await stack.client.get_workflow_handle(workflow_id(incident_id)).terminate()
+
+
+@pytest.fixture
+def app(settings: Settings, stack: Stack) -> FastAPI:
+    service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
+    return build_app(settings, stack.store, service)
+
+
+@pytest.fixture
+async def alertmanager(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app, {**INTAKE_AUTH, "User-Agent": "Alertmanager/0.25.0"}) as http:
+        yield http
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app, AUTH) as http:
+        yield http
+
+
+async def post(http: httpx.AsyncClient, body: dict[str, Any], opened: set[str]) -> dict[str, Any]:
+    response = await http.post(WEBHOOK, json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    for group in result["groups"]:
+        if group["incident_id"]:
+            opened.add(group["incident_id"])
+    return result
+
+
+async def assert_nothing_started(stack: Stack, body: dict[str, Any]) -> None:
+    """No workflow for the group and no record: a request that had started its incident
+    would have done so before answering."""
+    group = WebhookPayload.model_validate(
+        raw("checkout-firing")
+        | {"groupKey": body.get("groupKey", raw("checkout-firing")["groupKey"])}
+    ).group_id
+    handle = stack.client.get_workflow_handle(alert_group_workflow_id(group))
+    with pytest.raises(RPCError) as exc:
+        await handle.describe()
+    assert exc.value.status == RPCStatusCode.NOT_FOUND
+    assert await stack.store.count_incidents() == 0
+    assert stack.notifier.sent == []
+
+
+async def test_a_firing_notification_opens_an_incident_and_says_so(
+    alertmanager: httpx.AsyncClient, api: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    result = await post(alertmanager, raw("checkout-firing"), opened)
+
+    (group,) = result["groups"]
+    assert group["outcome"] == "opened"
+    assert group["level"] == "A"
+    assert group["status"] == "triggered"
+    assert group["receiver"] == "tocsin"
+    assert group["group_key"] == '{}:{alertname="CheckoutSuccessRatioLow", service="checkout"}'
+    assert group["new_firing"] == 1
+    assert group["grading"]["rule"] == "label"
+    incident_id = group["incident_id"]
+    shown = (await api.get(f"/api/v1/incidents/{incident_id}")).json()
+    assert shown["source"] == "alertmanager"
+    assert shown["grading"]["factors"][0]["name"] == "affected_users"
+    await eventually(lambda: bool(stack.notifier.of_kind(NotificationKind.PAGE, incident_id)))
+    # People act on it like on any other incident.
+    acked = await api.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "Bob"})
+    assert acked.status_code == 200
+    assert acked.json()["acknowledged_by"] == "Bob"
+
+
+async def test_redelivery_joins_and_resolution_applies_the_playbook(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    first = (await post(alertmanager, raw("support-chat-firing"), opened))["groups"][0]
+    again = (await post(alertmanager, raw("support-chat-firing"), opened))["groups"][0]
+    cleared = (await post(alertmanager, raw("support-chat-resolved"), opened))["groups"][0]
+
+    assert (first["outcome"], first["level"]) == ("opened", "C")
+    assert first["grading"]["rule"] == "score"
+    assert (again["outcome"], again["duplicates"]) == ("duplicate", 2)
+    assert again["incident_id"] == cleared["incident_id"] == first["incident_id"]
+    assert (cleared["outcome"], cleared["new_resolved"]) == ("joined", 2)
+    assert cleared["status"] == "resolved"  # level C: on_alerts_cleared is resolved
+    await recorded(stack.store, first["incident_id"], Status.RESOLVED)
+
+
+async def test_fifty_identical_notifications_at_once_open_exactly_one_incident(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    results = await asyncio.gather(
+        *(post(alertmanager, raw("checkout-firing"), opened) for _ in range(50))
+    )
+
+    groups = [r["groups"][0] for r in results]
+    assert len({g["incident_id"] for g in groups}) == 1
+    assert sorted(g["outcome"] for g in groups) == ["duplicate"] * 49 + ["opened"]
+    (incident_id,) = opened
+    await recorded(stack.store, incident_id)
+    assert await stack.store.count_incidents() == 1
+
+
+async def test_only_resolved_alerts_for_an_unknown_group_are_ignored(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    result = await post(alertmanager, raw("checkout-resolved"), opened)
+
+    assert result["groups"][0]["outcome"] == "ignored"
+    assert result["groups"][0]["incident_id"] is None
+    await assert_nothing_started(stack, raw("checkout-resolved"))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Bearer {TOKEN}"},  # the API token is not the intake token
+        {"Authorization": f"Basic {INTAKE_TOKEN}"},
+    ],
+    ids=["missing", "wrong", "api-token", "not-bearer"],
+)
+async def test_without_the_intake_token_it_is_401_and_nothing_starts(
+    app: FastAPI, stack: Stack, headers: dict[str, str]
+) -> None:
+    async with http_client(app, headers) as http:
+        response = await http.post(WEBHOOK, json=raw("checkout-firing"))
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert INTAKE_TOKEN not in response.text
+    await assert_nothing_started(stack, raw("checkout-firing"))
+
+
+async def test_the_intake_token_does_not_open_the_incidents_api(app: FastAPI) -> None:
+    async with http_client(app, INTAKE_AUTH) as http:
+        response = await http.get("/api/v1/incidents")
+
+    assert response.status_code == 401
+
+
+async def test_without_a_configured_intake_token_it_says_so(tmp_path: Path, stack: Stack) -> None:
+    settings = Settings(data_dir=tmp_path, api_token=SecretStr(TOKEN))
+    service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
+    app = build_app(settings, stack.store, service)
+    async with http_client(app, INTAKE_AUTH) as http:
+        response = await http.post(WEBHOOK, json=raw("checkout-firing"))
+
+    assert response.status_code == 401
+    assert "TOCSIN_INTAKE_TOKEN" in response.json()["detail"]
+
+
+def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
+
+
+def _alert_status(data: dict[str, Any], status: str) -> dict[str, Any]:
+    data["alerts"][0]["status"] = status
+    return data
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b'{"version": "4", "groupKey": ', "body"),
+        (json.dumps({**raw("checkout-firing"), "version": "3"}).encode(), "version"),
+        (json.dumps(_without(raw("checkout-firing"), "groupKey")).encode(), "groupKey"),
+        (json.dumps({**raw("checkout-firing"), "status": "pending"}).encode(), "status"),
+        (json.dumps(_alert_status(raw("checkout-firing"), "pending")).encode(), "alerts"),
+        (json.dumps({**raw("checkout-firing"), "alerts": []}).encode(), "alerts"),
+        (b"\xff\xfe not json", "body"),
+    ],
+    ids=[
+        "malformed-json",
+        "wrong-version",
+        "missing-groupKey",
+        "unknown-status",
+        "unknown-alert-status",
+        "no-alerts",
+        "not-utf8",
+    ],
+)
+async def test_invalid_payload_is_422_naming_the_field_and_nothing_starts(
+    alertmanager: httpx.AsyncClient, stack: Stack, content: bytes, field: str
+) -> None:
+    response = await alertmanager.post(
+        WEBHOOK, content=content, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    locations = [error["loc"] for error in response.json()["detail"]]
+    assert any(field in loc for loc in locations), locations
+    await assert_nothing_started(stack, raw("checkout-firing"))
+
+
+async def test_body_over_the_two_mib_cap_is_413_with_a_way_out(
+    alertmanager: httpx.AsyncClient, stack: Stack
+) -> None:
+    # Ten thousand alerts as Alertmanager really sends them weigh about 5.5 MB.
+    body = storm(raw("checkout-firing"), 10_000)
+
+    response = await alertmanager.post(WEBHOOK, json=body)
+
+    assert response.status_code == 413
+    assert "max_alerts" in response.json()["detail"]
+    await assert_nothing_started(stack, body)
+
+
+async def test_the_people_api_keeps_its_smaller_cap(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/api/v1/incidents",
+        json={"title": "x", "level": "C", "type": "service_outage", "description": "x" * MIB},
+    )
+
+    assert response.status_code == 413
+
+
+async def test_a_storm_of_ten_thousand_alerts_is_accepted_and_handled(
+    settings: Settings, stack: Stack, opened: set[str]
+) -> None:
+    settings = settings.model_copy(update={"intake_max_body_bytes": 8 * MIB})
+    service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
+    app = build_app(settings, stack.store, service)
+    body = storm(raw("checkout-firing"), 10_000)
+
+    async with http_client(app, INTAKE_AUTH) as http:
+        group = (await post(http, body, opened))["groups"][0]
+        again = (await post(http, body, opened))["groups"][0]
+
+    assert (group["outcome"], group["new_firing"]) == ("opened", 10_000)
+    assert (again["outcome"], again["duplicates"]) == ("duplicate", 10_000)
+
+
+async def test_metrics_count_alerts_received_and_deduplicated_notifications(
+    alertmanager: httpx.AsyncClient, api: httpx.AsyncClient, opened: set[str]
+) -> None:
+    await post(alertmanager, raw("support-chat-firing"), opened)
+    await post(alertmanager, raw("support-chat-firing"), opened)
+    await post(alertmanager, raw("support-chat-resolved"), opened)
+
+    text = (await api.get("/metrics")).text
+
+    assert 'tocsin_alerts_received_total{status="firing"} 4.0' in text
+    assert 'tocsin_alerts_received_total{status="resolved"} 2.0' in text
+    assert "tocsin_alert_notifications_deduplicated_total 1.0" in text
