@@ -474,8 +474,10 @@ class IncidentWorkflow:
         self._ensure_declared()
         now = workflow.now()
         s, inc = self._s, self._inc
-        opened = s.alert_batches == 0 and batch.request_id == self._opened_by_request
-        s.alert_batches += 1
+        # The request that started the workflow opened the incident, even when a concurrent
+        # delivery's update happened to be applied first.
+        opened = batch.request_id == self._opened_by_request and not s.opening_reported
+        s.opening_reported = s.opening_reported or opened
         firing: list[AlertIn] = []
         resolved: list[AlertIn] = []
         for alert in batch.alerts:
@@ -487,8 +489,10 @@ class IncidentWorkflow:
         firing_now = sum(1 for seen in s.alerts.values() if seen.startswith("firing@"))
         inc.alerts_firing, inc.alerts_total = firing_now, len(s.alerts)
 
-        outcome = AlertOutcome.OPENED if opened else AlertOutcome.JOINED
-        if not firing and not resolved:
+        outcome = AlertOutcome.JOINED
+        if opened:
+            outcome = AlertOutcome.OPENED
+        elif not firing and not resolved:
             outcome = AlertOutcome.DUPLICATE
         if firing:
             self._alert_event(EventKind.ALERTS_FIRING, firing, batch, firing_now)

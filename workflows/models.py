@@ -66,7 +66,7 @@ class IncidentState(BaseModel):
     # alert, kept compact because storms bring thousands.
     alerts: dict[str, str] = Field(default_factory=dict)
     reopen_until: AwareDatetime | None = None
-    alert_batches: int = 0
+    opening_reported: bool = False
     mitigated_by_alerts: bool = False
 
 

@@ -205,3 +205,15 @@ def test_alerts_open_incidents_and_clearing_them_mitigates_or_resolves(world: Wo
     assert {i["source"] for i in world.incidents()} == {"alertmanager"}
     # Firing and resolved for each group, all accepted: Alertmanager, not the test, delivered.
     assert world.webhook_deliveries() >= 4, world.report()
+    _show(world)
+
+
+def _show(world: World) -> None:
+    """With ``pytest -s``: what a responder sees of the incidents real Alertmanager opened."""
+    for incident in world.incidents():
+        fields = ("id", "title", "level", "type", "status", "source", "service")
+        print(" ".join(f"{name}={incident[name]}" for name in fields))
+        grading = incident.get("grading") or {}
+        print(f"  grading: rule={grading.get('rule')} score={grading.get('score')}")
+        for event in world.timeline(incident["id"]):
+            print(f"  {event['seq']:>3} {event['kind']:<16} {event['text']}")

@@ -326,3 +326,20 @@ async def test_a_storm_of_ten_thousand_alerts_is_one_incident_with_summarised_ti
     assert again.duplicates == 10_000
     assert again.outcome is AlertOutcome.DUPLICATE
     await finish(stack, incident)
+
+
+async def test_on_the_dev_server_concurrent_deliveries_open_one_incident_and_clear_it(
+    dev_stack: Stack,
+) -> None:
+    """The same race on a real server, where the deliveries really run side by side."""
+    results = await asyncio.gather(
+        *(receive(dev_stack, raw("support-chat-firing")) for _ in range(50))
+    )
+
+    assert len({opened(r).id for r in results}) == 1
+    assert [r.outcome for r in results].count(AlertOutcome.OPENED) == 1
+    cleared = await receive(dev_stack, raw("support-chat-resolved"))
+    assert opened(cleared).status is Status.RESOLVED
+    recorded = await settled(dev_stack, opened(cleared), events=8)
+    assert recorded.status is Status.RESOLVED
+    await finish(dev_stack, opened(cleared))
