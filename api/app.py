@@ -18,10 +18,12 @@ from alerts.catalog import load_catalog
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import alerts, health, incidents, metrics
+from api.routes import alerts, health, incidents, metrics, slack
 from playbooks.loader import load_playbooks
+from tocsin.notify.slack.api import SlackApi
 from tocsin.records import RecordsStore
 from tocsin.settings import Settings, get_settings
+from workflows.activities import RosterSource
 from workflows.client import IncidentService
 from workflows.worker import connect_with_retry
 
@@ -60,10 +62,19 @@ def create_app(
         catalog = load_catalog(settings.services_file)
         client = await connect_with_retry(settings, deadline=temporal_connect_deadline)
         store = RecordsStore.from_url(settings.resolved_database_url())
+        slack = None
+        if settings.slack_bot_token is not None and settings.slack_enabled:
+            slack = SlackApi(
+                settings.slack_bot_token.get_secret_value(),
+                settings.slack_api_url,
+                settings.slack_min_interval_seconds,
+            )
         app.state.runtime = Runtime(
             store=store,
             service=IncidentService(client, settings.task_queue, playbooks),
             catalog=catalog,
+            slack=slack,
+            roster=RosterSource(settings.playbooks_dir),
         )
         log.info("API connected to Temporal at %s", settings.temporal_address)
         try:
@@ -87,6 +98,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(incidents.router)
     app.include_router(alerts.router)
+    app.include_router(slack.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

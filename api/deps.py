@@ -15,8 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from alerts.catalog import Catalog, load_catalog
+from tocsin.notify.slack.api import SlackApi
 from tocsin.records import RecordsStore
 from tocsin.settings import Settings, get_settings
+from workflows.activities import RosterSource
 from workflows.client import IncidentService
 
 
@@ -36,6 +38,9 @@ class Runtime:
     service: IncidentService
     catalog: Catalog = field(default_factory=load_catalog)
     intake: IntakeCounters = field(default_factory=IntakeCounters)
+    # Slack: the API opens forms and answers privately; None without a bot token.
+    slack: SlackApi | None = None
+    roster: RosterSource | None = None
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from playbooks.schema import CoordinationMatrix, LevelPlaybook, PlaybookSet, Roster
+from playbooks.schema import (
+    CoordinationMatrix,
+    LevelPlaybook,
+    PlaybookSet,
+    Roster,
+    SlackChannels,
+)
 from tocsin.domain import Level
 
 DEFAULT_DIR = Path(__file__).resolve().parent
 LEVEL_FILES = {Level.A: "level-a.yaml", Level.B: "level-b.yaml", Level.C: "level-c.yaml"}
 MATRIX_FILE = "matrix.yaml"
 ROSTER_FILE = "roster.yaml"
+SLACK_FILE = "slack.yaml"
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -103,9 +110,22 @@ def load_roster(directory: Path | str | None = None) -> Roster:
     return _validate(base / ROSTER_FILE, Roster)
 
 
+def load_slack_channels(directory: Path | str | None = None) -> SlackChannels:
+    """The Slack channels of ``slack.yaml``; none configured when the file is absent."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    if not (base / SLACK_FILE).exists():
+        return SlackChannels()
+    return _validate(base / SLACK_FILE, SlackChannels)
+
+
 def validate_directory(directory: Path | str | None = None) -> list[str]:
-    """Every problem in a playbook directory (playbooks, matrix and roster); empty when valid."""
+    """Every problem in a playbook directory (playbooks, matrix, roster, Slack channels);
+    empty when valid."""
     problems: list[str] = []
+    try:
+        load_slack_channels(directory)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
     try:
         load_playbooks(directory)
     except PlaybookError as exc:

@@ -163,3 +163,15 @@ class Roster(_Strict):
 
     def people(self, function: Function, tier: Tier) -> list[Person]:
         return list(self.functions.get(function, {}).get(tier, []))
+
+
+class SlackChannels(_Strict):
+    """Where tocsin posts in Slack besides each incident's own channel. Channel IDs
+    (``C0123ABCD``) are safest; ``#name`` works for public channels."""
+
+    announce: dict[Level, str] = Field(
+        default_factory=dict, description="a summary of every new incident, by level"
+    )
+    functions: dict[Function, str] = Field(
+        default_factory=dict, description="informed functions get their notice here"
+    )

@@ -38,6 +38,20 @@ class Settings(BaseSettings):
         default=8.0, gt=0, description="answer 503 (Alertmanager retries) past this"
     )
     services_file: Path = DEFAULT_SERVICES_FILE
+    # Slack: without a bot token, notifications go to the console.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_min_interval_seconds: float = Field(
+        default=1.0, ge=0, description="pause between messages to one channel (Slack: ~1/s)"
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, description="serve the worker's Slack metrics for Prometheus here"
+    )
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -8,12 +8,16 @@ import logging
 import signal
 from datetime import timedelta
 
+from prometheus_client import start_http_server
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from playbooks.loader import load_playbooks
+from playbooks.loader import load_playbooks, load_slack_channels
 from tocsin.notify import ConsoleNotifier, Notifier
+from tocsin.notify.slack.api import REGISTRY as SLACK_METRICS
+from tocsin.notify.slack.api import SlackApi
+from tocsin.notify.slack.notifier import SlackNotifier
 from tocsin.records import RecordsStore, migrate
 from tocsin.settings import Settings
 from workflows.activities import IncidentActivities, Records, RosterSource
@@ -59,6 +63,19 @@ async def connect_with_retry(settings: Settings, deadline: float = 60.0) -> Clie
             await asyncio.sleep(1)
 
 
+def default_notifier(settings: Settings, store: RecordsStore) -> Notifier:
+    """Slack when a bot token is set, else the console (stdout and a log file)."""
+    if settings.slack_bot_token is not None and settings.slack_enabled:
+        api = SlackApi(
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_api_url,
+            settings.slack_min_interval_seconds,
+        )
+        log.info("notifications go to Slack at %s", settings.slack_api_url)
+        return SlackNotifier(api, store, load_slack_channels(settings.playbooks_dir))
+    return ConsoleNotifier(log_path=settings.data_dir / "logs" / "notifications.log")
+
+
 async def run_worker(settings: Settings, notifier: Notifier | None = None) -> None:
     # A broken playbook directory stops the worker before it takes any work.
     load_playbooks(settings.playbooks_dir)
@@ -68,7 +85,9 @@ async def run_worker(settings: Settings, notifier: Notifier | None = None) -> No
     await migrate(url)
     store = RecordsStore.from_url(url)
     if notifier is None:
-        notifier = ConsoleNotifier(log_path=settings.data_dir / "logs" / "notifications.log")
+        notifier = default_notifier(settings, store)
+    if settings.worker_metrics_port is not None:
+        start_http_server(settings.worker_metrics_port, settings.api_host, registry=SLACK_METRICS)
     records: Records = store
     activities = IncidentActivities(records, notifier, roster)
     client = await connect_with_retry(settings)

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from api.deps import IntakeCounters, RuntimeDep, StoreDep
 from tocsin.domain import IncidentType, Level
+from tocsin.notify.slack.api import REGISTRY as SLACK_METRICS
 from tocsin.records import TTA_BUCKETS, Histogram, MetricsSnapshot
 
 router = APIRouter(tags=["metrics"])
@@ -109,6 +110,14 @@ class IntakeCollector(Collector):
         )
 
 
+class _Forward(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
+
+
 def _bound(le: float) -> str:
     return "+Inf" if math.isinf(le) else repr(float(le))
 
@@ -123,4 +132,6 @@ async def metrics(store: StoreDep, runtime: RuntimeDep) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
     registry.register(IntakeCollector(runtime.intake))
+    # Slack calls this process made (forms, private answers); the worker serves its own.
+    registry.register(_Forward(SLACK_METRICS))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -107,6 +107,28 @@ class RecordsStore:
             )
         return external_id
 
+    async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
+        """Remember (or replace) what an outbound adapter needs to find again, such as the
+        Slack channel of an incident or the ts of its card."""
+        async with self._writer.begin() as conn:
+            insert = _insert(conn, notifications).values(
+                key=key,
+                incident_id=incident_id,
+                kind="ref",
+                recipient="",
+                external_id=value,
+                sent_at=utcnow(),
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[notifications.c.key],
+                    set_={"external_id": insert.excluded.external_id, "sent_at": utcnow()},
+                )
+            )
+
+    async def get_ref(self, key: str) -> str | None:
+        return await self.get_notification_external_id(key)
+
     async def get_incident(self, incident_id: str) -> Incident | None:
         async with self._engine.connect() as conn:
             row = (

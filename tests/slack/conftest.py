@@ -1,0 +1,184 @@
+"""A tocsin stack whose notifier is the real Slack adapter talking to the fake Slack, and the
+API wired to it with a signing secret, plus helpers that sign requests as Slack does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Runtime
+from playbooks.loader import DEFAULT_DIR, load_playbooks
+from playbooks.schema import SlackChannels
+from tests.slack.fake_slack import FakeSlack, fake_slack
+from tocsin.domain import Function, Level
+from tocsin.notify.slack.api import SlackApi
+from tocsin.notify.slack.notifier import SlackNotifier
+from tocsin.records import RecordsStore, migrate
+from tocsin.settings import Settings
+from workflows.activities import IncidentActivities, RosterSource
+from workflows.client import IncidentService
+from workflows.worker import build_worker
+
+__all__ = ["fake_slack"]
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+API_TOKEN = "api-token-for-slack-tests"
+BOT_TOKEN = "xoxb-test-token"
+ADA = "U0TECH001"  # technical support primary in the bundled roster
+DARA = "U0CUST001"  # customer service primary
+BEN = "U0TECH002"  # technical support secondary
+
+
+class FlakyRefs:
+    """The records store, able to fail the next write of a Slack message's ts: the worker
+    dying between Slack's answer and the activity recording it."""
+
+    def __init__(self, store: RecordsStore) -> None:
+        self._store = store
+        self.fail_next_ts = 0
+
+    async def get_ref(self, key: str) -> str | None:
+        return await self._store.get_ref(key)
+
+    async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
+        if self.fail_next_ts and key.startswith("slack:msg:") and value != "pending":
+            self.fail_next_ts -= 1
+            raise ConnectionError("worker lost before recording the message")
+        await self._store.set_ref(key, value, incident_id=incident_id)
+
+
+@dataclass
+class SlackStack:
+    env: WorkflowEnvironment
+    fake: FakeSlack
+    store: RecordsStore
+    refs: FlakyRefs
+    service: IncidentService
+    app: FastAPI
+    task_queue: str
+    announce: str
+    brand_pr: str
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://tocsin.test"
+        )
+
+
+def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
+    """Headers Slack sends: v0 HMAC-SHA256 of ``v0:{timestamp}:{body}`` with the secret."""
+    timestamp = str(int(time.time()) if at is None else at)
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest.hexdigest()}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def interaction(payload: dict[str, Any]) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def button(action_id: str, incident_id: str, user: str, channel: str | None = None) -> bytes:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "name": "someone"},
+        "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+        "actions": [{"action_id": action_id, "value": incident_id, "type": "button"}],
+    }
+    if channel:
+        payload["channel"] = {"id": channel}
+    return interaction(payload)
+
+
+def command(text: str, channel: str, user: str = ADA, user_name: str = "ada") -> bytes:
+    return urlencode(
+        {
+            "command": "/incident",
+            "text": text,
+            "user_id": user,
+            "user_name": user_name,
+            "channel_id": channel,
+            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "response_url": "https://hooks.slack.test/commands/1",
+        }
+    ).encode()
+
+
+async def post_signed(stack: SlackStack, path: str, body: bytes) -> httpx.Response:
+    async with stack.http() as http:
+        return await http.post(path, content=body, headers=signed(body))
+
+
+async def open_slack_stack(
+    env: WorkflowEnvironment, fake: FakeSlack, tmp_path: Path
+) -> AsyncIterator[SlackStack]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    refs = FlakyRefs(store)
+    announce = fake.add_channel("incidents")
+    brand_pr = fake.add_channel("brand-pr", bot_is_member=False)
+    channels = SlackChannels(
+        announce={level: "#incidents" for level in Level},
+        functions={Function.BRAND_PR: brand_pr},
+    )
+    task_queue = f"tocsin-slack-{uuid.uuid4()}"
+    playbooks = load_playbooks(DEFAULT_DIR)
+    notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
+    activities = IncidentActivities(store, notifier, RosterSource(DEFAULT_DIR))
+    settings = Settings(
+        data_dir=tmp_path,
+        api_token=SecretStr(API_TOKEN),
+        database_url=url,
+        task_queue=task_queue,
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        slack_api_url=fake.base_url,
+        slack_min_interval_seconds=0.0,
+    )
+    service = IncidentService(env.client, task_queue, playbooks)
+    app = create_app(settings)
+    app.state.runtime = Runtime(
+        store=store,
+        service=service,
+        slack=SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0),
+        roster=RosterSource(DEFAULT_DIR),
+    )
+    try:
+        async with build_worker(env.client, task_queue, activities):
+            yield SlackStack(env, fake, store, refs, service, app, task_queue, announce, brand_pr)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def slack(
+    ts_env: WorkflowEnvironment, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[SlackStack]:
+    async for stack in open_slack_stack(ts_env, fake_slack, tmp_path):
+        yield stack
+
+
+@pytest.fixture
+async def dev_slack(
+    dev_env: WorkflowEnvironment, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[SlackStack]:
+    async for stack in open_slack_stack(dev_env, fake_slack, tmp_path):
+        yield stack
