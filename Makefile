@@ -11,13 +11,13 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint fmt system-deps
+.PHONY: run test lint fmt system-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
 run: $(STAMP)
@@ -47,3 +47,8 @@ fmt: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
+
+# Figures against bare Temporal on this machine (not part of `make test`); sizes: see
+# `$(BIN)/python -m bench.run --help`. Writes bench/results/<date>.json and docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

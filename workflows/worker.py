@@ -27,8 +27,20 @@ from workflows.incident import IncidentWorkflow
 log = logging.getLogger(__name__)
 
 # Domain modules are pure data; passing them through spares the sandbox from re-importing
-# pydantic models for every workflow run, which costs far more than the run itself.
-_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "tocsin", "playbooks", "yaml")
+# pydantic models for every workflow run, which costs far more than the run itself. The
+# workflow module itself goes through too: it holds no module-level state (only constants),
+# and re-executing it, with @workflow.defn inspecting every handler, was most of the worker's
+# CPU per new incident in the benchmark. Calls stay restricted inside the sandbox either way.
+_PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "tocsin",
+    "playbooks",
+    "yaml",
+    "workflows",
+    "alerts",
+)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

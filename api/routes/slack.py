@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
+import aiohttp
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, ValidationError
 from slack_sdk.errors import SlackApiError
 
@@ -222,7 +223,7 @@ async def _open_modal(runtime: RuntimeDep, trigger_id: str | None, view: dict[st
     try:
         async with asyncio.timeout(ANSWER_WITHIN):
             await runtime.slack.call("views.open", trigger_id=trigger_id, view=view)
-    except (SlackApiError, TimeoutError) as exc:
+    except (SlackApiError, TimeoutError, OSError, aiohttp.ClientError) as exc:
         log.warning("views.open failed: %s", type(exc).__name__)
         return "Slack did not open the form; try again."
     return ""
@@ -234,7 +235,7 @@ async def _tell(runtime: RuntimeDep, channel: str | None, user: str, text: str) 
         return
     try:
         await runtime.slack.call("chat.postEphemeral", channel=channel, user=user, text=text)
-    except SlackApiError as exc:
+    except (SlackApiError, OSError, aiohttp.ClientError) as exc:
         log.warning("chat.postEphemeral failed: %s", type(exc).__name__)
 
 
@@ -342,7 +343,7 @@ def _reply(text: str) -> JSONResponse:
 
 
 @router.post("/commands")
-async def commands(body: SignedBody, runtime: RuntimeDep) -> JSONResponse:
+async def commands(body: SignedBody, runtime: RuntimeDep) -> Response:
     try:
         command = SlashCommand.model_validate(_form(body))
     except ValidationError as exc:
@@ -355,7 +356,8 @@ async def commands(body: SignedBody, runtime: RuntimeDep) -> JSONResponse:
         problem = await _open_modal(
             runtime, command.trigger_id, templates.declare_modal(command.channel_id)
         )
-        return _reply(problem) if problem else JSONResponse({})
+        # An empty 200 is how a command is acknowledged without a visible reply.
+        return _reply(problem) if problem else Response(status_code=200)
     incident_id = await runtime.store.get_ref(incident_of_channel_ref(command.channel_id))
     if incident_id is None:
         return _reply(templates.NOT_IN_INCIDENT)

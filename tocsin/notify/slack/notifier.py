@@ -33,6 +33,10 @@ PENDING = "pending"
 _HISTORY_PAGES = 3
 
 
+class ChannelMissing(LookupError):
+    pass
+
+
 class Refs(Protocol):
     """Where the notifier keeps what it must find again (the records store)."""
 
@@ -124,15 +128,20 @@ class SlackNotifier:
                     return str(channel["id"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if cursor is None:
-                raise RuntimeError(f"Slack says channel {name} exists but does not list it")
+                raise ChannelMissing(name)
 
-    async def resolve(self, channel: str) -> str:
-        """A configured ``#name`` as its channel ID: history, which finds a post made by a
-        crashed attempt, takes IDs only."""
+    async def resolve(self, channel: str) -> str | None:
+        """A configured ``#name`` as its channel ID (history, which finds a post made by a
+        crashed attempt, takes IDs only); None when the workspace has no such channel."""
         if not channel.startswith("#"):
             return channel
         if channel not in self._named:
-            self._named[channel] = await self._find_channel(channel[1:])
+            try:
+                self._named[channel] = await self._find_channel(channel[1:])
+            except ChannelMissing:
+                # A configuration mistake, not an outage: retrying would never succeed.
+                log.error("Slack channel %s in slack.yaml does not exist; skipped", channel)
+                return None
         return self._named[channel]
 
     async def _invite(self, channel: str, users: list[str]) -> None:
@@ -148,9 +157,9 @@ class SlackNotifier:
         incident = notification.incident
         card_ts = await self.upsert_card(incident, channel)
         if notification.event.kind is EventKind.DECLARED:
-            announce = self._channels.announce.get(incident.level)
+            configured = self._channels.announce.get(incident.level)
+            announce = await self.resolve(configured) if configured else None
             if announce:
-                announce = await self.resolve(announce)
                 text, blocks = templates.announcement(incident, channel)
                 await self.post_once(
                     announce, f"{notification.key}/announce", text, blocks, incident.id
@@ -164,12 +173,12 @@ class SlackNotifier:
         recipient = notification.recipient
         if recipient is None:
             return None
-        target = self._channels.functions.get(recipient.function)
+        configured = self._channels.functions.get(recipient.function)
+        target = await self.resolve(configured) if configured else None
         if not target:
             return None
         incident = notification.incident
         channel = await self.ensure_channel(incident)
-        target = await self.resolve(target)
         key = f"{incident.id}/{notification.event.seq}/notice/{recipient.function.value}"
         text, blocks = templates.notice(incident, recipient.function, channel)
         return await self.post_once(target, key, text, blocks, incident.id)

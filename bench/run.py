@@ -1,0 +1,717 @@
+"""tocsin's benchmarks: intake throughput, alert-to-page latency, timer accuracy under load and
+worker memory, each beside bare Temporal measured in the same run on the same dev server.
+
+    make bench                       # the defaults, under 10 minutes on 2 cores
+    python -m bench.run --help       # sizes
+
+It starts ``tocsin up`` on free loopback ports with a temporary data directory, the fake Slack
+Web API (so pages are Slack messages whose arrival is timed) and a worker for the baseline
+workflow; prints a table; writes ``bench/results/<date>.json`` and ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import httpx
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from bench.baseline import TASK_QUEUE, BareWorkflow
+from bench.stack import API_TOKEN, BOT_TOKEN, INTAKE_TOKEN, Stack, rss_bytes
+from tests.slack.fake_slack import FakeSlack, serve_fake_slack
+from tocsin.binaries import temporal_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "alertmanager" / "checkout-firing.json"
+WEBHOOK = "/api/v1/alerts/alertmanager"
+
+TARGETS = {
+    "intake_ratio": 0.8,
+    "latency_factor": 2.0,
+    "breach_skew_p99_s": 1.0,
+    "memory_per_incident_kib": 50.0,
+}
+
+
+@dataclass
+class Sizes:
+    """Defaults that finish in under 10 minutes on 2 cores, where the embedded dev server
+    (SQLite) opens about 5 incidents a second; docs/benchmarks.md gives the larger sizes of
+    the benchmark issue as flags, for bigger machines."""
+
+    notifications: int = 800
+    groups: int = 200
+    concurrency: int = 50
+    open_incidents: int = 300
+    rate: float = 3.0
+    duration: float = 30.0
+    timer_incidents: int = 300
+    memory_incidents: int = 1000
+    profile: bool = True
+
+
+@dataclass
+class Run:
+    sizes: Sizes
+    stack: Stack
+    fake: FakeSlack
+    http: httpx.AsyncClient
+    client: Client
+    figures: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    group_seq: int = 0
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values) if values else float("nan"),
+    }
+
+
+def notification(group: int, level: str) -> dict[str, Any]:
+    """A real Alertmanager notification for its own alert group (the fixture, re-keyed)."""
+    body: dict[str, Any] = json.loads(FIXTURE.read_text())
+    body = copy.deepcopy(body)
+    name = f"BenchAlert{group}"
+    body["groupKey"] = f'{{}}:{{alertname="{name}", service="checkout"}}'
+    body["groupLabels"]["alertname"] = name
+    body["commonLabels"].update(alertname=name, level=level)
+    alert = body["alerts"][0]
+    alert["labels"].update(alertname=name, level=level)
+    alert["fingerprint"] = f"{group:016x}"
+    alert["startsAt"] = datetime.now(UTC).isoformat()
+    return body
+
+
+async def post_all(run: Run, bodies: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+    """Post ``bodies`` with at most ``concurrency`` in flight; the elapsed seconds and results."""
+    gate = asyncio.Semaphore(run.sizes.concurrency)
+    results: list[dict[str, Any]] = []
+
+    async def one(body: dict[str, Any]) -> None:
+        async with gate:
+            for attempt in range(10):
+                try:
+                    response = await run.http.post(WEBHOOK, json=body)
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+                    continue
+                if response.status_code < 500:
+                    break
+                await asyncio.sleep(0.2 * (attempt + 1))  # as Alertmanager retries 5xx
+            response.raise_for_status()
+            results.append(response.json()["groups"][0])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(body) for body in bodies))
+    return time.perf_counter() - started, results
+
+
+def next_groups(run: Run, count: int) -> list[int]:
+    first = run.group_seq
+    run.group_seq += count
+    return list(range(first, first + count))
+
+
+def db(run: Run, query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{run.stack.database}?mode=ro", uri=True, timeout=30) as conn:
+        return list(conn.execute(query, args))
+
+
+async def wait_recorded(run: Run, total: int, within: float = 300.0) -> None:
+    deadline = time.monotonic() + within
+    while db(run, "SELECT count(*) FROM incidents")[0][0] < total:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {total} incidents recorded within {within:.0f}s")
+        await asyncio.sleep(0.5)
+
+
+def channels_created(fake: FakeSlack) -> dict[str, float]:
+    """When each incident's channel was asked for: its first Slack call."""
+    created: dict[str, float] = {}
+    for call in fake.calls:
+        if call.method == "conversations.create":
+            name = str(call.args.get("name", ""))
+            # inc-<YYYYMMDD-HHMMSS-group>-<title words>: the id is the first three parts.
+            incident = "-".join(name.removeprefix("inc-").split("-")[:3])
+            created.setdefault(incident, call.at)
+    return created
+
+
+def first_pages(fake: FakeSlack) -> dict[str, float]:
+    """When each incident's first page (a direct message to the lead) reached Slack."""
+    pages: dict[str, float] = {}
+    for call in fake.calls:
+        if call.method != "chat.postMessage" or call.status != 200:
+            continue
+        key = ((call.args.get("metadata") or {}).get("event_payload") or {}).get("key", "")
+        if "/page/" in key:
+            incident = key.split("/", 1)[0]
+            pages.setdefault(incident, call.at)
+    return pages
+
+
+# ---------------------------------------------------------------------------------- phases
+
+
+async def intake(run: Run) -> None:
+    sizes = run.sizes
+    groups = next_groups(run, sizes.groups)
+    bodies = [notification(groups[i % len(groups)], "B") for i in range(sizes.notifications)]
+    # Alertmanager HA pairs and repeats: every group arrives several times, interleaved.
+    elapsed, results = await post_all(run, bodies)
+    incidents = {r["incident_id"] for r in results}
+    outcomes = Counter(r["outcome"] for r in results)
+
+    # The same calls against bare Temporal: update-with-start, "use existing", 4 per id.
+    ids = [f"bare-{uuid.uuid4().hex[:8]}-{g}" for g in range(sizes.groups)]
+    gate = asyncio.Semaphore(sizes.concurrency)
+
+    async def bare(index: int) -> None:
+        workflow_id = ids[index % len(ids)]
+        operation = WithStartWorkflowOperation(
+            BareWorkflow.run,
+            workflow_id,
+            id=workflow_id,
+            task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        async with gate:
+            await run.client.execute_update_with_start_workflow(
+                BareWorkflow.touch, "alert", start_workflow_operation=operation
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(bare(i) for i in range(sizes.notifications)))
+    bare_elapsed = time.perf_counter() - started
+    await asyncio.gather(
+        *(run.client.get_workflow_handle(i).signal(BareWorkflow.finish) for i in ids)
+    )
+    rate, bare_rate = sizes.notifications / elapsed, sizes.notifications / bare_elapsed
+    run.figures["intake"] = {
+        "notifications": sizes.notifications,
+        "groups": sizes.groups,
+        "concurrency": sizes.concurrency,
+        "seconds": elapsed,
+        "notifications_per_s": rate,
+        "incidents_opened": len(incidents),
+        "duplicates": len(incidents) - sizes.groups,
+        "outcomes": dict(outcomes),
+        "bare_seconds": bare_elapsed,
+        "bare_updates_per_s": bare_rate,
+        "ratio_to_bare": rate / bare_rate,
+    }
+
+
+async def latency(run: Run) -> None:
+    sizes = run.sizes
+    open_now = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
+    missing = max(0, sizes.open_incidents - open_now)
+    if missing:
+        await post_all(run, [notification(g, "B") for g in next_groups(run, missing)])
+    open_during = open_now + missing
+    count = max(1, int(sizes.rate * sizes.duration))
+    groups = next_groups(run, count)
+    sent: dict[str, float] = {}
+
+    async def one(group: int) -> None:
+        body = notification(group, "B")
+        at = time.monotonic()
+        response = await run.http.post(WEBHOOK, json=body)
+        response.raise_for_status()
+        sent[response.json()["groups"][0]["incident_id"]] = at
+
+    tasks = []
+    started = time.monotonic()
+    for index, group in enumerate(groups):
+        delay = started + index / sizes.rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(group)))
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 120
+    while True:
+        pages = first_pages(run.fake)
+        if all(i in pages for i in sent) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    latencies = [pages[i] - at for i, at in sent.items() if i in pages]
+    created = channels_created(run.fake)
+    to_first_call = [created[i] - at for i, at in sent.items() if i in created]
+    lost = len(sent) - len(latencies)
+
+    # Baselines: bare signal-with-start round trips, and posts to the fake Slack, at the rate.
+    sws: list[float] = []
+    for index in range(min(count, 200)):
+        workflow_id = f"bare-sws-{uuid.uuid4().hex[:8]}-{index}"
+        at = time.perf_counter()
+        await run.client.start_workflow(
+            BareWorkflow.run,
+            workflow_id,
+            id=workflow_id,
+            task_queue=TASK_QUEUE,
+            start_signal="poke",
+            start_signal_args=["alert"],
+        )
+        sws.append(time.perf_counter() - at)
+        await run.client.get_workflow_handle(workflow_id).signal(BareWorkflow.finish)
+    slack = AsyncWebClient(token=BOT_TOKEN, base_url=run.fake.base_url)
+    channel = (await slack.conversations_create(name=f"bench-{uuid.uuid4().hex[:6]}"))["channel"]
+    posts: list[float] = []
+    for index in range(min(count, 200)):
+        at = time.perf_counter()
+        await slack.chat_postMessage(channel=channel["id"], text=f"baseline {index}")
+        posts.append(time.perf_counter() - at)
+    measured, bare_sws, bare_post = summary(latencies), summary(sws), summary(posts)
+    bound = TARGETS["latency_factor"] * (bare_sws["p99"] + bare_post["p99"])
+    run.figures["latency"] = {
+        "alerts": len(sent),
+        "rate_per_s": sizes.rate,
+        "open_incidents": open_during,
+        "alert_to_page_s": measured,
+        "alert_to_first_slack_call_s": summary(to_first_call),
+        "lost": lost,
+        "bare_signal_with_start_s": bare_sws,
+        "slack_fake_post_s": bare_post,
+        "target_p99_s": bound,
+    }
+
+
+async def timers(run: Run) -> None:
+    sizes = run.sizes
+    groups = next_groups(run, sizes.timer_incidents)
+    _, results = await post_all(run, [notification(g, "C") for g in groups])
+    ids = [r["incident_id"] for r in results]
+    deadline = time.monotonic() + 30 + 180
+    while True:
+        rows = db(
+            run,
+            "SELECT incident_id, data FROM timeline_events WHERE kind = 'breached' "
+            f"AND incident_id IN ({','.join('?' * len(ids))})",
+            *ids,
+        )
+        if len(rows) >= len(ids) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    skews = [json.loads(data)["late_by_ms"] / 1000 for _, data in rows]
+    run.figures["timers"] = {
+        "incidents": len(ids),
+        "window_s": 30,
+        "breaches_recorded": len(rows),
+        "skew_s": summary(skews),
+    }
+
+
+async def memory(run: Run) -> None:
+    sizes = run.sizes
+    worker = run.stack.pid_of("worker")
+    before = rss_bytes(worker)
+    already = db(run, "SELECT count(*) FROM incidents")[0][0]
+    groups = next_groups(run, sizes.memory_incidents)
+    elapsed, _ = await post_all(run, [notification(g, "B") for g in groups])
+    await wait_recorded(run, already + sizes.memory_incidents)
+    await asyncio.sleep(3)  # let the pages of the last incidents finish
+    after = rss_bytes(worker)
+    open_after = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
+    run.figures["memory"] = {
+        "incidents_opened": sizes.memory_incidents,
+        "open_incidents_after": open_after,
+        "opened_per_s": sizes.memory_incidents / elapsed,
+        "worker_rss_before_bytes": before,
+        "worker_rss_after_bytes": after,
+        "per_incident_kib": (after - before) / sizes.memory_incidents / 1024,
+    }
+
+
+async def phase(name: str, work: Any) -> None:
+    started = time.monotonic()
+    print(f"{name}...", end=" ", flush=True)
+    await work
+    print(f"{time.monotonic() - started:.0f}s", flush=True)
+
+
+# --------------------------------------------------------------------------------- profile
+
+
+class Profiler:
+    """py-spy sampling the API process while the intake runs (the webhook is the hot path)."""
+
+    def __init__(self, pid: int, raw: Path) -> None:
+        self.raw = raw
+        self.process: subprocess.Popen[bytes] | None = None
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(py_spy).exists():
+            return
+        self.process = subprocess.Popen(
+            [
+                *(py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw"),
+                *("--output", str(raw), "--nonblocking"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> dict[str, Any]:
+        if self.process is None:
+            return {"available": False}
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        return {"available": True, "file": self.raw.name, "top": top_costs(self.raw)}
+
+
+def top_costs(raw: Path, count: int = 5) -> list[dict[str, Any]]:
+    """The functions most samples were spent in, self time (the leaf of each stack)."""
+    if not raw.exists():
+        return []
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        total += int(samples)
+        leaf = stack.split(";")[-1]
+        leaves[leaf] += int(samples)
+    return [
+        {"function": leaf, "samples": n, "share": n / total if total else 0.0}
+        for leaf, n in leaves.most_common(count)
+    ]
+
+
+# ---------------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, Any]:
+    memory_bytes = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_bytes = int(line.split()[1]) * 1024
+    temporal = subprocess.run(
+        [str(temporal_cli()), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "memory_bytes": memory_bytes,
+        "python": platform.python_version(),
+        "temporal_cli": temporal,
+        "temporalio": version("temporalio"),
+        "platform": platform.platform(),
+    }
+
+
+def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    intake_figures = figures.get("intake")
+    if intake_figures:
+        rows.append(
+            {
+                "target": f"intake ≥ {TARGETS['intake_ratio']}x bare update-with-start",
+                "measured": f"{intake_figures['ratio_to_bare']:.2f}x",
+                "met": intake_figures["ratio_to_bare"] >= TARGETS["intake_ratio"],
+            }
+        )
+        rows.append(
+            {
+                "target": "0 duplicate incidents",
+                "measured": str(intake_figures["duplicates"]),
+                "met": intake_figures["duplicates"] == 0,
+            }
+        )
+    latency_figures = figures.get("latency")
+    if latency_figures:
+        p99 = latency_figures["alert_to_page_s"]["p99"]
+        bound = latency_figures["target_p99_s"]
+        rows.append(
+            {
+                "target": "alert→page p99 ≤ 2x (bare signal-with-start p99 + Slack post p99)",
+                "measured": f"{p99 * 1000:.0f} ms vs {bound * 1000:.0f} ms",
+                "met": p99 <= bound,
+            }
+        )
+        rows.append(
+            {
+                "target": "0 lost notifications",
+                "measured": str(latency_figures["lost"]),
+                "met": latency_figures["lost"] == 0,
+            }
+        )
+    timer_figures = figures.get("timers")
+    if timer_figures:
+        p99 = timer_figures["skew_s"]["p99"]
+        rows.append(
+            {
+                "target": f"breach skew p99 ≤ {TARGETS['breach_skew_p99_s']:g} s",
+                "measured": f"{p99 * 1000:.0f} ms",
+                "met": p99 <= TARGETS["breach_skew_p99_s"]
+                and timer_figures["breaches_recorded"] == timer_figures["incidents"],
+            }
+        )
+    memory_figures = figures.get("memory")
+    if memory_figures:
+        per = memory_figures["per_incident_kib"]
+        rows.append(
+            {
+                "target": f"≤ {TARGETS['memory_per_incident_kib']:g} KiB worker memory per open "
+                "incident",
+                "measured": f"{per:.1f} KiB",
+                "met": per <= TARGETS["memory_per_incident_kib"],
+            }
+        )
+    return rows
+
+
+def table(result: dict[str, Any]) -> str:
+    f = result["figures"]
+    lines = ["| figure | tocsin | bare Temporal (same run) |", "|---|---|---|"]
+    if "intake" in f:
+        i = f["intake"]
+        lines.append(
+            f"| intake: {i['notifications']} notifications, {i['groups']} groups, "
+            f"{i['concurrency']} in flight | {i['notifications_per_s']:.0f}/s, "
+            f"{i['incidents_opened']} incidents, {i['duplicates']} duplicates | "
+            f"{i['bare_updates_per_s']:.0f} update-with-start/s (ratio {i['ratio_to_bare']:.2f}) |"
+        )
+    if "latency" in f:
+        la = f["latency"]
+        a, s, p = la["alert_to_page_s"], la["bare_signal_with_start_s"], la["slack_fake_post_s"]
+        lines.append(
+            f"| alert → first page, {la['rate_per_s']:g}/s with {la['open_incidents']} open "
+            f"| p50 {a['p50'] * 1000:.0f} ms, p95 {a['p95'] * 1000:.0f} ms, "
+            f"p99 {a['p99'] * 1000:.0f} ms; {la['lost']} lost "
+            f"| signal-with-start p99 {s['p99'] * 1000:.0f} ms + Slack-fake post p99 "
+            f"{p['p99'] * 1000:.0f} ms |"
+        )
+    if "timers" in f:
+        t = f["timers"]
+        k = t["skew_s"]
+        lines.append(
+            f"| breach skew, {t['incidents']} incidents, {t['window_s']} s window "
+            f"| p50 {k['p50'] * 1000:.0f} ms, p99 {k['p99'] * 1000:.0f} ms, "
+            f"max {k['max'] * 1000:.0f} ms ({t['breaches_recorded']} breaches) | — |"
+        )
+    if "memory" in f:
+        m = f["memory"]
+        lines.append(
+            f"| worker RSS, {m['incidents_opened']} more open incidents "
+            f"| {m['worker_rss_before_bytes'] / 2**20:.0f} → "
+            f"{m['worker_rss_after_bytes'] / 2**20:.0f} MiB, "
+            f"{m['per_incident_kib']:.1f} KiB per incident | — |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(result: dict[str, Any], path: Path) -> None:
+    m = result["machine"]
+    rows = "\n".join(
+        f"| {row['target']} | {row['measured']} | {'met' if row['met'] else 'NOT met'} |"
+        for row in result["targets"]
+    )
+    profile = result["figures"].get("profile", {})
+    costs = (
+        "\n".join(
+            f"{n}. `{c['function']}` — {c['share']:.0%} of samples"
+            for n, c in enumerate(profile.get("top", [])[:3], start=1)
+        )
+        or "(py-spy was not available in this run)"
+    )
+    notes = "\n".join(f"- {note}" for note in result["notes"])
+    analysis_file = ROOT / "bench" / "ANALYSIS.md"
+    analysis = analysis_file.read_text(encoding="utf-8") if analysis_file.exists() else ""
+    path.write_text(
+        f"""# Benchmarks
+
+Measured by `{result["command"]}` on {result["date"]}: the embedded stack (Temporal dev server
+{m["temporal_cli"]}, the worker and the API as `tocsin up` starts them) on one machine with
+{m["cores"]} cores and {m["memory_bytes"] / 2**30:.1f} GiB, Python {m["python"]}, temporalio
+{m["temporalio"]}. Every figure stands beside bare Temporal measured in the same run on the same
+server: absolute times on a shared machine are noise, ratios less so. Raw figures:
+`bench/results/{result["date"]}.json`.
+
+{table(result)}
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+{rows}
+
+## Where the intake spends its time
+
+py-spy sampled the API process during the intake run ({profile.get("file", "no profile")});
+the top three self costs:
+
+{costs}
+
+## Notes
+
+{notes}
+
+{analysis}""",
+        encoding="utf-8",
+    )
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, Any]:
+    async with serve_fake_slack() as fake:
+        # The workspace has the channels of the bundled playbooks/slack.yaml.
+        for name in ("incidents", "tech-support", "customer-service", "brand-pr", "leadership"):
+            fake.add_channel(name)
+        stack = Stack(workdir, fake.base_url)
+        stack.start()
+        baseline: subprocess.Popen[bytes] | None = None
+        try:
+            await stack.wait_until_up()
+            baseline = subprocess.Popen(
+                [sys.executable, "-m", "bench.baseline", "--address", stack.temporal_address],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            assert baseline.stdout is not None
+            await asyncio.to_thread(baseline.stdout.readline)
+            client = await Client.connect(stack.temporal_address)
+            headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+            limits = httpx.Limits(max_connections=sizes.concurrency + 10)
+            async with httpx.AsyncClient(
+                base_url=stack.api_url, headers=headers, timeout=120, limits=limits
+            ) as http:
+                run = Run(sizes, stack, fake, http, client)
+                date = datetime.now(UTC).strftime("%Y-%m-%d")
+                profiler = (
+                    Profiler(stack.pid_of("api"), results_dir / f"{date}-intake.pyspy.txt")
+                    if sizes.profile
+                    else None
+                )
+                await phase("intake", intake(run))
+                run.figures["profile"] = profiler.stop() if profiler else {"available": False}
+                await phase("latency", latency(run))
+                await phase("timers", timers(run))
+                await phase("memory", memory(run))
+                async with httpx.AsyncClient(
+                    base_url=stack.api_url, headers={"Authorization": f"Bearer {API_TOKEN}"}
+                ) as api:
+                    metrics = (await api.get("/metrics")).text
+                run.notes.append(
+                    "The worker keeps at most 1,000 workflows in its cache (the SDK default); "
+                    "beyond that an incident's state lives in Temporal, not in worker memory."
+                )
+                run.notes.append(
+                    "Slack's per-channel pacing is off in this run "
+                    "(TOCSIN_SLACK_MIN_INTERVAL_SECONDS=0): every page goes to the same few "
+                    "people, so pacing would measure the pause, not tocsin."
+                )
+                return {
+                    "date": date,
+                    "figures": run.figures,
+                    "notes": run.notes,
+                    "deduplicated_metric": [
+                        line
+                        for line in metrics.splitlines()
+                        if line.startswith("tocsin_alert_notifications_deduplicated_total")
+                    ],
+                }
+        finally:
+            if baseline is not None:
+                baseline.send_signal(signal.SIGINT)
+                baseline.wait(timeout=30)
+            stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    defaults = Sizes()
+    parser.add_argument("--notifications", type=int, default=defaults.notifications)
+    parser.add_argument("--groups", type=int, default=defaults.groups)
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument("--open-incidents", type=int, default=defaults.open_incidents)
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="alerts per second")
+    parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds")
+    parser.add_argument("--timer-incidents", type=int, default=defaults.timer_incidents)
+    parser.add_argument("--memory-incidents", type=int, default=defaults.memory_incidents)
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep the stack's data and logs here"
+    )
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    sizes = Sizes(
+        notifications=args.notifications,
+        groups=args.groups,
+        concurrency=args.concurrency,
+        open_incidents=args.open_incidents,
+        rate=args.rate,
+        duration=args.duration,
+        timer_incidents=args.timer_incidents,
+        memory_incidents=args.memory_incidents,
+        profile=not args.no_profile,
+    )
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    started = time.monotonic()
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        result = asyncio.run(measure(sizes, args.workdir, args.results_dir))
+    else:
+        with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as workdir:
+            result = asyncio.run(measure(sizes, Path(workdir), args.results_dir))
+    result.update(
+        command=command.strip(),
+        sizes=sizes.__dict__,
+        machine=machine(),
+        wall_seconds=time.monotonic() - started,
+    )
+    result["targets"] = targets(result["figures"])
+    out = args.results_dir / f"{result['date']}.json"
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    print(table(result))
+    print()
+    for row in result["targets"]:
+        print(f"{'met' if row['met'] else 'NOT met':8} {row['target']}: {row['measured']}")
+    write_docs(result, args.docs)
+    print(f"\nwrote {out} and {args.docs} in {result['wall_seconds']:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""``make bench`` in miniature: the whole benchmark runs end to end on a real ``tocsin up``
+with tiny sizes. It checks that every figure is there and that nothing was duplicated or
+lost; speed is the benchmark's business, not the test's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
+    docs = tmp_path / "benchmarks.md"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
+            *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
+            *("--timer-incidents", "4", "--memory-incidents", "10", "--no-profile"),
+            *("--results-dir", str(tmp_path), "--docs", str(docs)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    (result_file,) = tmp_path.glob("*.json")
+    result = json.loads(result_file.read_text())
+    figures = result["figures"]
+    assert set(figures) >= {"intake", "latency", "timers", "memory", "profile"}
+    assert figures["intake"]["incidents_opened"] == 6
+    assert figures["intake"]["duplicates"] == 0
+    assert figures["intake"]["ratio_to_bare"] > 0
+    assert figures["latency"]["lost"] == 0
+    assert figures["latency"]["alert_to_page_s"]["n"] == 8
+    assert figures["timers"]["breaches_recorded"] == 4
+    assert figures["memory"]["incidents_opened"] == 10
+    assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
+    assert len(result["targets"]) == 6
+    assert "| intake" in docs.read_text()
+    assert "python -m bench.run" in result["command"]
