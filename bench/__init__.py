@@ -1,0 +1,1 @@
+"""Benchmarks of tocsin against bare Temporal: ``make bench`` (see ``bench/run.py``)."""
