@@ -88,7 +88,11 @@ def create_app(
         version=version("tocsin"),
         lifespan=lifespan,
     )
-    app.dependency_overrides[get_settings] = lambda: settings
+
+    async def configured() -> Settings:
+        return settings
+
+    app.dependency_overrides[get_settings] = configured
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
