@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from playbooks.loader import DEFAULT_DIR
+from tests.processes import descendants, free_port, free_temporal_port
 
 INTAKE_TOKEN = "bench-intake-token"
 API_TOKEN = "bench-api-token"
@@ -38,29 +38,6 @@ reopen_within: 30m
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_temporal_port() -> int:
-    while True:
-        port = free_port()
-        if port + 1000 <= 65535 and _is_free(port + 1000):
-            return port
-
-
 def bench_playbooks(directory: Path) -> Path:
     shutil.copytree(DEFAULT_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     (directory / "level-c.yaml").write_text(LEVEL_C, encoding="utf-8")
@@ -72,31 +49,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Every process under ``root`` with its command line."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: dict[int, str] = {}
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            try:
-                cmdline = (Path(f"/proc/{child}/cmdline").read_bytes()).replace(b"\0", b" ")
-            except OSError:
-                continue
-            found[child] = cmdline.decode(errors="replace")
-            todo.append(child)
-    return found
 
 
 class Stack:

@@ -23,10 +23,10 @@ from tests.e2e.harness import (
     alertmanager_config,
     binary,
     clean_env,
-    free_port,
     running,
     shortened_rules,
 )
+from tests.processes import free_port
 
 # Second-scale windows so the test ends; the alert-driven transitions are the ones under test:
 # A is only mitigated when its alerts clear (a person confirms the fix), C is resolved.

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import yaml
+
+from tests.processes import descendants, free_port, free_temporal_port
 
 _T = TypeVar("_T")
 
@@ -79,31 +80,6 @@ def binary(name: str, package: str) -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_temporal_port() -> int:
-    """A port P with P + 1000 (the Temporal UI) free as well."""
-    while True:
-        port = free_port()
-        if port + 1000 <= 65535 and _is_free(port + 1000):
-            return port
-
-
 def eventually(
     check: Callable[[], _T | None],
     within: float,
@@ -129,27 +105,6 @@ def tail(path: Path, limit: int = LOG_TAIL) -> str:
     if not path.is_file():
         return f"--- {path}: (no file)"
     return f"--- {path}\n{path.read_text(encoding='utf-8', errors='replace')[-limit:]}"
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; the fields after it do not.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 class Exporter:
@@ -321,7 +276,7 @@ class TocsinUp:
     def kill(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        for pid in _descendants(self.process.pid):
+        for pid in descendants(self.process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.kill()

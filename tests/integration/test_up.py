@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from playbooks.loader import DEFAULT_DIR
+from tests.processes import descendants, free_port, free_temporal_port
 
 pytestmark = pytest.mark.integration
 
@@ -83,55 +84,9 @@ def eventually(check: Callable[[], _T | None], within: float, what: str) -> _T:
         time.sleep(0.1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free_temporal_port() -> int:
-    """A port P with P + 1000 (the Temporal UI) free as well."""
-    while True:
-        port = _free_port()
-        if port + 1000 <= 65535 and _is_free(port + 1000):
-            return port
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as conn:
         return conn.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; the fields after it do not.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -206,7 +161,7 @@ class Up:
     def kill(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        for pid in _descendants(self.process.pid):
+        for pid in descendants(self.process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.kill()
@@ -283,7 +238,7 @@ def test_up_keeps_open_incidents_and_their_deadlines_across_a_restart(
     tmp_path: Path, playbooks: Path, runs: list[Up]
 ) -> None:
     data_dir = tmp_path / "data"
-    api_port, temporal_port = _free_port(), _free_temporal_port()
+    api_port, temporal_port = free_port(), free_temporal_port()
 
     first = Up(tmp_path, data_dir, playbooks, run=1)
     runs.append(first)
@@ -328,7 +283,7 @@ def test_up_keeps_open_incidents_and_their_deadlines_across_a_restart(
     assert "acknowledged" in row
     assert row.endswith("ben")
 
-    first_pids = _descendants(first.process.pid) if first.process else set()
+    first_pids = set(descendants(first.process.pid)) if first.process else set()
     assert len(first_pids) >= 3
     assert first.stop() == 0, first.text()
     assert [pid for pid in first_pids if _alive(pid)] == []
@@ -358,7 +313,7 @@ def test_up_keeps_open_incidents_and_their_deadlines_across_a_restart(
     assert api.event(acked["id"], "breached") is None
     assert api.get(breached["id"])["window_breached"] is True
 
-    second_pids = _descendants(second.process.pid) if second.process else set()
+    second_pids = set(descendants(second.process.pid)) if second.process else set()
     assert second.stop() == 0, second.text()
     assert [pid for pid in second_pids if _alive(pid)] == []
 
@@ -393,7 +348,7 @@ def test_up_with_a_broken_playbook_dir_exits_nonzero_and_starts_nothing(
         level_b.read_text(encoding="utf-8").replace("after: 2s", "after: 9s"), encoding="utf-8"
     )
     data_dir = tmp_path / "data"
-    api_port, temporal_port = _free_port(), _free_temporal_port()
+    api_port, temporal_port = free_port(), free_temporal_port()
     up = Up(tmp_path, data_dir, playbooks, run=1)
     runs.append(up)
 
