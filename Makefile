@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint fmt system-deps bench
+.PHONY: run test lint fmt system-deps bench vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -52,3 +53,14 @@ test: $(STAMP) system-deps lint
 # `$(BIN)/python -m bench.run --help`. Writes bench/results/<date>.json and docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The front-end files the API serves (api/static/vendor/README.md), from the npm registry.
+VENDOR := api/static/vendor
+vendor:
+	rm -rf .vendor && mkdir -p .vendor
+	cd .vendor && npm pack --silent swagger-ui-dist@5.35.0 redoc@2.5.4
+	cd .vendor && for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp .vendor/swagger-ui-dist-5.35.0/package/{swagger-ui-bundle.js,swagger-ui.css,favicon-32x32.png,LICENSE,swagger-ui-bundle.js.LICENSE.txt} $(VENDOR)/swagger-ui/
+	cp .vendor/redoc-2.5.4/package/bundles/{redoc.standalone.js,redoc.standalone.js.LICENSE.txt} .vendor/redoc-2.5.4/package/LICENSE $(VENDOR)/redoc/
+	sed -i '/sourceMappingURL/d' $(VENDOR)/*/*.js
+	rm -rf .vendor

@@ -10,8 +10,8 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tocsin.domain import Function, IncidentType
-from tocsin.durations import Duration
+from domain.durations import Duration
+from domain.models import Function, IncidentType
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "services.yaml"
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from alerts.catalog import Catalog, Exposure
 from alerts.models import Alert, AlertStatus
-from tocsin.domain import GradeFactor, Grading, IncidentType, Level
-from tocsin.durations import humanize
+from domain.durations import humanize
+from domain.models import GradeFactor, Grading, IncidentType, Level
 
 WEIGHTS: Mapping[str, float] = {
     "affected_users": 0.4,

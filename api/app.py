@@ -11,72 +11,53 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from adapters.records import RecordsStore
+from adapters.slack.client import SlackApi
 from alerts.catalog import load_catalog
+from api.config import ApiConfig
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import alerts, health, incidents, metrics, slack
+from api.routes import alerts, docs, health, incidents, metrics, slack
 from playbooks.loader import load_playbooks
-from tocsin.notify.slack.api import SlackApi
-from tocsin.records import RecordsStore
-from tocsin.settings import Settings, get_settings
-from workflows.activities import RosterSource
+from playbooks.roster import RosterSource
 from workflows.client import IncidentService
-from workflows.worker import connect_with_retry
+from workflows.connect import connect_with_retry
 
 log = logging.getLogger(__name__)
 
 # Long enough for ``tocsin up`` or compose to bring Temporal up beside the API, short enough
 # that a wrong address fails the start instead of hanging it.
 TEMPORAL_CONNECT_DEADLINE = 30.0
-
-
-class ApiTokenMissing(RuntimeError):
-    def __init__(self) -> None:
-        super().__init__(
-            "no API token is configured: set TOCSIN_API_TOKEN or write one to "
-            "<data dir>/api-token (tocsin up generates it); the API refuses to run open"
-        )
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(
-    settings: Settings | None = None,
-    *,
-    temporal_connect_deadline: float = TEMPORAL_CONNECT_DEADLINE,
+    config: ApiConfig, *, temporal_connect_deadline: float = TEMPORAL_CONNECT_DEADLINE
 ) -> FastAPI:
-    """The API for ``settings`` (default: from the environment).
-
-    Raises ``ApiTokenMissing`` when no token is configured. Settings passed here also
-    override the ``get_settings`` dependency, so routes and lifespan see the same values.
-    """
-    settings = settings or get_settings()
-    if settings.resolved_api_token() is None:
-        raise ApiTokenMissing
+    """The API for ``config``. Its lifespan connects to Temporal and opens the records."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        playbooks = load_playbooks(settings.playbooks_dir)
-        catalog = load_catalog(settings.services_file)
-        client = await connect_with_retry(settings, deadline=temporal_connect_deadline)
-        store = RecordsStore.from_url(settings.resolved_database_url())
-        slack = None
-        if settings.slack_bot_token is not None and settings.slack_enabled:
-            slack = SlackApi(
-                settings.slack_bot_token.get_secret_value(),
-                settings.slack_api_url,
-                settings.slack_min_interval_seconds,
-            )
+        playbooks = load_playbooks(config.playbooks_dir)
+        catalog = load_catalog(config.services_file)
+        client = await connect_with_retry(
+            config.temporal_address, config.temporal_namespace, deadline=temporal_connect_deadline
+        )
+        store = RecordsStore.from_url(config.database_url)
         app.state.runtime = Runtime(
             store=store,
-            service=IncidentService(client, settings.task_queue, playbooks),
+            service=IncidentService(client, config.task_queue, playbooks),
             catalog=catalog,
-            slack=slack,
-            roster=RosterSource(settings.playbooks_dir),
+            slack=SlackApi.from_config(config.slack) if config.slack else None,
+            roster=RosterSource(config.playbooks_dir),
         )
-        log.info("API connected to Temporal at %s", settings.temporal_address)
+        log.info("API connected to Temporal at %s", config.temporal_address)
         try:
             yield
         finally:
@@ -87,16 +68,16 @@ def create_app(
         summary="Incident and crisis-response orchestrator",
         version=version("tocsin"),
         lifespan=lifespan,
+        # Served by routes.docs from vendored files instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
 
-    async def configured() -> Settings:
-        return settings
-
-    app.dependency_overrides[get_settings] = configured
+    app.state.config = config
     app.add_middleware(
         BodySizeLimit,
-        max_bytes=settings.max_body_bytes,
-        per_path={alerts.WEBHOOK_PATH: settings.intake_max_body_bytes},
+        max_bytes=config.max_body_bytes,
+        per_path={alerts.WEBHOOK_PATH: config.intake_max_body_bytes},
         hints={alerts.WEBHOOK_PATH: alerts.TOO_LARGE_HINT},
     )
     install_error_handlers(app)
@@ -105,4 +86,6 @@ def create_app(
     app.include_router(slack.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(docs.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

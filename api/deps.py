@@ -6,7 +6,6 @@ The long-lived objects (records store, Temporal-backed incident service) live in
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -15,11 +14,11 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
+from adapters.records import RecordsStore
+from adapters.slack.client import SlackApi
 from alerts.catalog import Catalog, load_catalog
-from tocsin.notify.slack.api import SlackApi
-from tocsin.records import RecordsStore
-from tocsin.settings import Settings, get_settings
-from workflows.activities import RosterSource
+from api.config import ApiConfig
+from playbooks.roster import RosterSource
 from workflows.client import IncidentService
 
 
@@ -53,8 +52,13 @@ async def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+async def get_config(request: Request) -> ApiConfig:
+    config: ApiConfig = request.app.state.config
+    return config
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConfigDep = Annotated[ApiConfig, Depends(get_config)]
 
 
 async def get_store(runtime: RuntimeDep) -> RecordsStore:
@@ -72,16 +76,11 @@ _bearer = HTTPBearer(auto_error=False, description="the API token (TOCSIN_API_TO
 
 
 async def require_token(
-    settings: SettingsDep,
+    config: ConfigDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Reject the request unless it carries the configured bearer token. A token from the
-    environment is compared at once; one in the data directory is read in a thread, so the
-    read never blocks the event loop."""
-    expected = settings.api_token
-    if expected is None or not expected.get_secret_value():
-        expected = await asyncio.to_thread(settings.resolved_api_token)
-    _check(credentials, expected)
+    """Reject the request unless it carries the configured bearer token."""
+    _check(credentials, config.api_token)
 
 
 _intake_bearer = HTTPBearer(
@@ -90,13 +89,11 @@ _intake_bearer = HTTPBearer(
 
 
 async def require_intake_token(
-    settings: SettingsDep,
+    config: ConfigDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_intake_bearer)],
 ) -> None:
     """Alertmanager's own token; the API token is not accepted here, nor this one elsewhere."""
-    expected = settings.intake_token
-    if expected is None or not expected.get_secret_value():
-        expected = await asyncio.to_thread(settings.resolved_intake_token)
+    expected = config.intake_token
     if expected is None:
         raise _unauthorized("alert intake is not configured: set TOCSIN_INTAKE_TOKEN")
     _check(credentials, expected)

@@ -13,12 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from workflows.client import (
-    IncidentConflict,
-    IncidentNotFound,
-    InvalidAction,
-    TemporalUnavailable,
-)
+from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, TemporalUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tocsin.domain import Incident, IncidentType, Level, TimelineEvent
+from domain.models import (
+    Grading,
+    Incident,
+    IncidentType,
+    Level,
+    PagedPerson,
+    Source,
+    Status,
+    TimelineEvent,
+)
 
 INCIDENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 
@@ -63,23 +72,50 @@ class ResolveRequest(_Body):
     summary: Note = ""
 
 
-class IncidentOut(Incident):
-    """An incident with the figures a responder reads first."""
+class IncidentOut(BaseModel):
+    """An incident as the API shows it, with the figures a responder reads first."""
 
+    id: str
+    title: str
+    description: str
+    level: Level
+    type: IncidentType
+    service: str | None
+    status: Status
+    drill: bool
+    source: Source
+    declared_at: datetime
+    declared_by: str
+    ack_deadline: datetime
+    response_window_seconds: float
     time_left_seconds: float | None = Field(
         description="seconds left to acknowledge; negative when overdue, null once "
         "acknowledged or closed"
     )
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
     time_to_ack_seconds: float | None = Field(
         description="seconds from declaration to first acknowledgement"
     )
+    window_breached: bool
+    breached_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_summary: str | None
+    last_update_at: datetime | None
+    escalation_count: int
+    paged: list[PagedPerson] = Field(description="who was reached, by function and tier")
+    grading: Grading | None = Field(description="why an alert-opened incident got its level")
+    alerts_firing: int
+    alerts_total: int
 
     @classmethod
     def of(cls, incident: Incident, now: datetime) -> IncidentOut:
         left = incident.time_left(now)
         to_ack = incident.time_to_ack
         return cls(
-            **incident.model_dump(),
+            **incident.model_dump(exclude={"version", "alert_group"}),
             time_left_seconds=None if left is None else left.total_seconds(),
             time_to_ack_seconds=None if to_ack is None else to_ack.total_seconds(),
         )
@@ -97,3 +133,22 @@ class Timeline(BaseModel):
 class Ready(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class GroupOut(BaseModel):
+    """What one Alertmanager notification did to its group's incident."""
+
+    receiver: str
+    group_key: str
+    outcome: str  # opened | joined | reopened | duplicate | ignored
+    incident_id: str | None
+    level: Level | None
+    status: Status | None
+    new_firing: int
+    new_resolved: int
+    duplicates: int
+    grading: Grading | None
+
+
+class IntakeResponse(BaseModel):
+    groups: list[GroupOut]

@@ -38,8 +38,10 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import TASK_QUEUE, BareWorkflow
-from bench.stack import API_TOKEN, BOT_TOKEN, INTAKE_TOKEN, Stack, rss_bytes
-from tests.slack.fake_slack import FakeSlack, serve_fake_slack
+from bench.stack import API_TOKEN, BOT_TOKEN, INTAKE_TOKEN, bench_stack
+from testkit.fake_slack import FakeSlack, serve_fake_slack
+from testkit.processes import rss_bytes
+from testkit.stack import TocsinUp
 from tocsin.binaries import temporal_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +76,7 @@ class Sizes:
 @dataclass
 class Run:
     sizes: Sizes
-    stack: Stack
+    stack: TocsinUp
     fake: FakeSlack
     http: httpx.AsyncClient
     client: Client
@@ -595,8 +597,8 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
         # The workspace has the channels of the bundled playbooks/slack.yaml.
         for name in ("incidents", "tech-support", "customer-service", "brand-pr", "leadership"):
             fake.add_channel(name)
-        stack = Stack(workdir, fake.base_url)
-        stack.start()
+        stack = bench_stack(workdir, fake.base_url)
+        await stack.start()
         baseline: subprocess.Popen[bytes] | None = None
         try:
             await stack.wait_until_up()
@@ -652,7 +654,7 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
             if baseline is not None:
                 baseline.send_signal(signal.SIGINT)
                 baseline.wait(timeout=30)
-            stack.stop()
+            await stack.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from playbooks.schema import (
+from domain.models import Level
+from domain.playbook import (
     CoordinationMatrix,
     LevelPlaybook,
     PlaybookSet,
     Roster,
     SlackChannels,
 )
-from tocsin.domain import Level
 
 DEFAULT_DIR = Path(__file__).resolve().parent
 LEVEL_FILES = {Level.A: "level-a.yaml", Level.B: "level-b.yaml", Level.C: "level-c.yaml"}

@@ -3,9 +3,8 @@ downloaded), a real records store on SQLite, a recording notifier, and a running
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +13,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.records import RecordsStore, migrate
+from domain.models import NotificationKind
+from domain.notify import Notification
+from domain.playbook import PlaybookSet
 from playbooks.loader import DEFAULT_DIR, load_playbooks
-from playbooks.schema import PlaybookSet
+from playbooks.roster import RosterSource
 from tocsin.binaries import temporal_cli, temporal_test_server
-from tocsin.domain import NotificationKind
-from tocsin.notify.base import Notification
-from tocsin.records import RecordsStore, migrate
-from workflows.activities import IncidentActivities, RosterSource
+from workflows.activities import IncidentActivities
 from workflows.client import IncidentService
 from workflows.worker import build_worker
 
@@ -72,23 +72,6 @@ class RecordingNotifier:
             for n in self.sent
             if n.kind is kind and (incident_id is None or n.incident.id == incident_id)
         ]
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 10.0
-) -> None:
-    """Wait (in real time) until background activities have caught up with the workflow."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the time limit")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

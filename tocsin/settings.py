@@ -8,8 +8,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.slack.config import DEFAULT_API_URL as DEFAULT_SLACK_API_URL
+from adapters.slack.config import SlackConfig
 from alerts.catalog import DEFAULT_FILE as DEFAULT_SERVICES_FILE
+from api.config import ApiConfig
 from playbooks.loader import DEFAULT_DIR as DEFAULT_PLAYBOOKS_DIR
+from workflows.config import WorkerConfig
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
 INTAKE_TOKEN_FILE = "intake-token"  # noqa: S105 - a file name, not a secret
@@ -41,7 +45,7 @@ class Settings(BaseSettings):
     # Slack: without a bot token, notifications go to the console.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_min_interval_seconds: float = Field(
         default=1.0, ge=0, description="pause between messages to one channel (Slack: ~1/s)"
     )
@@ -64,6 +68,57 @@ class Settings(BaseSettings):
 
     def resolved_intake_token(self) -> SecretStr | None:
         return _token(self.intake_token, self.data_dir / INTAKE_TOKEN_FILE)
+
+    def slack_config(self) -> SlackConfig | None:
+        if self.slack_bot_token is None or not self.slack_enabled:
+            return None
+        return SlackConfig(
+            bot_token=self.slack_bot_token,
+            api_url=self.slack_api_url,
+            min_interval_seconds=self.slack_min_interval_seconds,
+        )
+
+    def api_config(self) -> ApiConfig:
+        """The API's configuration, tokens read once; raises ``ApiTokenMissing``."""
+        token = self.resolved_api_token()
+        if token is None:
+            raise ApiTokenMissing
+        return ApiConfig(
+            api_token=token,
+            intake_token=self.resolved_intake_token(),
+            database_url=self.resolved_database_url(),
+            playbooks_dir=self.playbooks_dir,
+            services_file=self.services_file,
+            temporal_address=self.temporal_address,
+            temporal_namespace=self.temporal_namespace,
+            task_queue=self.task_queue,
+            max_body_bytes=self.max_body_bytes,
+            intake_max_body_bytes=self.intake_max_body_bytes,
+            intake_timeout_seconds=self.intake_timeout_seconds,
+            slack=self.slack_config(),
+            slack_signing_secret=self.slack_signing_secret or None,
+        )
+
+    def worker_config(self) -> WorkerConfig:
+        return WorkerConfig(
+            temporal_address=self.temporal_address,
+            temporal_namespace=self.temporal_namespace,
+            task_queue=self.task_queue,
+            database_url=self.resolved_database_url(),
+            playbooks_dir=self.playbooks_dir,
+            notifications_log=self.data_dir / "logs" / "notifications.log",
+            slack=self.slack_config(),
+            metrics_host=self.api_host,
+            metrics_port=self.worker_metrics_port,
+        )
+
+
+class ApiTokenMissing(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no API token is configured: set TOCSIN_API_TOKEN or write one to "
+            "<data dir>/api-token (tocsin up generates it); the API refuses to run open"
+        )
 
 
 def _token(configured: SecretStr | None, token_file: Path) -> SecretStr | None:

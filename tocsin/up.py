@@ -165,7 +165,7 @@ class Stack:
         )
         await self._wait_for_temporal(temporal)
 
-        from tocsin.records import migrate
+        from adapters.records import migrate
 
         try:
             await migrate(self.settings.resolved_database_url())
@@ -276,7 +276,7 @@ def _banner(stack: Stack, token: str | None) -> str:
             f"  curl -X POST {stack.api_url}/api/v1/incidents \\",
             f'    -H "Authorization: Bearer {token_ref}" -H "Content-Type: application/json" \\',
             '    -d \'{"title": "Checkout is down", "level": "B", "type": "service_outage"}\'',
-            f"  tocsin incidents --api-url {stack.api_url} --data-dir {s.data_dir}",
+            f"  tocsin --api-url {stack.api_url} --data-dir {s.data_dir} incidents",
             "",
             "Pages appear below. Press Ctrl-C to stop.",
             "",

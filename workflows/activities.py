@@ -3,69 +3,24 @@ finds what it already did (by event sequence or notification key) and does not d
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 
-from playbooks.loader import PlaybookError, load_roster
-from playbooks.schema import Roster
-from tocsin import messages
-from tocsin.domain import Incident, Recipient, Tier, TimelineEvent
-from tocsin.notify.base import Notification, Notifier
-from workflows.models import NotifyInput, NotifyResult, NotifyTarget, RecordInput
+from domain import wording
+from domain.models import Recipient, Tier
+from domain.notify import Notification, Notifier
+from domain.rules.effects import NotifyTarget
+from playbooks.roster import RosterSource
+from workflows.models import NotifyInput, NotifyResult, RecordInput
 
-log = logging.getLogger(__name__)
-
-
-class Records(Protocol):
-    """The part of the records store the activities need."""
-
-    async def apply(self, incident: Incident, events: list[TimelineEvent]) -> None: ...
-
-    async def notification_sent(self, key: str) -> bool: ...
-
-    async def record_notification(
-        self,
-        key: str,
-        *,
-        incident_id: str,
-        kind: str,
-        recipient: str,
-        external_id: str | None = None,
-    ) -> None: ...
-
-
-class RosterSource:
-    """The roster as it is now on disk. Re-read when the file changes so an on-call swap
-    reaches incidents already running; a broken edit keeps the last good roster."""
-
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-        self._roster = load_roster(directory)
-        self._mtime = self._stat()
-
-    def _stat(self) -> float:
-        try:
-            return (self._directory / "roster.yaml").stat().st_mtime
-        except OSError:
-            return self._mtime
-
-    def current(self) -> Roster:
-        mtime = self._stat()
-        if mtime != self._mtime:
-            self._mtime = mtime
-            try:
-                self._roster = load_roster(self._directory)
-                log.info("roster reloaded from %s", self._directory)
-            except PlaybookError as exc:
-                log.error("roster edit rejected, keeping the previous roster: %s", exc)
-        return self._roster
+if TYPE_CHECKING:
+    # Only the type: the workflow module imports this one, and needs no database driver.
+    from adapters.records import RecordsStore
 
 
 class IncidentActivities:
-    def __init__(self, records: Records, notifier: Notifier, roster: RosterSource) -> None:
+    def __init__(self, records: RecordsStore, notifier: Notifier, roster: RosterSource) -> None:
         self._records = records
         self._notifier = notifier
         self._roster = roster
@@ -115,7 +70,7 @@ class IncidentActivities:
             incident=input.incident,
             event=input.event,
             recipient=recipient,
-            text=messages.notification_text(input.kind, input.incident, input.event, recipient),
+            text=wording.notification_text(input.kind, input.incident, input.event, recipient),
         )
         external_id = await self._notifier.send(notification)
         await self._records.record_notification(

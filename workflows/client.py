@@ -24,17 +24,17 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.clock import utcnow
 from alerts.catalog import Catalog
+from alerts.intake import Intake, prepare
 from alerts.models import WebhookPayload
-from playbooks.schema import PlaybookSet
-from tocsin.domain import Actor, Incident, IncidentType, Level, Source, utcnow
-from workflows.alert_intake import Intake, prepare
-from workflows.incident import ALERTMANAGER, CONFLICT, INVALID, IncidentWorkflow
+from domain.alerts import AlertBatch, AlertOutcome, AlertResult
+from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, TemporalUnavailable
+from domain.models import Actor, Declaration, Incident, Level
+from domain.playbook import PlaybookSet
+from workflows.incident import CONFLICT, INVALID, IncidentWorkflow
 from workflows.models import (
     AckInput,
-    AlertBatch,
-    AlertOutcome,
-    AlertResult,
     ChangeLevelInput,
     IncidentInput,
     MitigateInput,
@@ -46,22 +46,6 @@ from workflows.models import (
 
 _T = TypeVar("_T")
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-
-
-class IncidentNotFound(Exception):
-    pass
-
-
-class IncidentConflict(Exception):
-    """The action does not fit the incident's state (second ack, change of a resolved one)."""
-
-
-class InvalidAction(Exception):
-    """The action is well-formed but makes no sense for this incident (same level again)."""
-
-
-class TemporalUnavailable(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -102,33 +86,15 @@ class IncidentService:
     def client(self) -> Client:
         return self._client
 
-    async def declare(
-        self,
-        *,
-        title: str,
-        level: Level,
-        type: IncidentType,
-        declared_by: Actor,
-        description: str = "",
-        service: str | None = None,
-        drill: bool = False,
-        source: Source = Source.MANUAL,
-    ) -> Incident:
+    async def declare(self, declaration: Declaration) -> Incident:
         for _ in range(5):
             now = utcnow()
             incident_id = mint_incident_id(now)
             operation = WithStartWorkflowOperation(
                 IncidentWorkflow.run,
                 IncidentInput(
+                    **declaration.model_dump(),
                     incident_id=incident_id,
-                    title=title,
-                    description=description,
-                    level=level,
-                    type=type,
-                    service=service,
-                    drill=drill,
-                    source=source,
-                    declared_by=declared_by,
                     playbooks=self._playbooks,
                 ),
                 id=workflow_id(incident_id),
@@ -192,19 +158,11 @@ class IncidentService:
             operation = WithStartWorkflowOperation(
                 IncidentWorkflow.run,
                 IncidentInput(
+                    **opening.model_dump(),
                     incident_id="",
-                    title=opening.title,
-                    description=opening.description,
-                    level=opening.level,
-                    type=opening.type,
-                    service=opening.service,
-                    source=Source.ALERTMANAGER,
-                    declared_by=ALERTMANAGER,
                     playbooks=self._playbooks,
-                    alert_group=intake.group,
                     alert_group_id=intake.group_id,
                     opened_by_request=intake.request_id,
-                    grading=opening.grading,
                 ),
                 id=alert_group_workflow_id(intake.group_id),
                 task_queue=self._task_queue,

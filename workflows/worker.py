@@ -13,34 +13,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from adapters.console import ConsoleNotifier
+from adapters.records import RecordsStore, migrate
+from adapters.slack.client import REGISTRY as SLACK_METRICS
+from adapters.slack.client import SlackApi
+from adapters.slack.notifier import SlackNotifier
+from domain.notify import Notifier
 from playbooks.loader import load_playbooks, load_slack_channels
-from tocsin.notify import ConsoleNotifier, Notifier
-from tocsin.notify.slack.api import REGISTRY as SLACK_METRICS
-from tocsin.notify.slack.api import SlackApi
-from tocsin.notify.slack.notifier import SlackNotifier
-from tocsin.records import RecordsStore, migrate
-from tocsin.settings import Settings
-from workflows.activities import IncidentActivities, Records, RosterSource
-from workflows.connect import connect
+from playbooks.roster import RosterSource
+from workflows.activities import IncidentActivities
+from workflows.config import WorkerConfig
+from workflows.connect import connect_with_retry
 from workflows.incident import IncidentWorkflow
 
 log = logging.getLogger(__name__)
 
-# Domain modules are pure data; passing them through spares the sandbox from re-importing
-# pydantic models for every workflow run, which costs far more than the run itself. The
-# workflow module itself goes through too: it holds no module-level state (only constants),
-# and re-executing it, with @workflow.defn inspecting every handler, was most of the worker's
-# CPU per new incident in the benchmark. Calls stay restricted inside the sandbox either way.
-_PASSTHROUGH = (
-    "pydantic",
-    "pydantic_core",
-    "annotated_types",
-    "tocsin",
-    "playbooks",
-    "yaml",
-    "workflows",
-    "alerts",
-)
+# The workflow module itself is re-imported in the sandbox for every run, so the sandbox
+# keeps guarding it against the clock, randomness and I/O. What it imports is plain data and
+# pure functions: passing those through spares re-importing pydantic models per run.
+_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "domain", "workflows.models")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -60,56 +51,34 @@ def build_worker(client: Client, task_queue: str, activities: IncidentActivities
     )
 
 
-async def connect_with_retry(settings: Settings, deadline: float = 60.0) -> Client:
-    """Temporal may still be starting (``tocsin up``, compose): keep trying for a while."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + deadline
-    while True:
-        try:
-            return await connect(settings.temporal_address, settings.temporal_namespace)
-        except RuntimeError as exc:
-            if loop.time() > give_up:
-                raise RuntimeError(
-                    f"cannot reach Temporal at {settings.temporal_address}: {exc}"
-                ) from None
-            await asyncio.sleep(1)
-
-
-def default_notifier(settings: Settings, store: RecordsStore) -> Notifier:
+def default_notifier(config: WorkerConfig, store: RecordsStore) -> Notifier:
     """Slack when a bot token is set, else the console (stdout and a log file)."""
-    if settings.slack_bot_token is not None and settings.slack_enabled:
-        api = SlackApi(
-            settings.slack_bot_token.get_secret_value(),
-            settings.slack_api_url,
-            settings.slack_min_interval_seconds,
-        )
-        log.info("notifications go to Slack at %s", settings.slack_api_url)
-        return SlackNotifier(api, store, load_slack_channels(settings.playbooks_dir))
-    return ConsoleNotifier(log_path=settings.data_dir / "logs" / "notifications.log")
+    if config.slack is not None:
+        log.info("notifications go to Slack at %s", config.slack.api_url)
+        channels = load_slack_channels(config.playbooks_dir)
+        return SlackNotifier(SlackApi.from_config(config.slack), store, channels)
+    return ConsoleNotifier(log_path=config.notifications_log)
 
 
-async def run_worker(settings: Settings, notifier: Notifier | None = None) -> None:
+async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> None:
     # A broken playbook directory stops the worker before it takes any work.
-    load_playbooks(settings.playbooks_dir)
-    roster = RosterSource(settings.playbooks_dir)
-    url = settings.resolved_database_url()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await migrate(url)
-    store = RecordsStore.from_url(url)
+    load_playbooks(config.playbooks_dir)
+    roster = RosterSource(config.playbooks_dir)
+    await migrate(config.database_url)
+    store = RecordsStore.from_url(config.database_url)
     if notifier is None:
-        notifier = default_notifier(settings, store)
-    if settings.worker_metrics_port is not None:
-        start_http_server(settings.worker_metrics_port, settings.api_host, registry=SLACK_METRICS)
-    records: Records = store
-    activities = IncidentActivities(records, notifier, roster)
-    client = await connect_with_retry(settings)
-    worker = build_worker(client, settings.task_queue, activities)
+        notifier = default_notifier(config, store)
+    if config.metrics_port is not None:
+        start_http_server(config.metrics_port, config.metrics_host, registry=SLACK_METRICS)
+    activities = IncidentActivities(store, notifier, roster)
+    client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
+    worker = build_worker(client, config.task_queue, activities)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    log.info("worker polling task queue %s on %s", config.task_queue, config.temporal_address)
     try:
         async with worker:
             await stop.wait()

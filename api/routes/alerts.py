@@ -7,37 +7,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from alerts.models import WebhookPayload
-from api.deps import IntakeAuthenticated, RuntimeDep, SettingsDep
-from tocsin.domain import Grading, Level, Status
-from workflows.client import TemporalUnavailable
+from api.config import API_PREFIX
+from api.deps import ConfigDep, IntakeAuthenticated, RuntimeDep
+from api.schemas import GroupOut, IntakeResponse
+from domain.errors import TemporalUnavailable
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
-WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
+router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
+WEBHOOK_PATH = f"{API_PREFIX}/alerts/alertmanager"
 # Alertmanager does not retry a 4xx, so the 413 must tell the operator how to fix it for good.
 TOO_LARGE_HINT = (
     "set max_alerts in Alertmanager's webhook_config (alerts beyond it are counted in "
     "truncatedAlerts) or raise TOCSIN_INTAKE_MAX_BODY_BYTES"
 )
-
-
-class GroupOut(BaseModel):
-    receiver: str
-    group_key: str
-    outcome: str  # opened | joined | reopened | duplicate | ignored
-    incident_id: str | None
-    level: Level | None
-    status: Status | None
-    new_firing: int
-    new_resolved: int
-    duplicates: int
-    grading: Grading | None
-
-
-class IntakeResponse(BaseModel):
-    groups: list[GroupOut]
 
 
 _BODY_SCHEMA: dict[str, Any] = {
@@ -55,7 +39,7 @@ _BODY_SCHEMA: dict[str, Any] = {
     openapi_extra=_BODY_SCHEMA,
 )
 async def alertmanager_webhook(
-    request: Request, runtime: RuntimeDep, settings: SettingsDep
+    request: Request, runtime: RuntimeDep, config: ConfigDep
 ) -> IntakeResponse:
     """Open, join, reopen or clear the incident of the notification's alert group.
 
@@ -71,11 +55,11 @@ async def alertmanager_webhook(
     for alert in payload.alerts:
         runtime.intake.received[alert.status.value] += 1
     try:
-        async with asyncio.timeout(settings.intake_timeout_seconds):
+        async with asyncio.timeout(config.intake_timeout_seconds):
             result = await runtime.service.receive_alerts(payload, runtime.catalog)
     except TimeoutError:
         raise TemporalUnavailable(
-            f"no answer from the incident workflow within {settings.intake_timeout_seconds:g}s"
+            f"no answer from the incident workflow within {config.intake_timeout_seconds:g}s"
         ) from None
     if result.outcome is not None and result.deduplicated:
         runtime.intake.deduplicated += 1

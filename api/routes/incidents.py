@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from adapters.clock import utcnow
+from api.config import API_PREFIX
 from api.deps import Authenticated, ServiceDep, StoreDep
 from api.schemas import (
     INCIDENT_ID_PATTERN,
@@ -19,10 +21,10 @@ from api.schemas import (
     ResolveRequest,
     Timeline,
 )
-from tocsin.domain import Actor, Incident, Level, Status, utcnow
-from workflows.client import IncidentNotFound
+from domain.errors import IncidentNotFound
+from domain.models import Actor, Declaration, Incident, Level, Status
 
-PREFIX = "/api/v1/incidents"
+PREFIX = f"{API_PREFIX}/incidents"
 
 router = APIRouter(prefix=PREFIX, tags=["incidents"], dependencies=[Authenticated])
 
@@ -39,13 +41,15 @@ async def declare_incident(
 ) -> IncidentOut:
     """Declare an incident: its workflow starts and pages the lead function at once."""
     incident = await incidents.declare(
-        title=body.title,
-        description=body.description,
-        level=body.level,
-        type=body.type,
-        service=body.service or None,
-        drill=body.drill,
-        declared_by=Actor(name=body.by),
+        Declaration(
+            title=body.title,
+            description=body.description,
+            level=body.level,
+            type=body.type,
+            service=body.service or None,
+            drill=body.drill,
+            declared_by=Actor(name=body.by),
+        )
     )
     response.headers["Location"] = f"{PREFIX}/{incident.id}"
     return _out(incident)

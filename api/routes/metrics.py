@@ -21,10 +21,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from adapters.records import TTA_BUCKETS, Histogram, MetricsSnapshot
+from adapters.slack.client import REGISTRY as SLACK_METRICS
 from api.deps import IntakeCounters, RuntimeDep, StoreDep
-from tocsin.domain import IncidentType, Level
-from tocsin.notify.slack.api import REGISTRY as SLACK_METRICS
-from tocsin.records import TTA_BUCKETS, Histogram, MetricsSnapshot
+from domain.models import IncidentType, Level
 
 router = APIRouter(tags=["metrics"])
 

@@ -9,7 +9,6 @@ is exercised in ``test_app.py``.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,15 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.service import RPCError
 
+from adapters.records import RecordsStore
+from alerts.catalog import DEFAULT_FILE as SERVICES_FILE
 from api.app import create_app
+from api.config import ApiConfig
 from api.deps import Runtime
-from tests.conftest import Stack, eventually
-from tocsin.domain import Incident, NotificationKind, Status
-from tocsin.records import RecordsStore
-from tocsin.settings import Settings
+from domain.models import Declaration, Incident, NotificationKind, Status
+from playbooks.loader import DEFAULT_DIR
+from testkit.waiting import eventually
+from tests.conftest import Stack
 from workflows.client import IncidentService
 from workflows.models import workflow_id
 
@@ -34,25 +36,27 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BASE_URL = "http://tocsin.test"
 
 
-def free_port() -> int:
-    """A loopback port where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def database_url(tmp_path: Path) -> str:
     """The records database of ``tests.conftest.open_stack`` for this test."""
     return f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
 
 
+def api_config(tmp_path: Path, **overrides: Any) -> ApiConfig:
+    """The API's configuration for a test: the bundled playbooks and catalog, its own records."""
+    values: dict[str, Any] = {
+        "api_token": SecretStr(TOKEN),
+        "database_url": database_url(tmp_path),
+        "playbooks_dir": DEFAULT_DIR,
+        "services_file": SERVICES_FILE,
+    }
+    values.update(overrides)
+    return ApiConfig(**values)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, stack: Stack) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        api_token=SecretStr(TOKEN),
-        database_url=database_url(tmp_path),
+def config(tmp_path: Path, stack: Stack) -> ApiConfig:
+    return api_config(
+        tmp_path,
         task_queue=stack.task_queue,
         temporal_address=stack.client.service_client.config.target_host,
     )
@@ -65,8 +69,8 @@ class TrackedService(IncidentService):
         super().__init__(stack.client, stack.task_queue, stack.playbooks)
         self.declared = declared
 
-    async def declare(self, *args: Any, **kwargs: Any) -> Incident:
-        incident = await super().declare(*args, **kwargs)
+    async def declare(self, declaration: Declaration) -> Incident:
+        incident = await super().declare(declaration)
         self.declared.append(incident.id)
         return incident
 
@@ -91,15 +95,15 @@ def service(stack: Stack, declared: list[str]) -> TrackedService:
     return TrackedService(stack, declared)
 
 
-def build_app(settings: Settings, store: RecordsStore, service: IncidentService) -> FastAPI:
-    app = create_app(settings)
+def build_app(config: ApiConfig, store: RecordsStore, service: IncidentService) -> FastAPI:
+    app = create_app(config)
     app.state.runtime = Runtime(store=store, service=service)
     return app
 
 
 @pytest.fixture
-def app(settings: Settings, stack: Stack, service: TrackedService) -> FastAPI:
-    return build_app(settings, stack.store, service)
+def app(config: ApiConfig, stack: Stack, service: TrackedService) -> FastAPI:
+    return build_app(config, stack.store, service)
 
 
 def http_client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:

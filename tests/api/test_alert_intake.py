@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,12 @@ from pydantic import SecretStr
 from temporalio.service import RPCError, RPCStatusCode
 
 from alerts.models import WebhookPayload
+from api.config import ApiConfig
+from domain.models import NotificationKind, Status
+from testkit.waiting import eventually
 from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN, WEBHOOK, raw, storm
-from tests.api.conftest import AUTH, TOKEN, build_app, database_url, http_client, recorded
-from tests.conftest import Stack, eventually
-from tocsin.domain import NotificationKind, Status
-from tocsin.settings import Settings
+from tests.api.conftest import AUTH, TOKEN, api_config, build_app, http_client, recorded
+from tests.conftest import Stack
 from workflows.client import IncidentService
 from workflows.models import alert_group_workflow_id, workflow_id
 
@@ -30,14 +32,8 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def settings(tmp_path: Path, stack: Stack) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        api_token=SecretStr(TOKEN),
-        intake_token=SecretStr(INTAKE_TOKEN),
-        database_url=database_url(tmp_path),
-        task_queue=stack.task_queue,
-    )
+def config(tmp_path: Path, stack: Stack) -> ApiConfig:
+    return api_config(tmp_path, intake_token=SecretStr(INTAKE_TOKEN), task_queue=stack.task_queue)
 
 
 @pytest.fixture
@@ -52,9 +48,9 @@ async def opened(stack: Stack) -> AsyncIterator[set[str]]:
 
 
 @pytest.fixture
-def app(settings: Settings, stack: Stack) -> FastAPI:
+def app(config: ApiConfig, stack: Stack) -> FastAPI:
     service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
-    return build_app(settings, stack.store, service)
+    return build_app(config, stack.store, service)
 
 
 @pytest.fixture
@@ -189,9 +185,8 @@ async def test_the_intake_token_does_not_open_the_incidents_api(app: FastAPI) ->
 
 
 async def test_without_a_configured_intake_token_it_says_so(tmp_path: Path, stack: Stack) -> None:
-    settings = Settings(data_dir=tmp_path, api_token=SecretStr(TOKEN))
     service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
-    app = build_app(settings, stack.store, service)
+    app = build_app(api_config(tmp_path), stack.store, service)
     async with http_client(app, INTAKE_AUTH) as http:
         response = await http.post(WEBHOOK, json=raw("checkout-firing"))
 
@@ -265,11 +260,11 @@ async def test_the_people_api_keeps_its_smaller_cap(api: httpx.AsyncClient) -> N
 
 
 async def test_a_storm_of_ten_thousand_alerts_is_accepted_and_handled(
-    settings: Settings, stack: Stack, opened: set[str]
+    config: ApiConfig, stack: Stack, opened: set[str]
 ) -> None:
-    settings = settings.model_copy(update={"intake_max_body_bytes": 8 * MIB})
+    config = replace(config, intake_max_body_bytes=8 * MIB)
     service = IncidentService(stack.client, stack.task_queue, stack.playbooks)
-    app = build_app(settings, stack.store, service)
+    app = build_app(config, stack.store, service)
     body = storm(raw("checkout-firing"), 10_000)
 
     async with http_client(app, INTAKE_AUTH) as http:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,33 +13,36 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import ApiTokenMissing, create_app
+from api.app import create_app
+from api.config import ApiConfig
 from api.deps import Runtime
+from domain.models import NotificationKind
 from playbooks.loader import DEFAULT_DIR, PlaybookError
-from tests.api.conftest import AUTH, declaration, free_port, http_client
-from tests.conftest import Stack, eventually
+from testkit.processes import free_port
+from testkit.waiting import eventually
+from tests.api.conftest import AUTH, declaration, http_client
+from tests.conftest import Stack
 from tocsin.binaries import temporal_test_server
-from tocsin.domain import NotificationKind
-from tocsin.settings import Settings
+from tocsin.settings import ApiTokenMissing, Settings
 from workflows.client import IncidentService
 
 
-def test_app_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+def test_api_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     with pytest.raises(ApiTokenMissing, match="TOCSIN_API_TOKEN"):
-        create_app(Settings(data_dir=tmp_path, api_token=None))
+        Settings(data_dir=tmp_path, api_token=None).api_config()
 
 
 def test_an_empty_token_counts_as_no_token(tmp_path: Path) -> None:
     (tmp_path / "api-token").write_text("\n", encoding="utf-8")
 
     with pytest.raises(ApiTokenMissing):
-        create_app(Settings(data_dir=tmp_path, api_token=SecretStr("")))
+        Settings(data_dir=tmp_path, api_token=SecretStr("")).api_config()
 
 
 async def test_lifespan_connects_to_temporal_and_serves_declarations(
-    settings: Settings, stack: Stack, declared: list[str]
+    config: ApiConfig, stack: Stack, declared: list[str]
 ) -> None:
-    app = create_app(settings)
+    app = create_app(config)
 
     async with app.router.lifespan_context(app), http_client(app, AUTH) as http:
         ready = await http.get("/readyz")
@@ -48,12 +52,12 @@ async def test_lifespan_connects_to_temporal_and_serves_declarations(
     assert response.status_code == 201
     incident_id = response.json()["id"]
     declared.append(incident_id)
-    # The stack's worker, on the task queue from the settings, ran the workflow.
+    # The stack's worker, on the task queue from the configuration, ran the workflow.
     await eventually(lambda: bool(stack.notifier.of_kind(NotificationKind.PAGE, incident_id)))
 
 
 async def test_lifespan_pins_the_configured_playbooks_into_new_incidents(
-    settings: Settings, tmp_path: Path, declared: list[str]
+    config: ApiConfig, tmp_path: Path, declared: list[str]
 ) -> None:
     playbooks = tmp_path / "playbooks"
     shutil.copytree(DEFAULT_DIR, playbooks, ignore=shutil.ignore_patterns("*.py", "__*"))
@@ -62,7 +66,7 @@ async def test_lifespan_pins_the_configured_playbooks_into_new_incidents(
         level_c.read_text(encoding="utf-8").replace("response_window: 60m", "response_window: 45m"),
         encoding="utf-8",
     )
-    app = create_app(settings.model_copy(update={"playbooks_dir": playbooks}))
+    app = create_app(replace(config, playbooks_dir=playbooks))
 
     async with app.router.lifespan_context(app), http_client(app, AUTH) as http:
         response = await http.post("/api/v1/incidents", json=declaration(level="C"))
@@ -72,11 +76,9 @@ async def test_lifespan_pins_the_configured_playbooks_into_new_incidents(
     assert response.json()["response_window_seconds"] == 45 * 60
 
 
-async def test_startup_fails_clearly_when_temporal_is_unreachable(settings: Settings) -> None:
+async def test_startup_fails_clearly_when_temporal_is_unreachable(config: ApiConfig) -> None:
     address = f"127.0.0.1:{free_port()}"
-    app = create_app(
-        settings.model_copy(update={"temporal_address": address}), temporal_connect_deadline=0.2
-    )
+    app = create_app(replace(config, temporal_address=address), temporal_connect_deadline=0.2)
 
     with pytest.raises(RuntimeError, match=f"cannot reach Temporal at {address}"):
         async with app.router.lifespan_context(app):
@@ -84,19 +86,19 @@ async def test_startup_fails_clearly_when_temporal_is_unreachable(settings: Sett
 
 
 async def test_startup_fails_on_a_broken_playbook_directory(
-    settings: Settings, tmp_path: Path
+    config: ApiConfig, tmp_path: Path
 ) -> None:
     broken = tmp_path / "playbooks"
     shutil.copytree(DEFAULT_DIR, broken, ignore=shutil.ignore_patterns("*.py", "__*"))
     (broken / "level-b.yaml").write_text("level: B\nresponse_window: soon\n", encoding="utf-8")
-    app = create_app(settings.model_copy(update={"playbooks_dir": broken}))
+    app = create_app(replace(config, playbooks_dir=broken))
 
     with pytest.raises(PlaybookError, match=r"level-b\.yaml"):
         async with app.router.lifespan_context(app):
             pass
 
 
-async def test_actions_are_503_when_temporal_goes_away(settings: Settings, stack: Stack) -> None:
+async def test_actions_are_503_when_temporal_goes_away(config: ApiConfig, stack: Stack) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(temporal_test_server()),
@@ -108,7 +110,7 @@ async def test_actions_are_503_when_temporal_goes_away(settings: Settings, stack
         retry_config=RetryConfig(max_retries=1),
     )
     await env.shutdown()
-    app = create_app(settings)
+    app = create_app(config)
     app.state.runtime = Runtime(
         store=stack.store, service=IncidentService(client, stack.task_queue, stack.playbooks)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,9 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from api.config import ApiConfig
 from api.middleware import BodySizeLimit
+from testkit.waiting import eventually
 from tests.api.conftest import (
     AUTH,
     TOKEN,
@@ -22,7 +25,7 @@ from tests.api.conftest import (
     declaration,
     http_client,
 )
-from tests.conftest import Stack, eventually
+from tests.conftest import Stack
 from tocsin.settings import TOKEN_FILE, Settings
 from workflows.client import IncidentService
 
@@ -81,10 +84,11 @@ async def test_token_is_checked_before_the_body_is_validated(
 
 
 async def test_token_from_the_data_directory_is_accepted(
-    tmp_path: Path, stack: Stack, settings: Settings, service: IncidentService
+    tmp_path: Path, stack: Stack, config: ApiConfig, service: IncidentService
 ) -> None:
     (tmp_path / TOKEN_FILE).write_text("generated-by-tocsin-up\n", encoding="utf-8")
-    app = build_app(settings.model_copy(update={"api_token": None}), stack.store, service)
+    resolved = Settings(data_dir=tmp_path, api_token=None).api_config()
+    app = build_app(replace(config, api_token=resolved.api_token), stack.store, service)
 
     async with http_client(app) as http:
         good = await http.get(

@@ -8,12 +8,13 @@ import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from adapters.records import RecordsStore
 from api.app import create_app
+from api.config import ApiConfig
 from api.deps import Runtime
-from tests.api.conftest import AUTH, free_port, http_client
+from testkit.processes import free_port
+from tests.api.conftest import AUTH, http_client
 from tests.conftest import Stack
-from tocsin.records import RecordsStore
-from tocsin.settings import Settings
 from workflows.client import IncidentService
 
 
@@ -37,11 +38,11 @@ async def test_readyz_is_200_when_database_and_temporal_answer(
 
 
 async def test_readyz_is_503_naming_the_database_when_it_is_unreachable(
-    settings: Settings, service: IncidentService, tmp_path: Path
+    config: ApiConfig, service: IncidentService, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-dir" / "records.db"
     store = RecordsStore.from_url(f"sqlite+aiosqlite:///{missing}")
-    app = create_app(settings)
+    app = create_app(config)
     app.state.runtime = Runtime(store=store, service=service)
     try:
         async with http_client(app) as http:
@@ -58,10 +59,10 @@ async def test_readyz_is_503_naming_the_database_when_it_is_unreachable(
 
 
 async def test_reads_are_503_when_the_database_is_unreachable(
-    settings: Settings, service: IncidentService, tmp_path: Path
+    config: ApiConfig, service: IncidentService, tmp_path: Path
 ) -> None:
     store = RecordsStore.from_url(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'r.db'}")
-    app = create_app(settings)
+    app = create_app(config)
     app.state.runtime = Runtime(store=store, service=service)
     try:
         async with http_client(app, AUTH) as http:
@@ -81,13 +82,13 @@ async def test_reads_are_503_when_the_database_is_unreachable(
 
 
 async def test_readyz_is_503_naming_temporal_when_it_is_unreachable(
-    settings: Settings, stack: Stack
+    config: ApiConfig, stack: Stack
 ) -> None:
     # A real client for an address where nothing listens; lazy, so it connects on first use.
     dead = await Client.connect(
         f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
     )
-    app = create_app(settings)
+    app = create_app(config)
     app.state.runtime = Runtime(
         store=stack.store, service=IncidentService(dead, stack.task_queue, stack.playbooks)
     )

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from domain.models import EventKind, NotificationKind, Status
+from testkit.waiting import eventually
 from tests.api.conftest import Declare, recorded
-from tests.conftest import Stack, eventually
-from tocsin.domain import EventKind, NotificationKind, Status
+from tests.conftest import Stack
 
 REQUIRED_FIELDS = {
     "id",

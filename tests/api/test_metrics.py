@@ -8,11 +8,12 @@ from datetime import timedelta
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.records import TTA_BUCKETS, RecordsStore
+from api.config import ApiConfig
+from domain.models import IncidentType, Level, Status
+from testkit.waiting import eventually
 from tests.api.conftest import Declare, build_app, http_client, recorded
-from tests.conftest import Stack, eventually
-from tocsin.domain import IncidentType, Level, Status
-from tocsin.records import TTA_BUCKETS, RecordsStore
-from tocsin.settings import Settings
+from tests.conftest import Stack
 from workflows.client import IncidentService
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -64,7 +65,7 @@ async def test_metrics_reflect_the_records_after_the_app_restarts(
     client: httpx.AsyncClient,
     declare: Declare,
     stack: Stack,
-    settings: Settings,
+    config: ApiConfig,
     service: IncidentService,
 ) -> None:
     acked = await declare(level="A", type="service_outage")
@@ -81,9 +82,9 @@ async def test_metrics_reflect_the_records_after_the_app_restarts(
 
     # A new app instance with its own connection to the same database: nothing carried over
     # in memory.
-    store = RecordsStore.from_url(settings.resolved_database_url())
+    store = RecordsStore.from_url(config.database_url)
     try:
-        async with http_client(build_app(settings, store, service)) as fresh:
+        async with http_client(build_app(config, store, service)) as fresh:
             samples = await scrape(fresh)
     finally:
         await store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from api.schemas import IncidentOut
-from tocsin.domain import Incident, IncidentType, Level, Status
+from domain.models import Incident, IncidentType, Level, Status
 
 DECLARED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -5,86 +5,33 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from playbooks.loader import DEFAULT_DIR
+from testkit.playbooks import playbook_dir
+from testkit.processes import free_port
+from testkit.stack import TocsinUp, clean_env
 from tests.e2e.harness import (
     ALERTMANAGER_CONFIG,
     RULES,
     SERVICES,
     Exporter,
     Server,
-    TocsinUp,
     alertmanager_config,
     binary,
-    clean_env,
     running,
     shortened_rules,
 )
-from tests.processes import free_port
-
-# Second-scale windows so the test ends; the alert-driven transitions are the ones under test:
-# A is only mitigated when its alerts clear (a person confirms the fix), C is resolved.
-LEVELS = {
-    "a": """
-level: A
-name: Company-wide emergency (test timings)
-response_window: 4s
-escalation:
-  - after: 1s
-    page: [secondary]
-on_breach:
-  page: [manager]
-  repeat_every: 2s
-update_every: 1h
-on_alerts_cleared: mitigated
-reopen_within: 2s
-""",
-    "b": """
-level: B
-name: Major service emergency (test timings)
-response_window: 8s
-escalation:
-  - after: 2s
-    page: [secondary]
-on_breach:
-  page: [manager]
-  repeat_every: 4s
-update_every: 1h
-on_alerts_cleared: mitigated
-reopen_within: 2s
-""",
-    "c": """
-level: C
-name: Single-channel incident (test timings)
-response_window: 20s
-escalation:
-  - after: 5s
-    page: [secondary]
-on_breach:
-  page: [manager]
-  repeat_every: 5s
-update_every: 1h
-on_alerts_cleared: resolved
-reopen_within: 2s
-""",
-}
 
 
 @pytest.fixture
 def playbooks(tmp_path: Path) -> Path:
-    directory = tmp_path / "playbooks"
-    directory.mkdir()
-    for name in ("matrix.yaml", "roster.yaml"):
-        shutil.copy(DEFAULT_DIR / name, directory / name)
-    for letter, text in LEVELS.items():
-        (directory / f"level-{letter}.yaml").write_text(text.lstrip(), encoding="utf-8")
-    return directory
+    """Second-scale windows so the test ends; the alert-driven transitions are the ones under
+    test: A is only mitigated when its alerts clear (a person confirms the fix), C is resolved."""
+    return playbook_dir(tmp_path / "playbooks")
 
 
 @pytest.fixture
@@ -93,18 +40,17 @@ def intake_token() -> str:
 
 
 @pytest.fixture
-def tocsin(tmp_path: Path, playbooks: Path, intake_token: str) -> Iterator[TocsinUp]:
+async def tocsin(tmp_path: Path, playbooks: Path, intake_token: str) -> AsyncIterator[TocsinUp]:
     """Started, not yet up: Prometheus and Alertmanager start while it does (the slowest part),
     which is safe because nothing fires before the test sets the exporter's values."""
-    env = clean_env()
-    env.update(TOCSIN_INTAKE_TOKEN=intake_token, TOCSIN_SERVICES_FILE=str(SERVICES))
-    up = TocsinUp(tmp_path, playbooks, env)
+    env = clean_env(TOCSIN_INTAKE_TOKEN=intake_token, TOCSIN_SERVICES_FILE=str(SERVICES))
+    up = TocsinUp(tmp_path, playbooks, env=env)
     try:
-        up.start()
+        await up.start()
         yield up
     finally:
-        up.stop()
-        up.kill()
+        await up.stop()
+        await up.kill()
 
 
 @pytest.fixture
@@ -118,7 +64,9 @@ def exporter() -> Iterator[Exporter]:
 
 
 @pytest.fixture
-def alertmanager(tmp_path: Path, tocsin: TocsinUp, intake_token: str) -> Iterator[Server]:
+async def alertmanager(
+    tmp_path: Path, tocsin: TocsinUp, intake_token: str
+) -> AsyncIterator[Server]:
     directory = tmp_path / "alertmanager"
     directory.mkdir()
     token_file = directory / "tocsin-intake-token"
@@ -147,12 +95,14 @@ def alertmanager(tmp_path: Path, tocsin: TocsinUp, intake_token: str) -> Iterato
         port,
         tmp_path / "alertmanager.log",
     )
-    with running(server):
+    async with running(server):
         yield server
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, exporter: Exporter, alertmanager: Server) -> Iterator[Server]:
+async def prometheus(
+    tmp_path: Path, exporter: Exporter, alertmanager: Server
+) -> AsyncIterator[Server]:
     directory = tmp_path / "prometheus"
     directory.mkdir()
     rules = directory / "rules.yml"
@@ -192,5 +142,5 @@ def prometheus(tmp_path: Path, exporter: Exporter, alertmanager: Server) -> Iter
         port,
         tmp_path / "prometheus.log",
     )
-    with running(server):
+    async with running(server):
         yield server

@@ -7,28 +7,23 @@ run on free loopback ports with their state and logs in the test's temporary dir
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 import yaml
 
-from tests.processes import descendants, free_port, free_temporal_port
-
-_T = TypeVar("_T")
+from testkit.stack import tail
+from testkit.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "alerts" / "prometheus" / "rules.yml"
@@ -39,8 +34,6 @@ SERVICES = REPO / "alerts" / "services.yaml"
 # Generous: CI machines have two cores, and Temporal, the worker, the API, Prometheus and
 # Alertmanager all start on them at once.
 START_DEADLINE = 90.0
-STOP_DEADLINE = 60.0
-LOG_TAIL = 6000
 
 # Fast enough that an alert reaches tocsin a few seconds after the metric changes.
 GROUP_WAIT = "1s"
@@ -78,33 +71,6 @@ def binary(name: str, package: str) -> str:
             "(`make system-deps` does this)"
         )
     return path
-
-
-def eventually(
-    check: Callable[[], _T | None],
-    within: float,
-    what: str,
-    report: Callable[[], str] | None = None,
-) -> _T:
-    """Poll ``check`` until it returns something other than None or False.
-
-    On timeout the assertion carries ``report()``: with five processes involved, the logs are
-    the only way to tell which hop lost the alert."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            details = f"\n{report()}" if report is not None else ""
-            raise AssertionError(f"{what}: not within {within:.0f}s{details}")
-        time.sleep(0.2)
-
-
-def tail(path: Path, limit: int = LOG_TAIL) -> str:
-    if not path.is_file():
-        return f"--- {path}: (no file)"
-    return f"--- {path}\n{path.read_text(encoding='utf-8', errors='replace')[-limit:]}"
 
 
 class Exporter:
@@ -162,133 +128,58 @@ class Server:
         self.port = port
         self.log = log
         self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
+        self.http = httpx.AsyncClient(base_url=self.url, timeout=5.0)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
             )
 
-    def wait_until_ready(self) -> None:
-        def ready() -> bool:
-            if self.process is None or self.process.poll() is not None:
+    async def wait_until_ready(self) -> None:
+        async def ready() -> bool:
+            if self.process is None or self.process.returncode is not None:
                 raise AssertionError(f"{self.name} exited while starting\n{tail(self.log)}")
             with contextlib.suppress(httpx.TransportError):
-                return httpx.get(f"{self.url}/-/ready", timeout=2.0).status_code == 200
+                return (await self.http.get("/-/ready")).status_code == 200
             return False
 
-        eventually(ready, START_DEADLINE, f"{self.name} ready", lambda: tail(self.log))
+        await eventually(ready, START_DEADLINE, f"{self.name} ready", lambda: tail(self.log))
 
-    def json(self, path: str) -> Any:
-        response = httpx.get(f"{self.url}{path}", timeout=5.0)
+    async def json(self, path: str) -> Any:
+        response = await self.http.get(path)
         response.raise_for_status()
         return response.json()
 
-    def get(self, path: str) -> str:
+    async def get(self, path: str) -> str:
         """A GET for the failure report: never raises, a dead server is part of the story."""
         try:
-            return httpx.get(f"{self.url}{path}", timeout=5.0).text
+            return (await self.http.get(path)).text
         except httpx.HTTPError as error:
             return f"GET {path}: {error!r}"
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+    async def stop(self) -> None:
+        await self.http.aclose()
+        if self.process is None or self.process.returncode is not None:
             return
         self.process.terminate()
         try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
             self.process.kill()
-            self.process.wait()
+            await self.process.wait()
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-
-
-class TocsinUp:
-    """One run of ``tocsin up`` in a subprocess, as tests/integration/test_up.py runs it."""
-
-    def __init__(self, tmp_path: Path, playbooks: Path, env: dict[str, str]) -> None:
-        self.data_dir = tmp_path / "data"
-        self.playbooks = playbooks
-        self.env = env
-        self.output = tmp_path / "tocsin-up.out"
-        self.api_port = free_port()
-        self.temporal_port = free_temporal_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def start(self) -> None:
-        with self.output.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tocsin.cli",
-                    "up",
-                    "--api-port",
-                    str(self.api_port),
-                    "--temporal-port",
-                    str(self.temporal_port),
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--playbooks",
-                    str(self.playbooks),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-
-    def text(self) -> str:
-        return self.output.read_text(encoding="utf-8", errors="replace")
-
-    def wait_until_up(self) -> None:
-        def ready() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"tocsin up exited early\n{self.report()}")
-            return "tocsin is up" in self.text()
-
-        eventually(ready, START_DEADLINE, "tocsin up printing that it is up", self.report)
-
-    def api_token(self) -> str:
-        return (self.data_dir / "api-token").read_text(encoding="utf-8").strip()
-
-    def report(self) -> str:
-        logs = sorted((self.data_dir / "logs").glob("*.log"))
-        return "\n".join([tail(self.output), *(tail(path) for path in logs)])
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(STOP_DEADLINE)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        for pid in descendants(self.process.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self.process.kill()
-        self.process.wait()
-
-
-@contextlib.contextmanager
-def running(server: Server) -> Iterator[Server]:
+@contextlib.asynccontextmanager
+async def running(server: Server) -> AsyncIterator[Server]:
     """Start ``server`` and stop it however the test ends."""
     try:
-        server.start()
-        server.wait_until_ready()
+        await server.start()
+        await server.wait_until_ready()
         yield server
     finally:
-        server.stop()
+        await server.stop()

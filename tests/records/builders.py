@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tocsin.domain import EventKind, Incident, IncidentType, Level, TimelineEvent
+from domain.models import EventKind, Incident, IncidentType, Level, TimelineEvent
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tocsin.records import RecordsStore, migrate
+from adapters.records import RecordsStore, migrate
 
 PG_USER = "tocsin"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+from adapters.records import TTA_BUCKETS, Histogram, RecordsStore
+from domain.models import IncidentType, Level, Status
 from tests.records.builders import incident
-from tocsin.domain import IncidentType, Level, Status
-from tocsin.records import TTA_BUCKETS, Histogram, RecordsStore
 
 OUTAGE, LEAK, PRODUCT = (
     IncidentType.SERVICE_OUTAGE,

@@ -11,10 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 
+from adapters.records import RecordsStore, migrate
+from adapters.records.engine import create_engine
+from adapters.records.tables import metadata
 from tests.records.builders import event, incident
-from tocsin.records import RecordsStore, migrate
-from tocsin.records.engine import create_engine
-from tocsin.records.tables import metadata
 
 
 async def _schema_state(url: str) -> tuple[list[str], list[Any]]:
@@ -58,9 +58,11 @@ async def test_migrating_again_keeps_the_records(database_url: str) -> None:
 async def test_processes_migrating_a_fresh_database_at_once_all_succeed(
     database_url: str,
 ) -> None:
-    # Without serialisation PostgreSQL can block here for good; make that a failure.
-    async with asyncio.timeout(60):
-        await asyncio.gather(*(migrate(database_url) for _ in range(4)))
+    # Without serialisation PostgreSQL can block here for good; make that a failure. A task
+    # group cancels the others when one fails, so none outlives the test.
+    async with asyncio.timeout(60), asyncio.TaskGroup() as group:
+        for _ in range(4):
+            group.create_task(migrate(database_url))
 
     versions, differences = await _schema_state(database_url)
     assert versions == ["0002"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.records.builders import T0, event, incident
-from tocsin.domain import (
+from adapters.records import RecordsStore
+from domain.models import (
     Function,
     IncidentType,
     Level,
@@ -23,7 +23,7 @@ from tocsin.domain import (
     Status,
     Tier,
 )
-from tocsin.records import RecordsStore
+from tests.records.builders import T0, event, incident
 
 
 async def test_applying_the_same_events_twice_keeps_one_copy_in_seq_order(

@@ -20,21 +20,21 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.records import RecordsStore, migrate
+from adapters.slack.client import SlackApi
+from adapters.slack.config import SlackConfig
+from adapters.slack.notifier import SlackNotifier
 from api.app import create_app
 from api.deps import Runtime
+from domain.models import Function, Level
+from domain.playbook import SlackChannels
 from playbooks.loader import DEFAULT_DIR, load_playbooks
-from playbooks.schema import SlackChannels
-from tests.slack.fake_slack import FakeSlack, fake_slack
-from tocsin.domain import Function, Level
-from tocsin.notify.slack.api import SlackApi
-from tocsin.notify.slack.notifier import SlackNotifier
-from tocsin.records import RecordsStore, migrate
-from tocsin.settings import Settings
-from workflows.activities import IncidentActivities, RosterSource
+from playbooks.roster import RosterSource
+from testkit.fake_slack import FakeSlack, serve_fake_slack
+from tests.api.conftest import api_config
+from workflows.activities import IncidentActivities
 from workflows.client import IncidentService
 from workflows.worker import build_worker
-
-__all__ = ["fake_slack"]
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 API_TOKEN = "api-token-for-slack-tests"
@@ -42,6 +42,18 @@ BOT_TOKEN = "xoxb-test-token"
 ADA = "U0TECH001"  # technical support primary in the bundled roster
 DARA = "U0CUST001"  # customer service primary
 BEN = "U0TECH002"  # technical support secondary
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A fresh fake Slack per test, served on a free loopback port.
+
+    Fails the test at teardown if the fake itself broke while answering (a bug in the fake,
+    answered to the client as HTTP 500 ``fake_slack_internal_error``)."""
+    async with serve_fake_slack() as fake:
+        yield fake
+    if fake.internal_errors:
+        pytest.fail("the fake Slack failed:\n" + "\n".join(fake.internal_errors))
 
 
 class FlakyRefs:
@@ -143,18 +155,15 @@ async def open_slack_stack(
     playbooks = load_playbooks(DEFAULT_DIR)
     notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
     activities = IncidentActivities(store, notifier, RosterSource(DEFAULT_DIR))
-    settings = Settings(
-        data_dir=tmp_path,
+    config = api_config(
+        tmp_path,
         api_token=SecretStr(API_TOKEN),
-        database_url=url,
         task_queue=task_queue,
-        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack=SlackConfig(SecretStr(BOT_TOKEN), fake.base_url, min_interval_seconds=0.0),
         slack_signing_secret=SecretStr(SIGNING_SECRET),
-        slack_api_url=fake.base_url,
-        slack_min_interval_seconds=0.0,
     )
     service = IncidentService(env.client, task_queue, playbooks)
-    app = create_app(settings)
+    app = create_app(config)
     app.state.runtime = Runtime(
         store=store,
         service=service,

@@ -14,10 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.slack import fake_slack as fake_slack_module
-from tests.slack.fake_slack import BOT_USER_ID, FakeSlack, serve_fake_slack
-
-fake_slack = fake_slack_module.fake_slack  # the fixture, where pytest looks for it
+from testkit.fake_slack import BOT_USER_ID, FakeSlack, serve_fake_slack
 
 METADATA = {"event_type": "tocsin_post", "event_payload": {"key": "INC-1/card", "n": 1}}
 BLOCKS: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]

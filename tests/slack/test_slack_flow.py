@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from temporalio.service import RPCError
 
-from tests.conftest import eventually
+from adapters.slack import layout
+from adapters.slack.notifier import METADATA_EVENT
+from domain.models import Actor, Declaration, EventKind, Incident, IncidentType, Level, Status
+from testkit.waiting import eventually
 from tests.slack.conftest import ADA, BEN, DARA, SlackStack, button, post_signed
-from tocsin.domain import Actor, EventKind, Incident, IncidentType, Level, Status
-from tocsin.notify.slack import templates
-from tocsin.notify.slack.notifier import METADATA_EVENT
 from workflows.models import workflow_id
 
 
@@ -28,7 +28,7 @@ async def declare(stack: SlackStack, **overrides: Any) -> Incident:
         "service": "checkout",
     }
     fields.update(overrides)
-    return await stack.service.declare(**fields)
+    return await stack.service.declare(Declaration.model_validate(fields))
 
 
 async def finish(stack: SlackStack, incident: Incident) -> None:
@@ -37,7 +37,7 @@ async def finish(stack: SlackStack, incident: Incident) -> None:
 
 
 def channel_of(stack: SlackStack, incident: Incident) -> str:
-    found = stack.fake.channel_by_name(templates.channel_name(incident))
+    found = stack.fake.channel_by_name(layout.channel_name(incident))
     assert found is not None, [c.name for c in stack.fake.channels.values()]
     return found.id
 
@@ -78,19 +78,19 @@ async def test_declaring_opens_a_channel_posts_the_card_and_pages_in_direct_mess
 
     await until(lambda: stack_ready(slack, incident))
     channel = channel_of(slack, incident)
-    assert templates.channel_name(incident).startswith(f"inc-{incident.id}-checkout-failing")
+    assert layout.channel_name(incident).startswith(f"inc-{incident.id}-checkout-failing")
     assert not slack.fake.channels[channel].is_private
     # Lead (technical support) and support (customer service) are invited; brand / PR is only
     # informed, in its own channel.
     assert {ADA, DARA} <= slack.fake.members(channel)
     (card,) = cards(slack, channel)
-    assert has_button(card, templates.ACK)
-    assert has_button(card, templates.RESOLVE)
+    assert has_button(card, layout.ACK)
+    assert has_button(card, layout.RESOLVE)
     card_text = str(card["blocks"])
     assert "Checkout failing" in card_text
     assert "service outage" in card_text
     (page,) = slack.fake.dms_to(ADA)
-    assert has_button(page, templates.ACK)
+    assert has_button(page, layout.ACK)
     assert "PAGE" in page["text"]
     announcements = slack.fake.messages(slack.announce)
     assert len(announcements) == 1
@@ -102,7 +102,7 @@ async def test_declaring_opens_a_channel_posts_the_card_and_pages_in_direct_mess
 
 
 def stack_ready(stack: SlackStack, incident: Incident) -> bool:
-    found = stack.fake.channel_by_name(templates.channel_name(incident))
+    found = stack.fake.channel_by_name(layout.channel_name(incident))
     return (
         found is not None
         and len(cards(stack, found.id)) == 1
@@ -120,7 +120,7 @@ async def _acknowledge_from_the_direct_message(stack: SlackStack) -> None:
     dm = stack.fake.im_channel(ADA)
 
     response = await post_signed(
-        stack, "/slack/interactions", button(templates.ACK, incident.id, ADA, dm)
+        stack, "/slack/interactions", button(layout.ACK, incident.id, ADA, dm)
     )
 
     assert response.status_code == 200
@@ -130,7 +130,7 @@ async def _acknowledge_from_the_direct_message(stack: SlackStack) -> None:
 
     def card_updated() -> bool:
         (card,) = cards(stack, channel)
-        return "Ada Okafor" in str(card["blocks"]) and not has_button(card, templates.ACK)
+        return "Ada Okafor" in str(card["blocks"]) and not has_button(card, layout.ACK)
 
     await until(card_updated)
     assert stack.fake.calls_to("chat.update")
@@ -156,7 +156,7 @@ async def test_someone_not_in_the_roster_can_acknowledge_under_their_slack_name(
 ) -> None:
     incident = await declare(slack, level=Level.C)
     stranger = "U0STRANGER"
-    payload = button(templates.ACK, incident.id, stranger)
+    payload = button(layout.ACK, incident.id, stranger)
 
     response = await post_signed(slack, "/slack/interactions", payload)
 
@@ -178,11 +178,9 @@ async def test_a_second_acknowledgement_is_refused_privately(slack: SlackStack) 
     incident = await declare(slack)
     await until(lambda: stack_ready(slack, incident))
     channel = channel_of(slack, incident)
-    await post_signed(slack, "/slack/interactions", button(templates.ACK, incident.id, ADA))
+    await post_signed(slack, "/slack/interactions", button(layout.ACK, incident.id, ADA))
 
-    await post_signed(
-        slack, "/slack/interactions", button(templates.ACK, incident.id, DARA, channel)
-    )
+    await post_signed(slack, "/slack/interactions", button(layout.ACK, incident.id, DARA, channel))
 
     (told,) = slack.fake.ephemerals(channel)
     assert told["user_shown"] == DARA
@@ -194,7 +192,7 @@ async def test_a_second_acknowledgement_is_refused_privately(slack: SlackStack) 
 async def test_data_leak_incidents_get_a_private_channel(slack: SlackStack) -> None:
     incident = await declare(slack, type=IncidentType.DATA_LEAK, title="Export of customer data")
 
-    await until(lambda: slack.fake.channel_by_name(templates.channel_name(incident)) is not None)
+    await until(lambda: slack.fake.channel_by_name(layout.channel_name(incident)) is not None)
 
     assert slack.fake.channels[channel_of(slack, incident)].is_private
     await finish(slack, incident)
@@ -211,7 +209,7 @@ async def test_escalation_and_breach_page_the_next_tiers_by_direct_message(
     await until(lambda: len(slack.fake.dms_to(BEN)) == 1)
     (page,) = slack.fake.dms_to(BEN)
     assert "ESCALATE" in page["text"]
-    assert has_button(page, templates.ACK)
+    assert has_button(page, layout.ACK)
     assert BEN in slack.fake.members(channel_of(slack, incident))
     await finish(slack, incident)
 
@@ -287,7 +285,7 @@ async def test_slack_down_delays_no_timer_and_the_pages_follow_when_it_is_back(
 async def test_the_card_respects_block_kit_limits_for_long_input(slack: SlackStack) -> None:
     incident = await declare(slack, title="x" * 200, description="y" * 9000)
 
-    await until(lambda: slack.fake.channel_by_name(templates.channel_name(incident)) is not None)
+    await until(lambda: slack.fake.channel_by_name(layout.channel_name(incident)) is not None)
     await until(lambda: len(cards(slack, channel_of(slack, incident))) == 1)
 
     (card,) = cards(slack, channel_of(slack, incident))
@@ -297,5 +295,5 @@ async def test_the_card_respects_block_kit_limits_for_long_input(slack: SlackSta
             assert len(block["text"]["text"]) <= 3000
         if block["type"] == "header":
             assert len(block["text"]["text"]) <= 150
-    assert len(templates.channel_name(incident)) <= 80
+    assert len(layout.channel_name(incident)) <= 80
     await finish(slack, incident)

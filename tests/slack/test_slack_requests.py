@@ -18,10 +18,17 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 from pydantic import SecretStr
 
+from adapters.slack import layout
+from adapters.slack.client import SlackApi
+from adapters.slack.config import SlackConfig
+from adapters.slack.notifier import incident_of_channel_ref
 from api.app import create_app
 from api.deps import Runtime
+from domain.models import EventKind, Incident, IncidentType, Level, Status
 from playbooks.loader import DEFAULT_DIR
-from tests.conftest import eventually
+from playbooks.roster import RosterSource
+from testkit.waiting import eventually
+from tests.api.conftest import api_config
 from tests.slack.conftest import (
     ADA,
     API_TOKEN,
@@ -36,12 +43,6 @@ from tests.slack.conftest import (
     signed,
 )
 from tests.slack.test_slack_flow import declare, finish, until
-from tocsin.domain import EventKind, Incident, IncidentType, Level, Status
-from tocsin.notify.slack import templates
-from tocsin.notify.slack.api import SlackApi
-from tocsin.notify.slack.notifier import incident_of_channel_ref
-from tocsin.settings import Settings
-from workflows.activities import RosterSource
 
 COMMANDS = "/slack/commands"
 INTERACTIONS = "/slack/interactions"
@@ -53,7 +54,7 @@ SLACK_BUDGET_SECONDS = 3.0
 async def opened(stack: SlackStack, **overrides: Any) -> tuple[Incident, str]:
     """A declared incident and its channel's id, once ``/incident`` works in that channel."""
     incident = await declare(stack, **overrides)
-    name = templates.channel_name(incident)
+    name = layout.channel_name(incident)
     await until(lambda: stack.fake.channel_by_name(name) is not None)
     found = stack.fake.channel_by_name(name)
     assert found is not None
@@ -220,7 +221,7 @@ async def test_forged_slash_commands_are_refused_and_change_nothing(slack: Slack
 
 async def test_forged_button_presses_are_refused_and_change_nothing(slack: SlackStack) -> None:
     incident, channel = await opened(slack)
-    body = button(templates.ACK, incident.id, ADA, channel)
+    body = button(layout.ACK, incident.id, ADA, channel)
     harmless = interaction({"type": "view_closed", "user": {"id": ADA}})
 
     for case, headers in forgeries(body, harmless):
@@ -240,21 +241,18 @@ async def test_without_a_signing_secret_every_slack_request_is_refused(
     incident, channel = await opened(slack)
     requests = [
         (COMMANDS, command("ack", channel)),
-        (INTERACTIONS, button(templates.ACK, incident.id, ADA, channel)),
+        (INTERACTIONS, button(layout.ACK, incident.id, ADA, channel)),
     ]
 
     for secret in (None, SecretStr("")):
-        settings = Settings(
-            data_dir=tmp_path,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'records.db'}",
+        config = api_config(
+            tmp_path,
             api_token=SecretStr(API_TOKEN),
             task_queue=slack.task_queue,
-            slack_bot_token=SecretStr(BOT_TOKEN),
+            slack=SlackConfig(SecretStr(BOT_TOKEN), slack.fake.base_url, 0.0),
             slack_signing_secret=secret,
-            slack_api_url=slack.fake.base_url,
-            slack_min_interval_seconds=0.0,
         )
-        app = create_app(settings)
+        app = create_app(config)
         app.state.runtime = Runtime(
             store=slack.store,
             service=slack.service,
@@ -298,7 +296,7 @@ async def test_signed_but_malformed_requests_are_refused_naming_the_field(
         (
             "interaction without type",
             INTERACTIONS,
-            interaction({"user": {"id": ADA}, "actions": [{"action_id": templates.ACK}]}),
+            interaction({"user": {"id": ADA}, "actions": [{"action_id": layout.ACK}]}),
             "type",
         ),
         (
@@ -400,13 +398,13 @@ async def test_level_update_mitigated_and_resolve_in_the_incident_channel(
 async def test_help_and_unknown_commands_answer_with_the_command_list(slack: SlackStack) -> None:
     incident, channel = await opened(slack)
 
-    assert await say(slack, "help", channel) == templates.HELP
-    assert await say(slack, "", channel) == templates.HELP
+    assert await say(slack, "help", channel) == layout.HELP
+    assert await say(slack, "", channel) == layout.HELP
     for verb in ("declare", "ack", "level", "update", "mitigated", "resolve", "status"):
-        assert f"`/incident {verb}" in templates.HELP, verb
+        assert f"`/incident {verb}" in layout.HELP, verb
     unknown = await say(slack, "page everyone", channel)
     assert unknown.startswith("Unknown command `page`")
-    assert templates.HELP in unknown
+    assert layout.HELP in unknown
 
     await unchanged(slack, incident)
     await finish(slack, incident)
@@ -421,8 +419,8 @@ async def test_commands_outside_an_incident_channel_say_where_to_run_them(
     for channel in (random, slack.announce, "D0NOTACHANNEL"):
         for verb in ("ack", "status", "resolve x", "level B it grew", "update hi"):
             reply = await say(slack, verb, channel)
-            assert reply == templates.NOT_IN_INCIDENT, (channel, verb)
-        assert await say(slack, "help", channel) == templates.HELP
+            assert reply == layout.NOT_IN_INCIDENT, (channel, verb)
+        assert await say(slack, "help", channel) == layout.HELP
 
     await unchanged(slack, incident)
     await finish(slack, incident)
@@ -442,7 +440,7 @@ async def test_declare_opens_the_form_and_submitting_it_declares_the_incident(
     assert response.status_code == 200
     assert response.content == b""  # an empty 200: nothing to read, the form opens
     (view,) = opened_views(slack)
-    assert view["callback_id"] == templates.DECLARE
+    assert view["callback_id"] == layout.DECLARE
     assert view["private_metadata"] == channel
     assert view["trigger_id"] == parse_qs(body.decode())["trigger_id"][0]
 
@@ -454,11 +452,11 @@ async def test_declare_opens_the_form_and_submitting_it_declares_the_incident(
         "description": text(""),
     }
     for blank in ("", "   "):
-        refused = await submit(slack, templates.DECLARE, channel, {**values, "title": text(blank)})
+        refused = await submit(slack, layout.DECLARE, channel, {**values, "title": text(blank)})
         assert refused["response_action"] == "errors"
         assert set(refused["errors"]) == {"title"}
 
-    assert await submit(slack, templates.DECLARE, channel, values) == {}
+    assert await submit(slack, layout.DECLARE, channel, values) == {}
 
     async def declared() -> bool:
         return len(await slack.store.list_incidents()) == 1
@@ -470,7 +468,7 @@ async def test_declare_opens_the_form_and_submitting_it_declares_the_incident(
     assert incident.type is IncidentType.SERVICE_OUTAGE
     assert incident.service == "checkout"
     assert incident.declared_by == "Ada Okafor"
-    await until(lambda: slack.fake.channel_by_name(templates.channel_name(incident)) is not None)
+    await until(lambda: slack.fake.channel_by_name(layout.channel_name(incident)) is not None)
     assert len(slack.fake.calls_to("conversations.create")) == 1
     await finish(slack, incident)
 
@@ -483,7 +481,7 @@ async def test_the_declare_form_refuses_a_missing_level_or_type(slack: SlackStac
         "type": option("meteor_strike"),
     }
 
-    refused = await submit(slack, templates.DECLARE, channel, values)
+    refused = await submit(slack, layout.DECLARE, channel, values)
 
     assert refused["response_action"] == "errors"
     assert set(refused["errors"]) == {"level", "type"}
@@ -498,7 +496,7 @@ async def test_buttons_open_their_forms_and_the_forms_change_the_incident(
     slack: SlackStack,
 ) -> None:
     incident, channel = await opened(slack)
-    expected = [templates.CHANGE_LEVEL, templates.POST_UPDATE, templates.RESOLVE]
+    expected = [layout.CHANGE_LEVEL, layout.POST_UPDATE, layout.RESOLVE]
     triggers: list[str] = []
 
     for action_id in expected:
@@ -514,31 +512,31 @@ async def test_buttons_open_their_forms_and_the_forms_change_the_incident(
     await unchanged(slack, incident)
 
     no_reason = await submit(
-        slack, templates.CHANGE_LEVEL, incident.id, {"level": option("C"), "reason": text("")}
+        slack, layout.CHANGE_LEVEL, incident.id, {"level": option("C"), "reason": text("")}
     )
     assert no_reason["response_action"] == "errors"
     assert "reason" in no_reason["errors"]
     await unchanged(slack, incident)
     level_values = {"level": option("B"), "reason": text("EU only")}
-    assert await submit(slack, templates.CHANGE_LEVEL, incident.id, level_values) == {}
+    assert await submit(slack, layout.CHANGE_LEVEL, incident.id, level_values) == {}
     assert (await slack.service.current(incident.id)).level is Level.B
 
     update_values = {"text": text("Rolled back the deploy")}
-    assert await submit(slack, templates.POST_UPDATE, incident.id, update_values) == {}
+    assert await submit(slack, layout.POST_UPDATE, incident.id, update_values) == {}
     assert (await slack.service.current(incident.id)).last_update_at is not None
 
-    await press(slack, button(templates.MITIGATE, incident.id, ADA, channel))
+    await press(slack, button(layout.MITIGATE, incident.id, ADA, channel))
     assert (await slack.service.current(incident.id)).status is Status.MITIGATED
 
     resolve_values = {"summary": text("pool resized")}
-    assert await submit(slack, templates.RESOLVE, incident.id, resolve_values) == {}
+    assert await submit(slack, layout.RESOLVE, incident.id, resolve_values) == {}
 
     async def resolved() -> bool:
         record = await slack.store.get_incident(incident.id)
         return record is not None and record.status is Status.RESOLVED
 
     await eventually(resolved, within=15)
-    late = await submit(slack, templates.CHANGE_LEVEL, incident.id, level_values)
+    late = await submit(slack, layout.CHANGE_LEVEL, incident.id, level_values)
     assert late["response_action"] == "errors"
     assert "resolved" in late["errors"]["level"]
     await finish(slack, incident)
@@ -554,7 +552,7 @@ async def test_answers_come_within_slacks_three_seconds_on_a_real_server(
     by_command, channel = await opened(dev_slack, level=Level.C, title="Search slow")
 
     started = time.perf_counter()
-    await press(dev_slack, button(templates.ACK, by_button.id, ADA, channel))
+    await press(dev_slack, button(layout.ACK, by_button.id, ADA, channel))
     button_took = time.perf_counter() - started
     started = time.perf_counter()
     reply = await say(dev_slack, "ack", channel)

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.schemas import IncidentList, IncidentOut, Timeline
+from domain.models import EventKind, Incident, IncidentType, Level, Status, TimelineEvent
 from tocsin.cli import app
-from tocsin.domain import EventKind, Incident, IncidentType, Level, Status, TimelineEvent
 
 TOKEN = "file-token-123"
 
@@ -123,7 +123,7 @@ def _out(incident: Incident) -> Any:
 
 
 def _invoke(api: FakeApi, data_dir: Path, *args: str) -> Any:
-    return runner.invoke(app, [*args, "--api-url", api.url, "--data-dir", str(data_dir)])
+    return runner.invoke(app, ["--api-url", api.url, "--data-dir", str(data_dir), *args])
 
 
 def test_incidents_lists_open_incidents_as_a_table(fake_api: FakeApi, data_dir: Path) -> None:
@@ -175,7 +175,7 @@ def test_incidents_json_prints_the_api_answer_for_scripts(
     body = IncidentList(items=[_out(_incident())], total=1).model_dump(mode="json")
     fake_api.reply("GET", "/api/v1/incidents", 200, body)
 
-    result = _invoke(fake_api, data_dir, "incidents", "--json")
+    result = _invoke(fake_api, data_dir, "--json", "incidents")
 
     assert result.exit_code == 0
     assert json.loads(result.stdout) == body
@@ -193,7 +193,7 @@ def test_declare_sends_the_incident_and_prints_its_deadline(
         "declare",
         "Checkout is down",
         "--level",
-        "a",
+        "A",
         "--type",
         "service_outage",
         "--service",
@@ -248,7 +248,7 @@ def test_validation_error_names_the_fields(fake_api: FakeApi, data_dir: Path) ->
     ]
     fake_api.reply("POST", "/api/v1/incidents/20261123-k7qz/level", 422, {"detail": detail})
 
-    result = _invoke(fake_api, data_dir, "level", "20261123-k7qz", "b", "--reason", " ")
+    result = _invoke(fake_api, data_dir, "level", "20261123-k7qz", "B", "--reason", " ")
 
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: reason: String too short; by: Field required"
@@ -267,7 +267,7 @@ def test_unreachable_api_says_so_without_a_traceback(data_dir: Path) -> None:
         port = probe.getsockname()[1]
     # Nothing listens on the port once the probe is closed.
     result = runner.invoke(
-        app, ["incidents", "--api-url", f"http://127.0.0.1:{port}", "--data-dir", str(data_dir)]
+        app, ["--api-url", f"http://127.0.0.1:{port}", "--data-dir", str(data_dir), "incidents"]
     )
 
     assert result.exit_code == 1
@@ -278,17 +278,61 @@ def test_unreachable_api_says_so_without_a_traceback(data_dir: Path) -> None:
 def test_token_option_wins_over_the_token_file(fake_api: FakeApi, data_dir: Path) -> None:
     fake_api.reply("GET", "/api/v1/incidents", 200, {"items": [], "total": 0})
 
-    result = _invoke(fake_api, data_dir, "incidents", "--token", "from-option")
+    result = _invoke(fake_api, data_dir, "--token", "from-option", "incidents")
 
     assert result.exit_code == 0
     assert fake_api.seen[0].headers["authorization"] == "Bearer from-option"
 
 
-def test_bad_level_is_refused_before_any_request(fake_api: FakeApi, data_dir: Path) -> None:
-    result = _invoke(fake_api, data_dir, "declare", "x", "--level", "D", "--type", "service_outage")
+@pytest.mark.parametrize("level", ["D", "a"])
+def test_a_level_the_api_would_refuse_is_refused_before_any_request(
+    fake_api: FakeApi, data_dir: Path, level: str
+) -> None:
+    result = _invoke(
+        fake_api, data_dir, "declare", "x", "--level", level, "--type", "service_outage"
+    )
 
     assert result.exit_code == 2
     assert "--level" in result.stderr
+    assert fake_api.seen == []
+
+
+def test_declare_drill_and_incident_filters_mirror_the_api(
+    fake_api: FakeApi, data_dir: Path
+) -> None:
+    fake_api.reply("POST", "/api/v1/incidents", 201, _out(_incident(drill=True)))
+    fake_api.reply("GET", "/api/v1/incidents", 200, {"items": [], "total": 0})
+
+    declared = _invoke(
+        fake_api, data_dir, "declare", "Practice", "-l", "C", "-t", "service_outage", "--drill"
+    )
+    listed = _invoke(
+        fake_api,
+        data_dir,
+        *("incidents", "--level", "B", "--status", "triggered", "--status", "mitigated"),
+        "--no-drill",
+    )
+
+    assert declared.exit_code == 0, declared.output
+    assert "(drill)" in declared.stdout
+    assert fake_api.seen[0].body["drill"] is True
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.strip() == "no incidents"
+    assert fake_api.seen[1].query == {
+        "status": ["triggered", "mitigated"],
+        "level": ["B"],
+        "drill": ["false"],
+    }
+
+
+def test_without_a_token_it_says_where_it_looked(fake_api: FakeApi, tmp_path: Path) -> None:
+    empty = tmp_path / "elsewhere"
+
+    result = _invoke(fake_api, empty, "incidents")
+
+    assert result.exit_code == 1
+    assert "no API token" in result.stderr
+    assert str(empty.resolve() / "api-token") in result.stderr.replace("\n", "")
     assert fake_api.seen == []
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from tocsin.durations import Duration, format_duration, humanize, parse_duration
+from domain.durations import Duration, format_duration, humanize, parse_duration
 
 
 @pytest.mark.parametrize(

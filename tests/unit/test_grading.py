@@ -24,8 +24,8 @@ from alerts.grading import (
     weighted_score,
 )
 from alerts.models import Alert
+from domain.models import Grading, IncidentType, Level
 from tests.alert_payloads import payload, raw
-from tocsin.domain import Grading, IncidentType, Level
 
 CATALOG: Catalog = load_catalog()
 STARTS = datetime(2026, 11, 23, 8, 58, 58, 189000, tzinfo=UTC)

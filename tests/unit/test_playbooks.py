@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Function, IncidentType, Level, Role, Tier
 from playbooks.loader import (
     DEFAULT_DIR,
     PlaybookError,
@@ -13,7 +14,6 @@ from playbooks.loader import (
     load_roster,
     validate_directory,
 )
-from tocsin.domain import Function, IncidentType, Level, Role, Tier
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from alerts.catalog import DEFAULT_FILE, CatalogError, Criticality, Exposure, load_catalog
-from tocsin.domain import Function, IncidentType
+from domain.models import Function, IncidentType
 
 
 def shipped() -> dict[str, Any]:

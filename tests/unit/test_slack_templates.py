@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.domain import Incident, IncidentType, Level, Status
-from tocsin.notify.slack import templates
+from adapters.slack import layout
+from domain.models import Incident, IncidentType, Level, Status
 
 DOCS_CARD = Path(__file__).resolve().parents[2] / "docs" / "slack-card.json"
 AT = datetime(2026, 11, 23, 8, 59, 1, tzinfo=UTC)
@@ -38,19 +38,19 @@ def sample(**changes: object) -> Incident:
 
 
 def test_the_card_in_the_readme_is_what_the_templates_render() -> None:
-    text, blocks = templates.card(sample())
+    text, blocks = layout.card(sample())
 
     assert json.loads(DOCS_CARD.read_text(encoding="utf-8")) == {"text": text, "blocks": blocks}
 
 
 def test_an_unacknowledged_card_offers_acknowledge_and_a_resolved_one_no_buttons() -> None:
-    _, open_blocks = templates.card(sample(acknowledged_at=None, status=Status.TRIGGERED))
-    _, closed_blocks = templates.card(
+    _, open_blocks = layout.card(sample(acknowledged_at=None, status=Status.TRIGGERED))
+    _, closed_blocks = layout.card(
         sample(status=Status.RESOLVED, resolved_by="Bob", resolved_at=AT + timedelta(hours=1))
     )
 
     actions = [b for b in open_blocks if b["type"] == "actions"]
-    assert actions[0]["elements"][0]["action_id"] == templates.ACK
+    assert actions[0]["elements"][0]["action_id"] == layout.ACK
     assert not [b for b in closed_blocks if b["type"] == "actions"]
 
 
@@ -60,28 +60,28 @@ def test_an_unacknowledged_card_offers_acknowledge_and_a_resolved_one_no_buttons
     service=st.text(max_size=300),
 )
 def test_any_input_fits_block_kit_limits(title: str, description: str, service: str) -> None:
-    _, blocks = templates.card(sample(title=title, description=description, service=service))
+    _, blocks = layout.card(sample(title=title, description=description, service=service))
 
-    assert len(blocks) <= templates.MAX_BLOCKS
+    assert len(blocks) <= layout.MAX_BLOCKS
     for block in blocks:
         if block["type"] == "header":
-            assert len(block["text"]["text"]) <= templates.MAX_HEADER
+            assert len(block["text"]["text"]) <= layout.MAX_HEADER
         if block["type"] == "section" and "text" in block:
-            assert len(block["text"]["text"]) <= templates.MAX_SECTION
+            assert len(block["text"]["text"]) <= layout.MAX_SECTION
         for field in block.get("fields", []):
             assert len(field["text"]) <= 2000
 
 
 @given(title=st.text(max_size=300))
 def test_channel_names_follow_slacks_rules(title: str) -> None:
-    name = templates.channel_name(sample(title=title or "x"))
+    name = layout.channel_name(sample(title=title or "x"))
 
     assert re.fullmatch(r"[a-z0-9_-]{1,80}", name)
     assert name.startswith("inc-20261123-k7qz")
 
 
 def test_what_people_type_cannot_mention_or_link() -> None:
-    _, blocks = templates.card(sample(description="<!channel> see <https://evil.example|here>"))
+    _, blocks = layout.card(sample(description="<!channel> see <https://evil.example|here>"))
 
     rendered = json.dumps(blocks)
     assert "<!channel>" not in rendered

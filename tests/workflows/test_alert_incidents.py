@@ -12,11 +12,14 @@ from temporalio.service import RPCError
 
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
+from domain.alerts import AlertOutcome
+from domain.errors import IncidentConflict
+from domain.models import Actor, EventKind, Incident, Level, NotificationKind, Source, Status
+from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at, storm, with_alert
-from tests.conftest import Stack, eventually
-from tocsin.domain import Actor, EventKind, Incident, Level, NotificationKind, Source, Status
-from workflows.client import GroupResult, IncidentConflict
-from workflows.models import AlertOutcome, workflow_id
+from tests.conftest import Stack
+from workflows.client import GroupResult
+from workflows.models import workflow_id
 
 CATALOG = load_catalog()
 BOB = Actor(name="Bob")

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import Stack, eventually
-from tocsin.domain import (
+from domain.errors import IncidentConflict, InvalidAction
+from domain.models import (
     Actor,
+    Declaration,
     EventKind,
     Function,
     Incident,
@@ -18,9 +19,11 @@ from tocsin.domain import (
     Status,
     TimelineEvent,
 )
-from workflows.client import IncidentConflict, InvalidAction
+from domain.rules.state import IncidentState
+from testkit.waiting import eventually
+from tests.conftest import Stack
 from workflows.incident import IncidentWorkflow
-from workflows.models import IncidentInput, IncidentState, workflow_id
+from workflows.models import IncidentInput, workflow_id
 
 ALICE = Actor(name="Alice", slack_user_id="U0ALICE01")
 BOB = Actor(name="Bob")
@@ -33,11 +36,13 @@ async def declare(
     stack: Stack, level: Level, type: IncidentType = IncidentType.SERVICE_OUTAGE
 ) -> Incident:
     return await stack.service.declare(
-        title=f"Checkout failing ({level})",
-        level=level,
-        type=type,
-        declared_by=ALICE,
-        service="checkout",
+        Declaration(
+            title=f"Checkout failing ({level})",
+            level=level,
+            type=type,
+            declared_by=ALICE,
+            service="checkout",
+        )
     )
 
 

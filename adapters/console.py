@@ -1,0 +1,33 @@
+"""The embedded default: readable lines on stdout and appended to a log file."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from domain.notify import Notification
+
+
+class ConsoleNotifier:
+    def __init__(self, log_path: Path | None = None, stream: TextIO | None = None) -> None:
+        self._log_path = log_path
+        self._stream = stream if stream is not None else sys.stdout
+        self._lock = asyncio.Lock()
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def send(self, notification: Notification) -> str | None:
+        line = f"{notification.event.at:%Y-%m-%d %H:%M:%S}Z {notification.text}"
+        async with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+            if self._log_path is not None:
+                await asyncio.to_thread(self._append, self._log_path, line)
+        return None
+
+    @staticmethod
+    def _append(path: Path, line: str) -> None:
+        with path.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")

@@ -1,0 +1,249 @@
+"""The records store: incidents and their timelines, kept after Temporal drops the histories.
+
+Only activities write here and each write is idempotent, so a retried activity, or two running
+at once for the same incident, leave the same rows as a single run would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.clock import utcnow
+from adapters.records.engine import create_engine, writer
+from adapters.records.metrics import MetricsSnapshot, query_metrics
+from adapters.records.tables import incidents, notifications, timeline_events
+from domain.models import Incident, Level, Status, TimelineEvent
+
+PING_TIMEOUT_SECONDS = 5.0
+
+
+class RecordsStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> RecordsStore:
+        return cls(create_engine(url))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer within a few seconds."""
+        async with asyncio.timeout(PING_TIMEOUT_SECONDS), self._engine.connect() as conn:
+            await conn.execute(select(1))
+
+    async def apply(self, incident: Incident, events: Sequence[TimelineEvent]) -> None:
+        """Record a snapshot of ``incident`` and new timeline events, in one transaction.
+
+        The snapshot replaces the stored one only if its version is higher, because snapshots
+        may arrive out of order; events already stored (same incident and seq) are left alone.
+        """
+        strangers = sorted({e.incident_id for e in events if e.incident_id != incident.id})
+        if strangers:
+            raise ValueError(f"events of other incidents {strangers} applied to {incident.id!r}")
+        async with self._writer.begin() as conn:
+            stmt = _insert(conn, incidents).values(_incident_row(incident))
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[incidents.c.id],
+                    set_={
+                        col.name: stmt.excluded[col.name] for col in incidents.c if col.name != "id"
+                    },
+                    where=incidents.c.version < stmt.excluded.version,
+                )
+            )
+            if events:
+                # Ascending seq: concurrent writers then take row locks in the same order.
+                rows = [_event_row(e) for e in sorted(events, key=lambda e: e.seq)]
+                await conn.execute(
+                    _insert(conn, timeline_events).on_conflict_do_nothing(
+                        index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
+                    ),
+                    rows,
+                )
+
+    async def notification_sent(self, key: str) -> bool:
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(select(notifications.c.key).where(notifications.c.key == key))
+        return found is not None
+
+    async def record_notification(
+        self,
+        key: str,
+        *,
+        incident_id: str,
+        kind: str,
+        recipient: str,
+        external_id: str | None = None,
+    ) -> None:
+        """Remember a sent notification; recording the same key again keeps the first record."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                _insert(conn, notifications)
+                .values(
+                    key=key,
+                    incident_id=incident_id,
+                    kind=kind,
+                    recipient=recipient,
+                    external_id=external_id,
+                    sent_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=[notifications.c.key])
+            )
+
+    async def get_notification_external_id(self, key: str) -> str | None:
+        async with self._engine.connect() as conn:
+            external_id: str | None = await conn.scalar(
+                select(notifications.c.external_id).where(notifications.c.key == key)
+            )
+        return external_id
+
+    async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
+        """Remember (or replace) what an outbound adapter needs to find again, such as the
+        Slack channel of an incident or the ts of its card."""
+        async with self._writer.begin() as conn:
+            insert = _insert(conn, notifications).values(
+                key=key,
+                incident_id=incident_id,
+                kind="ref",
+                recipient="",
+                external_id=value,
+                sent_at=utcnow(),
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[notifications.c.key],
+                    set_={"external_id": insert.excluded.external_id, "sent_at": utcnow()},
+                )
+            )
+
+    async def get_ref(self, key: str) -> str | None:
+        return await self.get_notification_external_id(key)
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(incidents).where(incidents.c.id == incident_id))
+            ).first()
+        return None if row is None else _incident(row)
+
+    async def list_incidents(
+        self,
+        *,
+        status: Sequence[Status] | None = None,
+        level: Level | None = None,
+        drill: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Incident]:
+        """Newest first. ``status`` matches any of the given ones; an empty list matches none."""
+        query = (
+            _filtered(select(incidents), status=status, level=level, drill=drill)
+            .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_incident(row) for row in rows]
+
+    async def count_incidents(
+        self,
+        *,
+        status: Sequence[Status] | None = None,
+        level: Level | None = None,
+        drill: bool | None = None,
+    ) -> int:
+        query = _filtered(
+            select(func.count()).select_from(incidents), status=status, level=level, drill=drill
+        )
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def timeline(self, incident_id: str) -> list[TimelineEvent]:
+        """The incident's events ordered by seq; empty for an unknown incident."""
+        query = (
+            select(timeline_events)
+            .where(timeline_events.c.incident_id == incident_id)
+            .order_by(timeline_events.c.seq)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            TimelineEvent(
+                incident_id=row.incident_id,
+                seq=row.seq,
+                at=row.at,
+                kind=row.kind,
+                actor=row.actor,
+                text=row.text,
+                data=row.data,
+            )
+            for row in rows
+        ]
+
+    async def metrics(self) -> MetricsSnapshot:
+        async with self._engine.connect() as conn:
+            return await query_metrics(conn)
+
+
+def _insert(conn: AsyncConnection, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT; the generic one does not."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"the records store supports sqlite and postgresql, not {dialect}")
+
+
+def _filtered(
+    query: Select[Any],
+    *,
+    status: Sequence[Status] | None,
+    level: Level | None,
+    drill: bool | None,
+) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(incidents.c.status.in_([Status(s).value for s in status]))
+    if level is not None:
+        conditions.append(incidents.c.level == Level(level).value)
+    if drill is not None:
+        conditions.append(incidents.c.drill.is_(drill))
+    return query.where(*conditions)
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        name: value.value if isinstance(value, Enum) else value
+        for name, value in incident.model_dump(exclude={"paged", "grading"}).items()
+    }
+    row["paged"] = [person.model_dump(mode="json") for person in incident.paged]
+    row["grading"] = None if incident.grading is None else incident.grading.model_dump(mode="json")
+    ack = incident.time_to_ack
+    row["time_to_ack_seconds"] = None if ack is None else ack.total_seconds()
+    row["updated_at"] = utcnow()
+    return row
+
+
+def _event_row(event: TimelineEvent) -> dict[str, Any]:
+    row = event.model_dump(mode="json")
+    # Keep the datetime itself: the column type stores it in UTC on every backend.
+    row["at"] = event.at
+    return row
+
+
+def _incident(row: Row[Any]) -> Incident:
+    values = row._mapping
+    return Incident.model_validate({name: values[name] for name in Incident.model_fields})

@@ -1,0 +1,124 @@
+"""The Slack Web API as tocsin uses it: the real ``slack_sdk`` async client with retry
+handlers, a pause between messages to one channel, and request metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.config import SlackConfig
+
+log = logging.getLogger(__name__)
+
+# One registry for the process: the worker serves it on its metrics port, the API on /metrics.
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "tocsin_slack_requests",
+    "Slack Web API calls, by method and outcome (ok, an error code, http_<status>).",
+    ["method", "outcome"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "tocsin_slack_rate_limited",
+    "Slack answers of 429 (rate limited); each was retried after its Retry-After.",
+    registry=REGISTRY,
+)
+
+# Writes that Slack paces per channel (about one message per second).
+_PACED = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+
+
+class _CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        RATE_LIMITED.inc()
+        await super().prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Only a 429 is retried inside a call: Slack did nothing and says when to come back.
+
+    A 5xx or a dropped connection may come after Slack has posted the message, so retrying
+    the call could post it twice; those fail the activity instead, whose retry looks for the
+    message first (see ``SlackNotifier.post_once``)."""
+    return [_CountingRateLimitHandler(max_retry_count=5)]
+
+
+class SlackApi:
+    def __init__(
+        self, token: str, base_url: str = "https://slack.com/api/", min_interval: float = 1.0
+    ) -> None:
+        if not base_url.endswith("/"):
+            base_url += "/"
+        self.client = AsyncWebClient(
+            token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=10
+        )
+        self._min_interval = min_interval
+        self._next_post: dict[str, float] = {}
+        self._pace_lock = asyncio.Lock()
+
+    @classmethod
+    def from_config(cls, config: SlackConfig) -> SlackApi:
+        return cls(config.bot_token.get_secret_value(), config.api_url, config.min_interval_seconds)
+
+    async def call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
+        """``method`` with ``kwargs`` through the SDK's typed wrapper; raises SlackApiError."""
+        channel = kwargs.get("channel")
+        if method in _PACED and isinstance(channel, str):
+            await self._pace(channel)
+        wrapper = getattr(self.client, method.replace(".", "_"))
+        try:
+            response: AsyncSlackResponse = await wrapper(**kwargs)
+        except SlackApiError as exc:
+            REQUESTS.labels(method, _outcome(exc.response)).inc()
+            raise
+        except Exception:
+            REQUESTS.labels(method, "unreachable").inc()
+            raise
+        REQUESTS.labels(method, "ok").inc()
+        return response
+
+    async def _pace(self, channel: str) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._pace_lock:
+            now = loop.time()
+            at = max(now, self._next_post.get(channel, now))
+            self._next_post[channel] = at + self._min_interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def _outcome(response: Any) -> str:
+    status = getattr(response, "status_code", 200)
+    if status != 200:
+        return f"http_{status}"
+    data = getattr(response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error", "error"))
+    return "error"
+
+
+def error_code(exc: SlackApiError) -> str:
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error", ""))
+    return ""

@@ -1,0 +1,368 @@
+"""Every Slack message and modal tocsin sends, as Block Kit, in one place.
+
+Wording comes from ``tocsin.messages`` where it exists; this module only lays it out. Block Kit
+limits are enforced here (50 blocks per message, 3,000 characters per section text, 150 per
+header and button), so no caller can produce a message Slack rejects for its size.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import wording
+from domain.durations import format_duration, humanize
+from domain.models import Function, Incident, IncidentType, Level, NotificationKind, Status
+from domain.notify import Notification
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_FALLBACK = 4000
+
+# action_id of every button, and callback_id of every modal: the API routes on them.
+ACK = "incident.ack"
+CHANGE_LEVEL = "incident.level"
+POST_UPDATE = "incident.update"
+MITIGATE = "incident.mitigate"
+RESOLVE = "incident.resolve"
+DECLARE = "incident.declare"
+
+_LEVEL_MARK = {
+    Level.A: ":red_circle:",
+    Level.B: ":large_orange_circle:",
+    Level.C: ":large_yellow_circle:",
+}
+_STATUS_TEXT = {
+    Status.TRIGGERED: ":rotating_light: Triggered, waiting for an acknowledgement",
+    Status.ACKNOWLEDGED: ":eyes: Acknowledged",
+    Status.MITIGATED: ":adhesive_bandage: Mitigated",
+    Status.RESOLVED: ":white_check_mark: Resolved",
+}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: user text never becomes a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def _fields(*pairs: tuple[str, str]) -> Block:
+    # Slack allows 10 fields per section, 2,000 characters each.
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": clip(f"*{name}*\n{value}", 2000)} for name, value in pairs
+        ][:10],
+    }
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION)}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, 75)},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _when(at: datetime) -> str:
+    """A time every reader sees in their own time zone, with a UTC fallback."""
+    epoch = int(at.timestamp())
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time_secs}}|{at:%Y-%m-%d %H:%M:%S} UTC>"
+
+
+def _limit(blocks: list[Block]) -> list[Block]:
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    dropped = len(blocks) - (MAX_BLOCKS - 1)
+    return [*blocks[: MAX_BLOCKS - 1], _context(f"{dropped} more blocks left out")]
+
+
+def type_name(kind: IncidentType) -> str:
+    return kind.value.replace("_", " ")
+
+
+def channel_name(incident: Incident) -> str:
+    """``inc-20261123-k7qz-checkout-failing``: Slack's rules (lowercase, a-z 0-9 - _, at most
+    80 characters), unique by the incident id, readable by the title's first words."""
+    slug = re.sub(r"[^a-z0-9]+", "-", incident.title.lower()).strip("-")
+    base = f"inc-{incident.id.lower()}"
+    room = 80 - len(base) - 1
+    slug = slug[: max(room, 0)].rstrip("-")
+    return f"{base}-{slug}" if slug else base
+
+
+# ----------------------------------------------------------------------------- the card
+
+
+def card(incident: Incident) -> tuple[str, list[Block]]:
+    """The incident card, posted once in the incident's channel and updated in place."""
+    title = f"{_LEVEL_MARK[incident.level]} {wording.incident_label(incident)}"
+    window = timedelta(seconds=incident.response_window_seconds)
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, MAX_HEADER)}},
+        _fields(
+            ("Level", f"{incident.level} (acknowledge within {format_duration(window)})"),
+            ("Type", type_name(incident.type)),
+            ("Service", escape(incident.service or "—")),
+            ("Status", _STATUS_TEXT[incident.status]),
+            ("Acknowledge by", _when(incident.ack_deadline)),
+            ("Acknowledged", _acknowledged(incident)),
+        ),
+        _section(f"*Why level {incident.level}:* {escape(_why(incident))}"),
+    ]
+    if incident.description:
+        blocks.append(_section(escape(incident.description)))
+    if incident.alerts_total:
+        blocks.append(
+            _context(f"Alerts: {incident.alerts_firing} firing of {incident.alerts_total}")
+        )
+    if incident.status is not Status.RESOLVED:
+        blocks.append({"type": "actions", "elements": _card_buttons(incident)})
+    else:
+        summary = incident.resolution_summary or "no summary"
+        blocks.append(
+            _section(f"*Resolved* by {escape(incident.resolved_by or '?')}: {escape(summary)}")
+        )
+    blocks.append(
+        _context(f"Declared {_when(incident.declared_at)} by {escape(incident.declared_by)}")
+    )
+    fallback = f"{wording.incident_label(incident)}: {incident.status.value}"
+    return clip(escape(fallback), MAX_FALLBACK), _limit(blocks)
+
+
+def _why(incident: Incident) -> str:
+    if incident.grading is not None:
+        text = incident.grading.explain()
+        factors = ", ".join(
+            f"{f.name.replace('_', ' ')} {f.value:.2f} x {f.weight:g}"
+            for f in incident.grading.factors
+        )
+        notes = "; ".join(incident.grading.notes)
+        return f"{text}. Factors: {factors}." + (f" Notes: {notes}." if notes else "")
+    return f"declared level {incident.level} by {incident.declared_by}"
+
+
+def _acknowledged(incident: Incident) -> str:
+    if incident.acknowledged_at is None:
+        return "not yet"
+    took = humanize(incident.acknowledged_at - incident.declared_at)
+    window = format_duration(timedelta(seconds=incident.response_window_seconds))
+    within = "within" if incident.acknowledged_at <= incident.ack_deadline else "outside"
+    return (
+        f"by {escape(incident.acknowledged_by or '?')} {_when(incident.acknowledged_at)}, "
+        f"after {took} ({within} the {window} window)"
+    )
+
+
+def _card_buttons(incident: Incident) -> list[dict[str, Any]]:
+    buttons = []
+    if incident.acknowledged_at is None:
+        buttons.append(_button("Acknowledge", ACK, incident.id, "primary"))
+    buttons += [
+        _button("Change level", CHANGE_LEVEL, incident.id),
+        _button("Post update", POST_UPDATE, incident.id),
+    ]
+    if incident.status is not Status.MITIGATED:
+        buttons.append(_button("Mitigated", MITIGATE, incident.id))
+    buttons.append(_button("Resolve", RESOLVE, incident.id, "danger"))
+    return buttons
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+def direct(notification: Notification, channel_id: str | None) -> tuple[str, list[Block]]:
+    """A page, escalation, breach, engagement or reminder sent to one person."""
+    incident = notification.incident
+    where = f" Join <#{channel_id}>." if channel_id else ""
+    text = f"*{wording.headline(notification.kind)}* {escape(wording.incident_label(incident))}\n"
+    text += escape(notification.event.text) + where
+    blocks = [_section(text)]
+    if (
+        notification.kind
+        in (
+            NotificationKind.PAGE,
+            NotificationKind.ESCALATION,
+            NotificationKind.BREACH,
+        )
+        and incident.acknowledged_at is None
+    ):
+        blocks.append(
+            {"type": "actions", "elements": [_button("Acknowledge", ACK, incident.id, "primary")]}
+        )
+    return clip(escape(notification.text), MAX_FALLBACK), blocks
+
+
+def channel_line(notification: Notification) -> tuple[str, list[Block]]:
+    """One timeline step, posted in the incident's channel under the card."""
+    event = notification.event
+    who = f" — {escape(event.actor)}" if event.actor else ""
+    return clip(escape(notification.text), MAX_FALLBACK), [_section(f"{escape(event.text)}{who}")]
+
+
+def announcement(incident: Incident, channel_id: str | None) -> tuple[str, list[Block]]:
+    where = f" in <#{channel_id}>" if channel_id else ""
+    text = (
+        f"{_LEVEL_MARK[incident.level]} *New level {incident.level} {type_name(incident.type)}*"
+        f"{where}: {escape(incident.title)}\n{escape(_why(incident))}"
+    )
+    return clip(escape(f"New incident {wording.incident_label(incident)}"), MAX_FALLBACK), [
+        _section(text)
+    ]
+
+
+def notice(
+    incident: Incident, function: Function, channel_id: str | None
+) -> tuple[str, list[Block]]:
+    where = f" Follow it in <#{channel_id}>." if channel_id else ""
+    text = (
+        f":information_source: For {wording.function_name(function)}, informed: level "
+        f"{incident.level} {type_name(incident.type)} — {escape(incident.title)}.{where}"
+    )
+    return clip(text, MAX_FALLBACK), [_section(text)]
+
+
+# -------------------------------------------------------------------------------- modals
+
+_LEVEL_OPTIONS = [
+    {"text": {"type": "plain_text", "text": f"{lv.value} — {desc}"}, "value": lv.value}
+    for lv, desc in (
+        (Level.A, "company-wide, 15 min"),
+        (Level.B, "one department or major service, 30 min"),
+        (Level.C, "a single channel, 60 min"),
+    )
+]
+_TYPE_OPTIONS = [
+    {"text": {"type": "plain_text", "text": type_name(t)}, "value": t.value} for t in IncidentType
+]
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": "value"},
+        "optional": optional,
+    }
+
+
+def _text_input(multiline: bool = False, max_length: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
+
+
+def _select(options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "static_select", "options": options}
+
+
+def _modal(callback_id: str, title: str, blocks: list[Block], metadata: str = "") -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def declare_modal(channel_id: str) -> dict[str, Any]:
+    return _modal(
+        DECLARE,
+        "Declare an incident",
+        [
+            _input("title", "Title", _text_input(max_length=200)),
+            _input("level", "Level", _select(_LEVEL_OPTIONS)),
+            _input("type", "Type", _select(_TYPE_OPTIONS)),
+            _input("service", "Service", _text_input(max_length=200), optional=True),
+            _input("description", "Description", _text_input(multiline=True), optional=True),
+        ],
+        metadata=channel_id,
+    )
+
+
+def level_modal(incident_id: str) -> dict[str, Any]:
+    return _modal(
+        CHANGE_LEVEL,
+        "Change level",
+        [
+            _input("level", "New level", _select(_LEVEL_OPTIONS)),
+            _input("reason", "Why", _text_input(multiline=True, max_length=2000)),
+        ],
+        metadata=incident_id,
+    )
+
+
+def update_modal(incident_id: str) -> dict[str, Any]:
+    return _modal(
+        POST_UPDATE,
+        "Post an update",
+        [_input("text", "Update", _text_input(multiline=True))],
+        metadata=incident_id,
+    )
+
+
+def resolve_modal(incident_id: str) -> dict[str, Any]:
+    return _modal(
+        RESOLVE,
+        "Resolve",
+        [_input("summary", "Summary", _text_input(multiline=True), optional=True)],
+        metadata=incident_id,
+    )
+
+
+# ------------------------------------------------------------------------ command replies
+
+HELP = (
+    "*/incident* commands:\n"
+    "• `/incident declare` — open a new incident (a form)\n"
+    "In an incident's channel:\n"
+    "• `/incident ack` — acknowledge it\n"
+    "• `/incident level <A|B|C> <reason>` — change its level\n"
+    "• `/incident update <text>` — post a status update\n"
+    "• `/incident mitigated` — the impact has stopped\n"
+    "• `/incident resolve <summary>` — it is over\n"
+    "• `/incident status` — where it stands\n"
+    "• `/incident help` — this text"
+)
+
+NOT_IN_INCIDENT = (
+    "This channel is not an incident's channel. Run the command in the channel tocsin "
+    "created for the incident (its name starts with `inc-`), or `/incident declare` to "
+    "open a new one."
+)
+
+
+def status_reply(incident: Incident, now: datetime) -> str:
+    left = incident.time_left(now)
+    deadline = ""
+    if left is not None:
+        deadline = (
+            f" Acknowledge within {humanize(left)}."
+            if left >= timedelta(0)
+            else f" Acknowledgement {humanize(left)}."
+        )
+    return (
+        f"{_LEVEL_MARK[incident.level]} *{escape(wording.incident_label(incident))}* — "
+        f"{_STATUS_TEXT[incident.status]}.{deadline} {_acknowledged(incident)}."
+    )

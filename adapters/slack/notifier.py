@@ -1,0 +1,269 @@
+"""Notifications as Slack sees them: an incident channel with a card updated in place, direct
+messages with an Acknowledge button, an announcement per level and notices to informed
+functions.
+
+Exactly once. Every message carries its idempotency key in Slack's message metadata, and the
+key is recorded as "pending" before the post and as the ts after it. An activity retried after
+a crash between Slack's answer and the record finds "pending", looks for the key in the
+channel's recent history, and adopts the message it already posted instead of posting again.
+The channel's name is derived from the incident id, so a channel created by an attempt that
+crashed is found by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack import layout
+from adapters.slack.client import SlackApi, error_code
+from domain.models import EventKind, Incident, IncidentType, NotificationKind
+from domain.notify import Notification
+from domain.playbook import SlackChannels
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "tocsin_message"
+PENDING = "pending"
+# How far back a retried post looks for the message it may have posted already.
+_HISTORY_PAGES = 3
+
+
+class ChannelMissing(LookupError):
+    pass
+
+
+class Refs(Protocol):
+    """Where the notifier keeps what it must find again (the records store)."""
+
+    async def get_ref(self, key: str) -> str | None: ...
+
+    async def set_ref(self, key: str, value: str, *, incident_id: str) -> None: ...
+
+
+def channel_ref(incident_id: str) -> str:
+    return f"slack:{incident_id}/channel"
+
+
+def incident_of_channel_ref(channel_id: str) -> str:
+    return f"slack:channel:{channel_id}"
+
+
+class SlackNotifier:
+    def __init__(self, api: SlackApi, refs: Refs, channels: SlackChannels) -> None:
+        self._api = api
+        self._refs = refs
+        self._channels = channels
+        # Activities of one incident run side by side; its channel and card are created once.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._named: dict[str, str] = {}
+
+    async def send(self, notification: Notification) -> str | None:
+        incident = notification.incident
+        if notification.kind is NotificationKind.NOTICE:
+            return await self._notice(notification)
+        channel = await self.ensure_channel(incident)
+        if notification.recipient is None:
+            return await self._broadcast(notification, channel)
+        person = notification.recipient.person
+        if person.slack_user_id is None:
+            log.warning(
+                "%s has no slack_user_id in the roster: %s not sent in Slack",
+                person.name,
+                notification.kind.value,
+            )
+            return None
+        if notification.kind is not NotificationKind.REMINDER:
+            await self._invite(channel, [person.slack_user_id])
+        opened = await self._api.call("conversations.open", users=person.slack_user_id)
+        dm_channel = str(opened["channel"]["id"])
+        text, blocks = layout.direct(notification, channel)
+        return await self.post_once(dm_channel, notification.key, text, blocks, incident.id)
+
+    # -------------------------------------------------------------------------- channel
+
+    async def ensure_channel(self, incident: Incident) -> str:
+        """The incident's channel, created on first use; private for data leaks."""
+        known = await self._refs.get_ref(channel_ref(incident.id))
+        if known:
+            return known
+        async with self._locks[incident.id]:
+            known = await self._refs.get_ref(channel_ref(incident.id))
+            if known:
+                return known
+            name = layout.channel_name(incident)
+            private = incident.type is IncidentType.DATA_LEAK
+            try:
+                created = await self._api.call(
+                    "conversations.create", name=name, is_private=private
+                )
+                channel_id = str(created["channel"]["id"])
+            except SlackApiError as exc:
+                if error_code(exc) != "name_taken":
+                    raise
+                # An earlier attempt created it and crashed before recording it.
+                channel_id = await self._find_channel(name)
+            await self._refs.set_ref(
+                incident_of_channel_ref(channel_id), incident.id, incident_id=incident.id
+            )
+            await self._refs.set_ref(channel_ref(incident.id), channel_id, incident_id=incident.id)
+            return channel_id
+
+    async def _find_channel(self, name: str) -> str:
+        cursor: str | None = None
+        while True:
+            page = await self._api.call(
+                "conversations.list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for channel in page["channels"]:
+                if channel["name"] == name:
+                    return str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                raise ChannelMissing(name)
+
+    async def resolve(self, channel: str) -> str | None:
+        """A configured ``#name`` as its channel ID (history, which finds a post made by a
+        crashed attempt, takes IDs only); None when the workspace has no such channel."""
+        if not channel.startswith("#"):
+            return channel
+        if channel not in self._named:
+            try:
+                self._named[channel] = await self._find_channel(channel[1:])
+            except ChannelMissing:
+                # A configuration mistake, not an outage: retrying would never succeed.
+                log.error("Slack channel %s in slack.yaml does not exist; skipped", channel)
+                return None
+        return self._named[channel]
+
+    async def _invite(self, channel: str, users: list[str]) -> None:
+        try:
+            await self._api.call("conversations.invite", channel=channel, users=",".join(users))
+        except SlackApiError as exc:
+            if error_code(exc) not in ("already_in_channel", "cant_invite_self"):
+                raise
+
+    # ---------------------------------------------------------------------------- posts
+
+    async def _broadcast(self, notification: Notification, channel: str) -> str | None:
+        incident = notification.incident
+        card_ts = await self.upsert_card(incident, channel)
+        if notification.event.kind is EventKind.DECLARED:
+            configured = self._channels.announce.get(incident.level)
+            announce = await self.resolve(configured) if configured else None
+            if announce:
+                text, blocks = layout.announcement(incident, channel)
+                await self.post_once(
+                    announce, f"{notification.key}/announce", text, blocks, incident.id
+                )
+            return card_ts
+        text, blocks = layout.channel_line(notification)
+        return await self.post_once(channel, notification.key, text, blocks, incident.id)
+
+    async def _notice(self, notification: Notification) -> str | None:
+        """One notice per informed function, whoever of it the activity iterates over."""
+        recipient = notification.recipient
+        if recipient is None:
+            return None
+        configured = self._channels.functions.get(recipient.function)
+        target = await self.resolve(configured) if configured else None
+        if not target:
+            return None
+        incident = notification.incident
+        channel = await self.ensure_channel(incident)
+        key = f"{incident.id}/{notification.event.seq}/notice/{recipient.function.value}"
+        text, blocks = layout.notice(incident, recipient.function, channel)
+        return await self.post_once(target, key, text, blocks, incident.id)
+
+    async def upsert_card(self, incident: Incident, channel: str) -> str:
+        """Post the card once; afterwards update it, never with an older snapshot."""
+        ref = f"slack:{incident.id}/card"
+        async with self._locks[incident.id]:
+            stored = await self._refs.get_ref(ref)
+            text, blocks = layout.card(incident)
+            if stored:
+                ts, _, version = stored.partition("|")
+                if incident.version > int(version or 0):
+                    await self._api.call(
+                        "chat.update", channel=channel, ts=ts, text=text, blocks=blocks
+                    )
+                    await self._refs.set_ref(
+                        ref, f"{ts}|{incident.version}", incident_id=incident.id
+                    )
+                return ts
+            ts = await self.post_once(channel, f"{incident.id}/card", text, blocks, incident.id)
+            await self._refs.set_ref(ref, f"{ts}|{incident.version}", incident_id=incident.id)
+            return ts
+
+    async def post_once(
+        self, channel: str, key: str, text: str, blocks: list[dict[str, Any]], incident_id: str
+    ) -> str:
+        ref = f"slack:msg:{key}"
+        stored = await self._refs.get_ref(ref)
+        if stored and stored != PENDING:
+            return stored
+        if stored == PENDING:
+            found = await self._find_posted(channel, key)
+            if found is not None:
+                await self._refs.set_ref(ref, found, incident_id=incident_id)
+                return found
+        await self._refs.set_ref(ref, PENDING, incident_id=incident_id)
+        posted = await self._post(channel, text, blocks, key)
+        ts = str(posted["ts"])
+        await self._refs.set_ref(ref, ts, incident_id=incident_id)
+        return ts
+
+    async def _post(self, channel: str, text: str, blocks: list[dict[str, Any]], key: str) -> Any:
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+            "unfurl_links": False,
+        }
+        try:
+            return await self._api.call("chat.postMessage", **arguments)
+        except SlackApiError as exc:
+            if error_code(exc) != "not_in_channel":
+                raise
+        # A public channel the bot has not joined yet (announcements, function channels).
+        await self._api.call("conversations.join", channel=channel)
+        return await self._api.call("chat.postMessage", **arguments)
+
+    async def _find_posted(self, channel: str, key: str) -> str | None:
+        cursor: str | None = None
+        for _ in range(_HISTORY_PAGES):
+            page = await self._history(channel, cursor)
+            for message in page["messages"]:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or cursor is None:
+                return None
+        return None
+
+    async def _history(self, channel: str, cursor: str | None) -> Any:
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "limit": 100,
+            "include_all_metadata": True,
+            "cursor": cursor,
+        }
+        try:
+            return await self._api.call("conversations.history", **arguments)
+        except SlackApiError as exc:
+            if error_code(exc) != "not_in_channel":
+                raise
+        # chat:write.public posts to channels the bot has not joined; reading needs a join.
+        await self._api.call("conversations.join", channel=channel)
+        return await self._api.call("conversations.history", **arguments)

@@ -1,0 +1,33 @@
+"""Everything the API needs, resolved once by the process that starts it (``tocsin api``),
+so no request reads a token from disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from adapters.slack.config import SlackConfig
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    api_token: SecretStr
+    database_url: str
+    playbooks_dir: Path
+    services_file: Path
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "tocsin"
+    # Alertmanager's webhook has its own token, so the credentials stored in its config can
+    # only post alerts, never act on incidents; None refuses every delivery.
+    intake_token: SecretStr | None = None
+    max_body_bytes: int = 1024 * 1024
+    intake_max_body_bytes: int = 2 * 1024 * 1024
+    intake_timeout_seconds: float = 8.0
+    # Slack: the API opens forms and answers privately; None without a bot token.
+    slack: SlackConfig | None = None
+    slack_signing_secret: SecretStr | None = None

@@ -1,0 +1,20 @@
+"""The errors of the domain. The HTTP edge maps each to a status code: ``IncidentNotFound``
+404, ``IncidentConflict`` 409, ``InvalidAction`` 422, ``TemporalUnavailable`` 503."""
+
+from __future__ import annotations
+
+
+class IncidentNotFound(Exception):
+    pass
+
+
+class IncidentConflict(Exception):
+    """The action does not fit the incident's state (second ack, change of a resolved one)."""
+
+
+class InvalidAction(Exception):
+    """The action is well-formed but makes no sense for this incident (same level again)."""
+
+
+class TemporalUnavailable(Exception):
+    """The workflow engine did not answer in time, or not at all: try again shortly."""

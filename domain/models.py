@@ -1,0 +1,257 @@
+"""The incident domain shared by workflows, activities, the records store and the API.
+
+Everything here is plain data (pydantic models and string enums) with no I/O, so the workflow
+sandbox can pass it through and the API can serialise it as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Level(StrEnum):
+    """Incident level; A is the most serious."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+
+    @property
+    def rank(self) -> int:
+        """3 for A, 2 for B, 1 for C: higher is more serious."""
+        return {"A": 3, "B": 2, "C": 1}[self.value]
+
+    def is_more_serious_than(self, other: Level) -> bool:
+        return self.rank > other.rank
+
+
+class IncidentType(StrEnum):
+    SERVICE_OUTAGE = "service_outage"
+    DATA_LEAK = "data_leak"
+    MAJOR_PRODUCT_INCIDENT = "major_product_incident"
+
+
+class Function(StrEnum):
+    """A responding function of the organisation (DESIGN.md §1)."""
+
+    TECHNICAL_SUPPORT = "technical_support"
+    CUSTOMER_SERVICE = "customer_service"
+    BRAND_PR = "brand_pr"
+    LEADERSHIP = "leadership"
+
+
+class Tier(StrEnum):
+    """Who inside a function is paged, in escalation order."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    MANAGER = "manager"
+
+
+class Role(StrEnum):
+    """A function's part in an incident type, from the coordination matrix."""
+
+    LEAD = "lead"
+    SUPPORT = "support"
+    INFORMED = "informed"
+
+
+class Status(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+    @property
+    def is_open(self) -> bool:
+        return self is not Status.RESOLVED
+
+
+class Source(StrEnum):
+    MANUAL = "manual"
+    ALERTMANAGER = "alertmanager"
+
+
+class EventKind(StrEnum):
+    DECLARED = "declared"
+    PAGED = "paged"
+    ENGAGED = "engaged"
+    INFORMED = "informed"
+    ESCALATED = "escalated"
+    BREACHED = "breached"
+    REPAGED = "repaged"
+    ACKNOWLEDGED = "acknowledged"
+    LEVEL_CHANGED = "level_changed"
+    UPDATE_POSTED = "update_posted"
+    UPDATE_REMINDER = "update_reminder"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    ALERTS_FIRING = "alerts_firing"
+    ALERTS_RESOLVED = "alerts_resolved"
+    ALERTS_CLEARED = "alerts_cleared"
+    REOPENED = "reopened"
+
+
+class NotificationKind(StrEnum):
+    """What a notification asks of its recipients; notifiers render each differently."""
+
+    PAGE = "page"  # must acknowledge
+    ENGAGE = "engage"  # join the incident in support
+    NOTICE = "notice"  # informed only
+    ESCALATION = "escalation"  # an escalation step paged the next tier
+    BREACH = "breach"  # the response window passed without acknowledgement
+    REMINDER = "reminder"  # an internal status update is due
+    STATUS = "status"  # broadcast of a change (ack, level, update, mitigated, resolved)
+
+
+class Actor(BaseModel):
+    """Who did something: a person by name, optionally with their Slack identity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=50)
+
+
+class Person(BaseModel):
+    """Someone in the roster."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class Recipient(BaseModel):
+    """A person resolved from the roster for one notification, with why they were chosen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    person: Person
+    function: Function
+    tier: Tier
+    role: Role
+
+
+class PagedPerson(BaseModel):
+    """A person who was reached for this incident (the live answer to "who is paged")."""
+
+    name: str
+    function: Function
+    tier: Tier
+    role: Role
+    kind: NotificationKind
+    at: AwareDatetime = Field(description="when they were last reached")
+    times: int = 1
+
+
+class GradeFactor(BaseModel):
+    """One term of the grading score: ``contribution = weight * value``."""
+
+    name: str
+    weight: float
+    value: float = Field(ge=0, le=1)
+    contribution: float
+    basis: str = Field(description="where the value came from, for responders")
+
+
+class Grading(BaseModel):
+    """Why an alert-opened incident got its level (DESIGN.md §1): the score is always computed
+    so responders can compare it with a ``level`` label that overrode it."""
+
+    level: Level
+    rule: str = Field(description="'label' when the alert's level label decided, else 'score'")
+    score: float = Field(ge=0, le=1)
+    factors: list[GradeFactor]
+    thresholds: dict[str, float]
+    alert: str = Field(description="the alert that was graded")
+    notes: list[str] = Field(default_factory=list, description="labels ignored, and why")
+
+    def explain(self) -> str:
+        if self.rule == "label":
+            return f"level {self.level} from the alert's level label (score {self.score:.2f})"
+        return (
+            f"level {self.level} by score {self.score:.2f} "
+            f"(A from {self.thresholds['A']:.2f}, B from {self.thresholds['B']:.2f})"
+        )
+
+
+class Declaration(BaseModel):
+    """What is said when an incident starts, by a person or by Alertmanager."""
+
+    title: str
+    description: str = ""
+    level: Level
+    type: IncidentType
+    service: str | None = None
+    drill: bool = False
+    source: Source = Source.MANUAL
+    declared_by: Actor
+    grading: Grading | None = None
+    alert_group: str | None = Field(default=None, description="receiver and groupKey")
+
+
+class Incident(BaseModel):
+    """One incident as responders, the records and the API see it."""
+
+    id: str
+    title: str
+    description: str = ""
+    level: Level
+    type: IncidentType
+    service: str | None = None
+    status: Status = Status.TRIGGERED
+    drill: bool = False
+    source: Source = Source.MANUAL
+    declared_at: AwareDatetime
+    declared_by: str
+    ack_deadline: AwareDatetime
+    response_window_seconds: float
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+    window_breached: bool = False
+    breached_at: AwareDatetime | None = None
+    mitigated_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+    resolution_summary: str | None = None
+    last_update_at: AwareDatetime | None = None
+    escalation_count: int = 0
+    paged: list[PagedPerson] = Field(default_factory=list)
+    grading: Grading | None = None
+    alert_group: str | None = Field(default=None, description="receiver and groupKey")
+    alerts_firing: int = 0
+    alerts_total: int = 0
+    # Grows with every recorded change so that out-of-order writes of snapshots cannot
+    # overwrite a newer one with an older one.
+    version: int = 0
+
+    @property
+    def time_to_ack(self) -> timedelta | None:
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.declared_at
+
+    def time_left(self, now: datetime) -> timedelta | None:
+        """Time left to acknowledge; negative when overdue, None once acknowledged or closed."""
+        if self.acknowledged_at is not None or not self.status.is_open:
+            return None
+        return self.ack_deadline - now
+
+
+class TimelineEvent(BaseModel):
+    """One line of an incident's timeline. ``seq`` is unique per incident and makes writes
+    idempotent: a retried activity that writes the same event again changes nothing."""
+
+    incident_id: str
+    seq: int = Field(ge=1)
+    at: AwareDatetime
+    kind: EventKind
+    actor: str | None = None
+    text: str
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""Schemas of the playbook directory: one YAML per level, the coordination matrix, the roster.
+
+Per-level policy is plain data so that organisations write their own without touching code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.durations import Duration, format_duration
+from domain.models import Function, IncidentType, Level, Person, Role, Tier
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PageTarget(_Strict):
+    """Whom a step pages: a tier of the incident's lead function(s), or of a named function.
+
+    In YAML either a bare tier (``secondary``) or ``{function: leadership, tier: primary}``.
+    """
+
+    function: Function | None = None
+    tier: Tier
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bare_tier(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"tier": value}
+        return value
+
+    def describe(self) -> str:
+        who = self.function.value if self.function else "lead function"
+        return f"{who} {self.tier.value}"
+
+
+class EscalationStep(_Strict):
+    after: Duration = Field(description="offset from the moment the level took effect")
+    page: list[PageTarget] = Field(min_length=1)
+
+
+class BreachPolicy(_Strict):
+    page: list[PageTarget] = Field(min_length=1)
+    repeat_every: Duration = Field(description="re-page this often until acknowledged")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        if self.repeat_every < timedelta(seconds=1):
+            raise ValueError("repeat_every must be at least 1s")
+        return self
+
+
+class AlertsCleared(StrEnum):
+    """What happens when every alert of an alert-opened incident has resolved."""
+
+    MITIGATED = "mitigated"  # a human still confirms and resolves
+    RESOLVED = "resolved"
+
+
+class LevelPlaybook(_Strict):
+    level: Level
+    name: str = Field(min_length=1)
+    description: str = ""
+    response_window: Duration
+    escalation: list[EscalationStep] = Field(default_factory=list)
+    on_breach: BreachPolicy
+    update_every: Duration
+    # None means the level's default: see ``alerts_cleared``.
+    on_alerts_cleared: AlertsCleared | None = None
+    reopen_within: Duration = Field(
+        default=timedelta(minutes=30),
+        description="a resolved alert incident whose group fires again this soon reopens",
+    )
+
+    @property
+    def alerts_cleared(self) -> AlertsCleared:
+        """Serious incidents wait for a human to say they are over; a C closes with its alerts."""
+        if self.on_alerts_cleared is not None:
+            return self.on_alerts_cleared
+        return AlertsCleared.RESOLVED if self.level is Level.C else AlertsCleared.MITIGATED
+
+    @model_validator(mode="after")
+    def _check_timing(self) -> Self:
+        if self.response_window < timedelta(seconds=1):
+            raise ValueError("response_window must be at least 1s")
+        if self.update_every < timedelta(seconds=1):
+            raise ValueError("update_every must be at least 1s")
+        previous = timedelta(0)
+        for index, step in enumerate(self.escalation):
+            if step.after < previous:
+                raise ValueError(
+                    f"escalation[{index}].after ({format_duration(step.after)}) comes before "
+                    f"the previous step ({format_duration(previous)}); list steps in order"
+                )
+            if step.after >= self.response_window:
+                raise ValueError(
+                    f"escalation[{index}].after ({format_duration(step.after)}) must be inside "
+                    f"the response window ({format_duration(self.response_window)}); "
+                    "pages after the window belong in on_breach"
+                )
+            previous = step.after
+        return self
+
+
+class CoordinationMatrix(_Strict):
+    """Who leads, supports or is informed, per incident type (DESIGN.md §1)."""
+
+    types: dict[IncidentType, dict[Function, Role]]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        missing = [t.value for t in IncidentType if t not in self.types]
+        if missing:
+            raise ValueError(f"incident types without a row: {', '.join(missing)}")
+        for incident_type, row in self.types.items():
+            if Role.LEAD not in row.values():
+                raise ValueError(f"{incident_type.value}: no function leads this type")
+        return self
+
+    def functions(self, incident_type: IncidentType, role: Role) -> list[Function]:
+        return [f for f, r in self.types[incident_type].items() if r is role]
+
+
+class PlaybookSet(_Strict):
+    """What an incident pins at start: every level's playbook and the matrix."""
+
+    levels: dict[Level, LevelPlaybook]
+    matrix: CoordinationMatrix
+
+    @model_validator(mode="after")
+    def _all_levels(self) -> Self:
+        missing = [lv.value for lv in Level if lv not in self.levels]
+        if missing:
+            raise ValueError(f"no playbook for level {', '.join(missing)}")
+        for level, playbook in self.levels.items():
+            if playbook.level is not level:
+                raise ValueError(f"the playbook for level {level} says level {playbook.level}")
+        return self
+
+    def for_level(self, level: Level) -> LevelPlaybook:
+        return self.levels[level]
+
+
+class Roster(_Strict):
+    """Functions and tiers mapped to people. Resolved when a page is sent, not pinned, so
+    an on-call change reaches incidents that are already running."""
+
+    functions: dict[Function, dict[Tier, list[Person]]]
+
+    @model_validator(mode="after")
+    def _every_function_has_primary(self) -> Self:
+        for function in Function:
+            people = self.functions.get(function, {}).get(Tier.PRIMARY, [])
+            if not people:
+                raise ValueError(f"functions.{function.value}.primary: nobody is on it")
+        return self
+
+    def people(self, function: Function, tier: Tier) -> list[Person]:
+        return list(self.functions.get(function, {}).get(tier, []))
+
+
+class SlackChannels(_Strict):
+    """Where tocsin posts in Slack besides each incident's own channel. Channel IDs
+    (``C0123ABCD``) are safest; ``#name`` works for public channels."""
+
+    announce: dict[Level, str] = Field(
+        default_factory=dict, description="a summary of every new incident, by level"
+    )
+    functions: dict[Function, str] = Field(
+        default_factory=dict, description="informed functions get their notice here"
+    )

@@ -1,0 +1,14 @@
+"""The incident's rules as pure functions: given the state, the pinned playbooks and an input
+(an acknowledgement, a level change, an alert batch, a timer that fired at instant t), each
+returns an ``Outcome``: the new state, the timeline events and the notifications to send.
+
+Nothing here reads a clock, does I/O or touches Temporal: ``workflows.incident`` holds the
+handlers, the timer loop and the plumbing of side effects, and calls these.
+
+- ``state``      what an incident carries across continue-as-new
+- ``effects``    the outcome of a transition and the notifications it decided
+- ``deadlines``  when the next step, breach, re-page or reminder is due
+- ``lifecycle``  declaration, acknowledgement, level changes, updates, mitigation, resolution,
+                 and what fires when a deadline passes
+- ``alert_group`` deliveries from Alertmanager: deduplication, raising, clearing, reopening
+"""

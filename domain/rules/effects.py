@@ -1,0 +1,38 @@
+"""What a transition decided: the new state, its timeline events, its notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from domain.models import Function, NotificationKind, Role, Tier, TimelineEvent
+from domain.rules.state import IncidentState
+
+
+class NotifyTarget(BaseModel):
+    """A tier of a function; the roster says who holds it when the notification is sent."""
+
+    function: Function
+    tier: Tier
+    role: Role
+
+
+class Notify(BaseModel):
+    """One notification about one timeline event. No targets: a broadcast to the incident's
+    own channel (status changes)."""
+
+    kind: NotificationKind
+    event: TimelineEvent
+    targets: list[NotifyTarget] = Field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    state: IncidentState
+    events: list[TimelineEvent] = field(default_factory=list)
+    notifications: list[Notify] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)

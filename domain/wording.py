@@ -1,0 +1,208 @@
+"""Every sentence tocsin says to people: timeline lines and notification texts.
+
+Kept in one place so wording can be reviewed and changed without reading workflow code. These
+functions are pure (the workflow calls them), so they take times as arguments and never read
+the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from domain.durations import format_duration, humanize
+from domain.models import (
+    Actor,
+    Function,
+    Incident,
+    Level,
+    NotificationKind,
+    Recipient,
+    Role,
+    TimelineEvent,
+)
+from domain.playbook import PageTarget
+
+_FUNCTION_NAMES = {
+    Function.TECHNICAL_SUPPORT: "technical support",
+    Function.CUSTOMER_SERVICE: "customer service",
+    Function.BRAND_PR: "brand / PR",
+    Function.LEADERSHIP: "leadership",
+}
+
+
+def function_name(function: Function) -> str:
+    return _FUNCTION_NAMES[function]
+
+
+def _clock(at: datetime) -> str:
+    return f"{at:%H:%M:%S} UTC"
+
+
+def _targets(page: Sequence[PageTarget]) -> str:
+    parts = []
+    for target in page:
+        who = function_name(target.function) if target.function else "lead"
+        parts.append(f"{who} {target.tier.value}")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------- timeline
+
+
+def declared(incident: Incident, window: timedelta) -> str:
+    service = f" on {incident.service}" if incident.service else ""
+    drill = "DRILL: " if incident.drill else ""
+    return (
+        f"{drill}Level {incident.level} {incident.type.value.replace('_', ' ')}{service} declared "
+        f"by {incident.declared_by}; acknowledge within {format_duration(window)} "
+        f"(by {_clock(incident.ack_deadline)})"
+        + (f"; {incident.grading.explain()}" if incident.grading else "")
+    )
+
+
+def engaged(role: Role, functions: Sequence[Function]) -> str:
+    names = ", ".join(function_name(f) for f in functions)
+    if role is Role.LEAD:
+        return f"Paged {names} (lead, primary on call); they must acknowledge"
+    if role is Role.SUPPORT:
+        return f"Engaged {names} (support) into the incident"
+    return f"Informed {names}"
+
+
+def escalated(step: int, of: int, page: Sequence[PageTarget]) -> str:
+    return f"Not acknowledged yet: escalation step {step} of {of} pages {_targets(page)}"
+
+
+def breached(incident: Incident, page: Sequence[PageTarget], now: datetime) -> str:
+    window = format_duration(timedelta(seconds=incident.response_window_seconds))
+    return (
+        f"Response window of {window} breached at {_clock(now)} with no acknowledgement; "
+        f"paging {_targets(page)}"
+    )
+
+
+def repaged(incident: Incident, page: Sequence[PageTarget], now: datetime) -> str:
+    overdue = humanize(incident.ack_deadline - now)
+    return f"Still not acknowledged ({overdue}); paging {_targets(page)} again"
+
+
+def update_due(since: timedelta) -> str:
+    return f"No status update for {humanize(since)}: post one so everyone knows where things stand"
+
+
+def acknowledged(incident: Incident, by: Actor, implied_by: str | None) -> str:
+    assert incident.acknowledged_at is not None
+    took = humanize(incident.acknowledged_at - incident.declared_at)
+    window = format_duration(timedelta(seconds=incident.response_window_seconds))
+    verdict = (
+        "within" if incident.acknowledged_at <= incident.ack_deadline else "outside"
+    ) + f" the {window} window"
+    how = f" (by {implied_by} it)" if implied_by else ""
+    return f"Acknowledged by {by.name}{how} after {took}, {verdict}"
+
+
+def level_changed(
+    old: Level, new: Level, reason: str, incident: Incident, old_deadline: datetime
+) -> str:
+    direction = "Raised" if new.is_more_serious_than(old) else "Lowered"
+    text = f"{direction} from level {old} to {new}: {reason}"
+    if incident.acknowledged_at is None and incident.ack_deadline != old_deadline:
+        text += f"; acknowledge by {_clock(incident.ack_deadline)} (was {_clock(old_deadline)})"
+    return text
+
+
+def mitigated(note: str) -> str:
+    return "Mitigated" + (f": {note}" if note else "; impact stopped, root cause may remain")
+
+
+def resolved(incident: Incident, summary: str) -> str:
+    assert incident.resolved_at is not None
+    took = humanize(incident.resolved_at - incident.declared_at)
+    return f"Resolved by {incident.resolved_by} after {took}" + (f": {summary}" if summary else "")
+
+
+# ----------------------------------------------------------------------------- alerts
+
+_LISTED_ALERTS = 5
+
+
+def alert_names(names: Sequence[str]) -> str:
+    """``CheckoutDown, SupportChatDown x2 and 3 more``: distinct names with counts, capped so
+    that a storm of thousands stays one readable line."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    parts = [f"{name} x{n}" if n > 1 else name for name, n in counts.items()]
+    if len(parts) > _LISTED_ALERTS:
+        parts = [*parts[:_LISTED_ALERTS], f"{len(parts) - _LISTED_ALERTS} more"]
+    return ", ".join(parts)
+
+
+def _alerts(count: int) -> str:
+    return f"{count} alert" + ("" if count == 1 else "s")
+
+
+def alerts_firing(names: Sequence[str], firing_now: int) -> str:
+    return f"{_alerts(len(names))} firing: {alert_names(names)} ({firing_now} firing in all)"
+
+
+def alerts_resolved(names: Sequence[str], firing_now: int) -> str:
+    still = f"{firing_now} still firing" if firing_now else "none firing"
+    return f"{_alerts(len(names))} resolved: {alert_names(names)} ({still})"
+
+
+def alerts_cleared(total: int, outcome: str) -> str:
+    then = (
+        "resolved automatically, as the playbook says"
+        if outcome == "resolved"
+        else "mitigated; a responder confirms and resolves it"
+    )
+    return f"Every alert has resolved ({_alerts(total)} in all): {then}"
+
+
+def alert_raised_level(name: str, level: Level, score: float | None) -> str:
+    graded = f" (score {score:.2f})" if score is not None else ""
+    return f"alert {name} is graded {level}{graded}"
+
+
+def reopened(names: Sequence[str], was: str) -> str:
+    return f"Reopened: {alert_names(names)} fired again after the incident was {was}"
+
+
+# --------------------------------------------------------------------------- notifications
+
+_HEADLINES = {
+    NotificationKind.PAGE: "PAGE",
+    NotificationKind.ENGAGE: "ENGAGE",
+    NotificationKind.NOTICE: "NOTICE",
+    NotificationKind.ESCALATION: "ESCALATE",
+    NotificationKind.BREACH: "BREACH",
+    NotificationKind.REMINDER: "REMIND",
+    NotificationKind.STATUS: "STATUS",
+}
+
+
+def headline(kind: NotificationKind) -> str:
+    return _HEADLINES[kind]
+
+
+def incident_label(incident: Incident) -> str:
+    drill = " DRILL" if incident.drill else ""
+    return f"[{incident.id}] {incident.level}{drill} {incident.title}"
+
+
+def notification_text(
+    kind: NotificationKind, incident: Incident, event: TimelineEvent, recipient: Recipient | None
+) -> str:
+    """One line for one recipient (or for the incident channel when ``recipient`` is None)."""
+    to = ""
+    if recipient is not None:
+        to = (
+            f" -> {recipient.person.name} ({function_name(recipient.function)} "
+            f"{recipient.tier.value}, {recipient.role.value})"
+        )
+    ask = ""
+    if kind in (NotificationKind.PAGE, NotificationKind.ESCALATION, NotificationKind.BREACH):
+        ask = f" | acknowledge: tocsin ack {incident.id}"
+    return f"{headline(kind):<8} {incident_label(incident)}{to}: {event.text}{ask}"

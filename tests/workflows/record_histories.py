@@ -1,0 +1,141 @@
+"""Record the histories that ``test_replay.py`` replays: run each scenario on a fresh
+time-skipping server with the real worker and write its history into ``histories/``.
+
+    python -m tests.workflows.record_histories --tag effects-batch
+
+Record new histories whenever workflow code changes on purpose, after guarding the change
+with ``workflow.patched``, and commit them beside the old ones: both must keep replaying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from alerts.catalog import load_catalog
+from alerts.models import WebhookPayload
+from domain.models import Actor, Declaration, EventKind, IncidentType, Level
+from testkit.waiting import eventually
+from tests.alert_payloads import payload, raw, starting_at
+from tests.conftest import Stack, open_stack
+from tocsin.binaries import temporal_test_server
+from workflows.incident import IncidentWorkflow
+from workflows.models import workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
+BOB = Actor(name="Bob")
+
+
+async def full_lifecycle(stack: Stack) -> WorkflowHistory:
+    incident = await stack.service.declare(
+        Declaration(
+            title="Payments API 5xx",
+            level=Level.B,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+            service="payments",
+        )
+    )
+    await stack.env.sleep(timedelta(minutes=31))
+    await stack.service.change_level(incident.id, Level.A, "card payments down everywhere", BOB)
+    await stack.service.acknowledge(incident.id, BOB)
+    await stack.service.post_update(incident.id, "Failing over to the secondary PSP", BOB)
+    await stack.env.sleep(timedelta(minutes=31))
+    await stack.service.mitigate(incident.id, BOB, "secondary PSP serving")
+    await stack.service.resolve(incident.id, BOB, "primary PSP fixed its TLS chain")
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    await handle.result()
+
+    async def fully_recorded() -> bool:
+        kinds = [e.kind for e in await stack.store.timeline(incident.id)]
+        return EventKind.RESOLVED in kinds
+
+    await eventually(fully_recorded)
+    return await handle.fetch_history()
+
+
+async def breached_and_repaged(stack: Stack) -> WorkflowHistory:
+    incident = await stack.service.declare(
+        Declaration(
+            title="Support chat down",
+            level=Level.C,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    await stack.env.sleep(timedelta(minutes=95))
+    await stack.service.resolve(incident.id, BOB, "chat vendor recovered")
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
+async def alert_group_flaps(stack: Stack) -> WorkflowHistory:
+    """Opened by Alertmanager, redelivered, resolved with its alerts, reopened, resolved
+    again, and closed when the reopen window runs out."""
+    catalog = load_catalog()
+    firing = WebhookPayload.model_validate(raw("support-chat-firing"))
+    result = await stack.service.receive_alerts(firing, catalog)
+    assert result.incident is not None
+    incident_id = result.incident.id
+    await stack.service.receive_alerts(firing, catalog)
+    await stack.service.receive_alerts(payload("support-chat-resolved"), catalog)
+    await stack.env.sleep(timedelta(minutes=5))
+    refired = starting_at(
+        raw("support-chat-firing"), result.incident.declared_at + timedelta(minutes=5)
+    )
+    await stack.service.receive_alerts(WebhookPayload.model_validate(refired), catalog)
+    await stack.service.acknowledge(incident_id, BOB)
+    resolved = starting_at(
+        raw("support-chat-resolved"), result.incident.declared_at + timedelta(minutes=5)
+    )
+    await stack.service.receive_alerts(WebhookPayload.model_validate(resolved), catalog)
+    await stack.env.sleep(timedelta(minutes=31))
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident_id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
+SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
+    "full_lifecycle": full_lifecycle,
+    "breached_and_repaged": breached_and_repaged,
+    "alert_group_flaps": alert_group_flaps,
+}
+
+
+async def record(names: list[str], tag: str | None, out: Path) -> None:
+    for name in names:
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=str(temporal_test_server()),
+        )
+        try:
+            with tempfile.TemporaryDirectory() as workdir:
+                async for stack in open_stack(env, Path(workdir)):
+                    history = await SCENARIOS[name](stack)
+        finally:
+            await env.shutdown()
+        target = out / (f"{name}.{tag}.json" if tag else f"{name}.json")
+        target.write_text(history.to_json(), encoding="utf-8")
+        print(f"recorded {target} ({len(history.events)} events)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=list(SCENARIOS), help="scenarios to run")
+    parser.add_argument("--tag", help="suffix, e.g. the patch id the histories were made with")
+    parser.add_argument("--out", type=Path, default=HISTORIES)
+    args = parser.parse_args()
+    asyncio.run(record(args.names, args.tag, args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""The ``tocsin`` command: run the processes, and drive incidents through the HTTP API."""
+
+from __future__ import annotations
+
+# Each module registers its commands on the one app.
+from tocsin.cli import incidents, playbooks, processes
+from tocsin.cli.base import app
+
+__all__ = ["app", "incidents", "main", "playbooks", "processes"]
+
+
+def main() -> None:
+    app()
