@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from domain import wording
+from domain.models import Recipient
 from domain.notify import Notification
 
 
@@ -19,13 +21,22 @@ class ConsoleNotifier:
             log_path.parent.mkdir(parents=True, exist_ok=True)
 
     async def send(self, notification: Notification) -> str | None:
-        line = f"{notification.event.at:%Y-%m-%d %H:%M:%S}Z {notification.text}"
+        await self._write(f"{notification.event.at:%Y-%m-%d %H:%M:%S}Z {notification.text}")
+        return None
+
+    async def send_bundle(
+        self, recipient: Recipient, pages: list[Notification], key: str
+    ) -> str | None:
+        at = max(page.event.at for page in pages)
+        await self._write(f"{at:%Y-%m-%d %H:%M:%S}Z {wording.bundle_text(recipient, pages)}")
+        return None
+
+    async def _write(self, line: str) -> None:
         async with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
             if self._log_path is not None:
                 await asyncio.to_thread(self._append, self._log_path, line)
-        return None
 
     @staticmethod
     def _append(path: Path, line: str) -> None:

@@ -52,7 +52,12 @@ def create_app(
         store = RecordsStore.from_url(config.database_url)
         app.state.runtime = Runtime(
             store=store,
-            service=IncidentService(client, config.task_queue, playbooks),
+            service=IncidentService(
+                client,
+                config.task_queue,
+                playbooks,
+                call_timeout=config.temporal_timeout_seconds,
+            ),
             catalog=catalog,
             slack=SlackApi.from_config(config.slack) if config.slack else None,
             roster=RosterSource(config.playbooks_dir),
@@ -61,6 +66,9 @@ def create_app(
         try:
             yield
         finally:
+            inbound = getattr(app.state, "slack_inbound", None)
+            if inbound is not None:
+                await inbound.aclose()
             await store.close()
 
     app = FastAPI(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from adapters.slack.config import SlackConfig
+from adapters.slack.config import DEFAULT_HOOKS_URL, SlackConfig
 
 API_PREFIX = "/api/v1"
 
@@ -28,6 +28,9 @@ class ApiConfig:
     max_body_bytes: int = 1024 * 1024
     intake_max_body_bytes: int = 2 * 1024 * 1024
     intake_timeout_seconds: float = 8.0
+    # Past this a call to Temporal answers 503 with Retry-After.
+    temporal_timeout_seconds: float = 10.0
     # Slack: the API opens forms and answers privately; None without a bot token.
     slack: SlackConfig | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_hooks_url: str = DEFAULT_HOOKS_URL

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -18,8 +18,20 @@ from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, Tem
 log = logging.getLogger(__name__)
 
 
+# How soon a client should try again after a 503: Alertmanager and scripts honour it.
+RETRY_AFTER_SECONDS = 5
+
+
 def _detail(status_code: int, detail: object) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+def unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -55,8 +67,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_action(request: Request, exc: InvalidAction) -> Response:
         return _detail(422, str(exc))
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, exc: DBAPIError) -> Response:
         # Only the type is logged: the driver's message may quote the connection URL.
         log.warning(
             "records database unavailable during %s %s: %s",
@@ -64,9 +76,26 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             type(exc.orig).__name__,
         )
-        return _detail(503, "the records database is unavailable; try again shortly")
+        return unavailable("the records database is unavailable; try again shortly")
+
+    @app.exception_handler(OSError)
+    async def connection_lost(request: Request, exc: OSError) -> Response:
+        # A database or engine connection refused or reset below the drivers' own errors.
+        log.warning("connection failed during %s %s: %s", request.method, request.url.path, exc)
+        return unavailable("a backing service is unreachable; try again shortly")
 
     @app.exception_handler(TemporalUnavailable)
     async def temporal_unavailable(request: Request, exc: TemporalUnavailable) -> Response:
         log.warning("Temporal unavailable during %s %s: %s", request.method, request.url.path, exc)
-        return _detail(503, "the workflow engine (Temporal) is unavailable; try again shortly")
+        return unavailable("the workflow engine (Temporal) is unavailable; try again shortly")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # A bug: said so plainly, logged with its traceback, and the connection closed so
+        # that a client reusing it is not left reading a half-written answer.
+        log.exception("unexpected error during %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "internal error; the API log has the details"},
+            status_code=500,
+            headers={"Connection": "close"},
+        )

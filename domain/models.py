@@ -94,6 +94,7 @@ class EventKind(StrEnum):
     ALERTS_RESOLVED = "alerts_resolved"
     ALERTS_CLEARED = "alerts_cleared"
     REOPENED = "reopened"
+    NOTIFICATION_FAILED = "notification_failed"
 
 
 class NotificationKind(StrEnum):

@@ -24,7 +24,24 @@ class Notification(BaseModel):
     text: str
 
 
+class PermanentFailure(Exception):
+    """The channel refused the message for a reason retrying cannot fix (a revoked token, a
+    channel or user that does not exist). ``reason`` is the channel's own code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
 class Notifier(Protocol):
     async def send(self, notification: Notification) -> str | None:
-        """Deliver; return the channel's own id for the message (e.g. a Slack ts) if any."""
+        """Deliver; return the channel's own id for the message (e.g. a Slack ts) if any.
+        Raise ``PermanentFailure`` when retrying cannot help; anything else is retried."""
+        ...
+
+    async def send_bundle(
+        self, recipient: Recipient, pages: list[Notification], key: str
+    ) -> str | None:
+        """Several pages for one person as one message (held while a bundle window was open);
+        ``key`` names the message as ``Notification.key`` does."""
         ...

@@ -147,11 +147,28 @@ class PlaybookSet(_Strict):
         return self.levels[level]
 
 
+class Paging(_Strict):
+    """How direct messages reach one person."""
+
+    bundle_window: Duration = Field(
+        default=timedelta(seconds=30),
+        description="pages that follow a page to the same person within this go together, "
+        "as one message, when it closes; 0s sends every page on its own",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if not timedelta(0) <= self.bundle_window <= timedelta(minutes=5):
+            raise ValueError("bundle_window must be between 0s and 5m: a page may not wait longer")
+        return self
+
+
 class Roster(_Strict):
     """Functions and tiers mapped to people. Resolved when a page is sent, not pinned, so
     an on-call change reaches incidents that are already running."""
 
     functions: dict[Function, dict[Tier, list[Person]]]
+    paging: Paging = Paging()
 
     @model_validator(mode="after")
     def _every_function_has_primary(self) -> Self:

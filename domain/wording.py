@@ -21,6 +21,7 @@ from domain.models import (
     Role,
     TimelineEvent,
 )
+from domain.notify import Notification
 from domain.playbook import PageTarget
 
 _FUNCTION_NAMES = {
@@ -170,6 +171,13 @@ def reopened(names: Sequence[str], was: str) -> str:
     return f"Reopened: {alert_names(names)} fired again after the incident was {was}"
 
 
+def notification_failed(kind: NotificationKind, recipient: str, reason: str) -> str:
+    return (
+        f"Could not deliver the {kind.value} to {recipient}: {reason}; this will not be retried, "
+        "fix the configuration (see the worker log)"
+    )
+
+
 # --------------------------------------------------------------------------- notifications
 
 _HEADLINES = {
@@ -181,6 +189,10 @@ _HEADLINES = {
     NotificationKind.REMINDER: "REMIND",
     NotificationKind.STATUS: "STATUS",
 }
+
+
+# What a person is asked to acknowledge (the rest only informs or reminds).
+ASKS_ACK = (NotificationKind.PAGE, NotificationKind.ESCALATION, NotificationKind.BREACH)
 
 
 def headline(kind: NotificationKind) -> str:
@@ -203,6 +215,24 @@ def notification_text(
             f"{recipient.tier.value}, {recipient.role.value})"
         )
     ask = ""
-    if kind in (NotificationKind.PAGE, NotificationKind.ESCALATION, NotificationKind.BREACH):
+    if kind in ASKS_ACK:
         ask = f" | acknowledge: tocsin ack {incident.id}"
     return f"{headline(kind):<8} {incident_label(incident)}{to}: {event.text}{ask}"
+
+
+def bundle_text(recipient: Recipient, pages: Sequence[Notification]) -> str:
+    """Several held pages for one person, one per line, then how to acknowledge them all."""
+    head = (
+        f"{'BUNDLE':<8} {len(pages)} notifications -> {recipient.person.name}, held while "
+        "an earlier page was fresh:"
+    )
+    lines = [head]
+    waiting = []
+    for page in pages:
+        incident = page.incident
+        lines.append(f"    {headline(page.kind):<8} {incident_label(incident)}: {page.event.text}")
+        if page.kind in ASKS_ACK and incident.acknowledged_at is None:
+            waiting.append(incident.id)
+    if waiting:
+        lines.append(f"    acknowledge all: tocsin ack {' '.join(dict.fromkeys(waiting))}")
+    return "\n".join(lines)

@@ -186,8 +186,13 @@ class FakeSlack:
             "users.info": self._users_info,
         }
         self.add_user(BOT_USER_ID, "tocsin", "Tocsin", is_bot=True)
+        # What tocsin posted to each response_url (``/hooks/<path>``), in order.
+        self.responses: dict[str, list[dict[str, Any]]] = {}
         self.app = Starlette(
-            routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])]
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+            ]
         )
 
     # ------------------------------------------------------------------ for tests
@@ -198,6 +203,18 @@ class FakeSlack:
         if self.port is None:
             raise RuntimeError("the fake is not being served: use serve_fake_slack()")
         return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def hooks_url(self) -> str:
+        """Where this fake's response_urls live, as ``https://hooks.slack.com/`` for Slack."""
+        return self.base_url.removesuffix("api/") + "hooks/"
+
+    def response_url(self, name: str) -> str:
+        """A response_url for a request a test builds; read back with ``responses_to``."""
+        return f"{self.hooks_url}{name}"
+
+    def responses_to(self, name: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.responses.get(name, []))
 
     @property
     def methods(self) -> list[str]:
@@ -397,6 +414,16 @@ class FakeSlack:
             )
         self.calls.append(Call(method, args, at, token, response.status_code))
         return response
+
+    async def _hook(self, request: Request) -> Response:
+        """A response_url: Slack takes a JSON message and answers ``ok`` in plain text."""
+        path = str(request.path_params["path"])
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        self.responses.setdefault(path, []).append(body)
+        return PlainTextResponse("ok")
 
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:

@@ -37,8 +37,8 @@ async def eventually(
     report: Callable[[], str] | None = None,
     every: float = 0.05,
 ) -> Any:
-    """Poll ``check`` (plain or async) until it returns something other than None or False,
-    and return that. On timeout the assertion carries ``report()``: with several processes
+    """Poll ``check`` (plain or async) until it returns something true (an empty list is
+    not), and return that. On timeout the assertion carries ``report()``: with several processes
     involved, their logs are the only way to tell which hop lost the thing waited for."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -46,7 +46,7 @@ async def eventually(
         result = check()
         if inspect.isawaitable(result):
             result = await result
-        if result is not None and result is not False:
+        if result:
             return result
         if loop.time() > deadline:
             details = f"\n{report()}" if report is not None else ""

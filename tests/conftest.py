@@ -14,13 +14,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.records import RecordsStore, migrate
-from domain.models import NotificationKind
+from domain.models import NotificationKind, Recipient
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
 from playbooks.loader import DEFAULT_DIR, load_playbooks
 from playbooks.roster import RosterSource
 from tocsin.binaries import temporal_cli, temporal_test_server
-from workflows.activities import IncidentActivities
 from workflows.client import IncidentService
 from workflows.worker import build_worker
 
@@ -57,14 +56,32 @@ class RecordingNotifier:
 
     def __init__(self) -> None:
         self.sent: list[Notification] = []
+        # Each message as the person got it: one page, or a bundle of several.
+        self.messages: list[list[Notification]] = []
         self.fail_next = 0
 
     async def send(self, notification: Notification) -> str | None:
+        return await self._deliver([notification])
+
+    async def send_bundle(
+        self, recipient: Recipient, pages: list[Notification], key: str
+    ) -> str | None:
+        return await self._deliver(pages)
+
+    async def _deliver(self, pages: list[Notification]) -> str | None:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("notification channel unavailable")
-        self.sent.append(notification)
+        self.sent.extend(pages)
+        self.messages.append(pages)
         return None
+
+    def messages_to(self, name: str) -> list[list[Notification]]:
+        return [
+            message
+            for message in self.messages
+            if message[0].recipient is not None and message[0].recipient.person.name == name
+        ]
 
     def of_kind(self, kind: NotificationKind, incident_id: str | None = None) -> list[Notification]:
         return [
@@ -87,17 +104,20 @@ class Stack:
 
 
 async def open_stack(
-    env: WorkflowEnvironment, tmp_path: Path, playbooks_dir: Path = DEFAULT_DIR
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    playbooks_dir: Path = DEFAULT_DIR,
+    notifier: RecordingNotifier | None = None,
 ) -> AsyncIterator[Stack]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
     await migrate(url)
     store = RecordsStore.from_url(url)
-    notifier = RecordingNotifier()
+    notifier = notifier or RecordingNotifier()
     task_queue = f"tocsin-test-{uuid.uuid4()}"
     playbooks = load_playbooks(playbooks_dir)
-    activities = IncidentActivities(store, notifier, RosterSource(playbooks_dir))
+    roster = RosterSource(playbooks_dir)
     try:
-        async with build_worker(env.client, task_queue, activities):
+        async with build_worker(env.client, task_queue, store, notifier, roster):
             yield Stack(
                 env=env,
                 client=env.client,

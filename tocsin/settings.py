@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.config import DEFAULT_API_URL as DEFAULT_SLACK_API_URL
+from adapters.slack.config import DEFAULT_HOOKS_URL as DEFAULT_SLACK_HOOKS_URL
 from adapters.slack.config import SlackConfig
 from alerts.catalog import DEFAULT_FILE as DEFAULT_SERVICES_FILE
 from api.config import ApiConfig
@@ -41,11 +42,17 @@ class Settings(BaseSettings):
     intake_timeout_seconds: float = Field(
         default=8.0, gt=0, description="answer 503 (Alertmanager retries) past this"
     )
+    temporal_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="answer 503 with Retry-After when Temporal takes longer"
+    )
     services_file: Path = DEFAULT_SERVICES_FILE
     # Slack: without a bot token, notifications go to the console.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_hooks_url: str = Field(
+        default=DEFAULT_SLACK_HOOKS_URL, description="Slack's response_urls start with this"
+    )
     slack_min_interval_seconds: float = Field(
         default=1.0, ge=0, description="pause between messages to one channel (Slack: ~1/s)"
     )
@@ -95,8 +102,10 @@ class Settings(BaseSettings):
             max_body_bytes=self.max_body_bytes,
             intake_max_body_bytes=self.intake_max_body_bytes,
             intake_timeout_seconds=self.intake_timeout_seconds,
+            temporal_timeout_seconds=self.temporal_timeout_seconds,
             slack=self.slack_config(),
             slack_signing_secret=self.slack_signing_secret or None,
+            slack_hooks_url=self.slack_hooks_url,
         )
 
     def worker_config(self) -> WorkerConfig:

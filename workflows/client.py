@@ -7,6 +7,7 @@ It turns Temporal's errors into three domain errors the HTTP edge maps to status
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -45,6 +47,9 @@ from workflows.models import (
 )
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
+# Every call to Temporal is bounded: a slow or stalled engine is a 503, not a hung request.
+CALL_TIMEOUT = 10.0
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
@@ -77,10 +82,18 @@ def mint_incident_id(now: datetime) -> str:
 
 
 class IncidentService:
-    def __init__(self, client: Client, task_queue: str, playbooks: PlaybookSet) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        playbooks: PlaybookSet,
+        *,
+        call_timeout: float = CALL_TIMEOUT,
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._playbooks = playbooks
+        self._call_timeout = call_timeout
 
     @property
     def client(self) -> Client:
@@ -255,7 +268,10 @@ class IncidentService:
     async def _closed(self, incident_id: str) -> bool:
         handle = self._client.get_workflow_handle(workflow_id(incident_id))
         try:
-            description = await handle.describe()
+            async with asyncio.timeout(self._call_timeout):
+                description = await handle.describe()
+        except TimeoutError:
+            raise TemporalUnavailable("no answer from the workflow engine") from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False
@@ -263,17 +279,30 @@ class IncidentService:
         return description.status not in (None, WorkflowExecutionStatus.RUNNING)
 
     async def _call(self, incident_id: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call`` within the time bound, its failures as the domain's errors: an engine
+        that is slow, down or failing is ``TemporalUnavailable`` (503), never an exception
+        the caller does not expect."""
         try:
-            return await call()
+            async with asyncio.timeout(self._call_timeout):
+                return await call()
         except WorkflowAlreadyStartedError:
             raise
+        except TimeoutError:
+            raise TemporalUnavailable(
+                f"no answer from the workflow engine within {self._call_timeout:g}s"
+            ) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise TemporalUnavailable(
+                "the workflow engine did not finish the update in time"
+            ) from None
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == CONFLICT:
                 raise IncidentConflict(cause.message) from None
             if isinstance(cause, ApplicationError) and cause.type == INVALID:
                 raise InvalidAction(cause.message) from None
-            raise
+            log.error("the incident workflow failed an update: %r", cause)
+            raise TemporalUnavailable("the incident workflow could not apply the change") from None
         except WorkflowQueryFailedError as exc:
             raise TemporalUnavailable(str(exc)) from None
         except RPCError as exc:

@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         AckInput,
         ChangeLevelInput,
+        EffectsInput,
+        Failure,
         IncidentInput,
         MitigateInput,
         NotifyInput,
@@ -38,11 +40,13 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         alert_incident_id,
     )
+    from workflows.pager import NOTIFICATION_FAILED
 
 __all__ = ["ALERTMANAGER", "CONFLICT", "INVALID", "IncidentWorkflow"]
 
 CONFLICT = "Conflict"
 INVALID = "InvalidAction"
+EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -52,6 +56,8 @@ _FOREVER = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# A burst may post to several Slack channels, each paced at about one message a second.
+_EFFECTS_TIMEOUT = timedelta(minutes=2)
 
 
 def _refused(check: Callable[[], None]) -> None:
@@ -90,6 +96,10 @@ class IncidentWorkflow:
         self._sending = 0
         self._wake = False
         self._dirty = False
+        self._effects_in_one: bool | None = None
+        self._queued: list[Notify] = []
+        self._effects: asyncio.Task[None] | None = None
+        self._in_flight = 0
 
     # ----------------------------------------------------------------------------- run loop
 
@@ -253,16 +263,84 @@ class IncidentWorkflow:
 
     # ------------------------------------------------------------------ side effects
 
+    @property
+    def _batched(self) -> bool:
+        """ADR 0010: one activity per activation for its record and all its notifications.
+        Incidents whose history began before it keep the activity per notification."""
+        if self._effects_in_one is None:
+            self._effects_in_one = workflow.patched(EFFECTS_IN_ONE_ACTIVITY)
+        return self._effects_in_one
+
     def _apply(self, outcome: Outcome) -> None:
         """Take a transition's new state and start its side effects, in the order decided."""
         self._s = outcome.state
         self._unrecorded.extend(outcome.events)
+        if self._batched:
+            self._queued.extend(outcome.notifications)
+            if self._effects is None:
+                self._effects = asyncio.ensure_future(self._apply_effects_per_activation())
+            return
         for notification in outcome.notifications:
             self._notify(notification)
 
+    async def _apply_effects_per_activation(self) -> None:
+        """Wait until an activation has decided something, then hand all of it to one
+        background activity. Conditions are checked once every handler of the activation has
+        run, so concurrent deliveries of one activation share the activity."""
+        while True:
+            await workflow.wait_condition(self._pending_effects)
+            events, self._unrecorded = self._unrecorded, []
+            notifications, self._queued = self._queued, []
+            self._dirty = False
+            batch = EffectsInput(
+                incident=self._inc.model_copy(deep=True),
+                events=events,
+                notifications=notifications,
+            )
+            self._in_flight += 1
+            self._spawn(self._run_effects(batch))
+
+    def _pending_effects(self) -> bool:
+        return bool(self._unrecorded or self._queued or self._dirty)
+
+    async def _run_effects(self, batch: EffectsInput) -> None:
+        try:
+            result = await workflow.execute_activity_method(
+                IncidentActivities.apply_effects,
+                batch,
+                start_to_close_timeout=_EFFECTS_TIMEOUT,
+                retry_policy=_FOREVER,
+            )
+            # The activity recorded whom it reached; the state learns it without a write.
+            for reached in result.reached:
+                self._s = lifecycle.note_reached(
+                    self._s, reached.kind, reached.at, reached.recipients
+                )
+            for failure in result.failures:
+                self._note_failure(failure)
+        finally:
+            self._in_flight -= 1
+
+    def _note_failure(self, failure: Failure) -> None:
+        self._apply(
+            lifecycle.note_failure(
+                self._s,
+                self._playbooks,
+                (failure.kind, failure.recipient, failure.reason, failure.key),
+                workflow.now(),
+            )
+        )
+        self._wake = True
+
+    @workflow.signal(name=NOTIFICATION_FAILED)
+    def notification_failed(self, failure: Failure) -> None:
+        """A pager could not deliver a direct message about this incident, for good."""
+        self._note_failure(failure)
+
     def _flush(self) -> None:
-        """Write the snapshot and the new events in one background activity."""
-        if not self._unrecorded and not self._dirty:
+        """Write the snapshot and the new events in one background activity (incidents begun
+        before ADR 0010; later ones hand everything to ``_apply_effects_per_activation``)."""
+        if self._batched or (not self._unrecorded and not self._dirty):
             return
         self._dirty = False
         record = RecordInput(incident=self._inc.model_copy(deep=True), events=self._unrecorded)
@@ -314,6 +392,11 @@ class IncidentWorkflow:
     async def _drain(self) -> None:
         """Let handlers and background side effects finish before the workflow closes."""
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._batched:
+            await workflow.wait_condition(
+                lambda: not self._pending_effects() and self._in_flight == 0
+            )
+            return
         while self._background:
             pending, self._background = self._background, []
             await asyncio.gather(*pending)

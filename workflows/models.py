@@ -6,6 +6,7 @@ running workflows (a new field needs a default).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 
@@ -20,8 +21,10 @@ from domain.models import (
     Recipient,
     TimelineEvent,
 )
+from domain.notify import Notification
 from domain.playbook import PlaybookSet
-from domain.rules.effects import NotifyTarget
+from domain.rules.effects import Notify, NotifyTarget
+from domain.rules.paging import Delivery, PagerState
 from domain.rules.state import IncidentState
 
 TASK_QUEUE = "tocsin"
@@ -119,3 +122,66 @@ class NotifyInput(BaseModel):
 
 class NotifyResult(BaseModel):
     recipients: list[Recipient] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- side effects
+
+
+class EffectsInput(BaseModel):
+    """Everything one activation of an incident decided: the snapshot at its end, its new
+    timeline events and its notifications, applied by one activity."""
+
+    incident: Incident
+    events: list[TimelineEvent] = Field(default_factory=list)
+    notifications: list[Notify] = Field(default_factory=list)
+
+
+class Reached(BaseModel):
+    kind: NotificationKind
+    at: AwareDatetime
+    recipients: list[Recipient]
+
+
+class Failure(BaseModel):
+    """A notification that will never be delivered: the channel refused it for good."""
+
+    key: str
+    kind: NotificationKind
+    recipient: str = Field(description="a person's name, or the channel it was for")
+    reason: str
+
+
+class EffectsResult(BaseModel):
+    reached: list[Reached] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------- paging
+
+
+def pager_workflow_id(task_queue: str, recipient: Recipient) -> str:
+    """One pager per person (and per deployment: each task queue has its own workers)."""
+    who = f"{recipient.person.name}\n{recipient.person.slack_user_id or ''}"
+    digest = hashlib.sha256(who.encode()).hexdigest()[:12]
+    return f"pager-{task_queue}-{digest}"
+
+
+class PagerInput(BaseModel):
+    recipient: Recipient
+    resume: PagerState | None = None
+
+
+class PageIn(BaseModel):
+    """A direct message handed to the person's pager, with the bundle window in force."""
+
+    page: Notification
+    window_seconds: float = Field(ge=0)
+
+
+class DeliverInput(BaseModel):
+    recipient: Recipient
+    delivery: Delivery
+
+
+class DeliverResult(BaseModel):
+    failure: str | None = Field(default=None, description="why it can never be delivered")

@@ -25,6 +25,8 @@ from workflows.activities import IncidentActivities
 from workflows.config import WorkerConfig
 from workflows.connect import connect_with_retry
 from workflows.incident import IncidentWorkflow
+from workflows.pager import PagerWorkflow
+from workflows.pager_activities import PagerActivities
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,20 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_worker(client: Client, task_queue: str, activities: IncidentActivities) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    store: RecordsStore,
+    notifier: Notifier,
+    roster: RosterSource,
+) -> Worker:
+    incidents = IncidentActivities(store, notifier, roster, client, task_queue)
+    pagers = PagerActivities(store, notifier)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow],
-        activities=[activities.record, activities.notify],
+        workflows=[IncidentWorkflow, PagerWorkflow],
+        activities=[incidents.apply_effects, incidents.record, incidents.notify, pagers.deliver],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
     )
@@ -70,9 +80,8 @@ async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> 
         notifier = default_notifier(config, store)
     if config.metrics_port is not None:
         start_http_server(config.metrics_port, config.metrics_host, registry=SLACK_METRICS)
-    activities = IncidentActivities(store, notifier, roster)
     client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
-    worker = build_worker(client, config.task_queue, activities)
+    worker = build_worker(client, config.task_queue, store, notifier, roster)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -20,7 +21,15 @@ from adapters.clock import utcnow
 from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
 from adapters.records.tables import incidents, notifications, timeline_events
-from domain.models import Incident, Level, Status, TimelineEvent
+from domain.models import (
+    Incident,
+    Level,
+    NotificationKind,
+    PagedPerson,
+    Recipient,
+    Status,
+    TimelineEvent,
+)
 
 PING_TIMEOUT_SECONDS = 5.0
 
@@ -52,7 +61,13 @@ class RecordsStore:
         if strangers:
             raise ValueError(f"events of other incidents {strangers} applied to {incident.id!r}")
         async with self._writer.begin() as conn:
-            stmt = _insert(conn, incidents).values(_incident_row(incident))
+            row = _incident_row(incident)
+            stored = await conn.scalar(
+                _locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
+            )
+            if stored:
+                row["paged"] = merge_paged(stored, row["paged"])
+            stmt = _insert(conn, incidents).values(row)
             await conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[incidents.c.id],
@@ -71,6 +86,39 @@ class RecordsStore:
                     ),
                     rows,
                 )
+
+    async def note_reached(
+        self,
+        incident: Incident,
+        reached: Sequence[tuple[NotificationKind, datetime, Sequence[Recipient]]],
+    ) -> None:
+        """Fold who a burst of notifications reached into the stored ``paged`` list, as the
+        workflow will fold them into its own state (``lifecycle.note_reached``)."""
+        entries: list[dict[str, Any]] = []
+        for kind, at, recipients in reached:
+            for recipient in recipients:
+                entries.append(
+                    PagedPerson(
+                        name=recipient.person.name,
+                        function=recipient.function,
+                        tier=recipient.tier,
+                        role=recipient.role,
+                        kind=kind,
+                        at=at,
+                    ).model_dump(mode="json")
+                )
+        async with self._writer.begin() as conn:
+            stored = await conn.scalar(
+                _locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
+            )
+            if stored is None:
+                return  # not recorded yet; its first snapshot will carry the list
+            merged = stored
+            for entry in entries:
+                merged = merge_paged(merged, [entry], counting=True)
+            await conn.execute(
+                incidents.update().where(incidents.c.id == incident.id).values(paged=merged)
+            )
 
     async def notification_sent(self, key: str) -> bool:
         async with self._engine.connect() as conn:
@@ -195,6 +243,40 @@ class RecordsStore:
     async def metrics(self) -> MetricsSnapshot:
         async with self._engine.connect() as conn:
             return await query_metrics(conn)
+
+
+def merge_paged(
+    stored: list[dict[str, Any]], new: list[dict[str, Any]], *, counting: bool = False
+) -> list[dict[str, Any]]:
+    """One entry per person and tier, whichever writer saw the most pages. Snapshots and
+    notes of who was reached can arrive in any order; none may drop a person. With
+    ``counting``, each new entry is one more page to that person, unless already counted."""
+    merged = [dict(entry) for entry in stored]
+    for entry in new:
+        same = next(
+            (
+                i
+                for i, old in enumerate(merged)
+                if (old["name"], old["function"], old["tier"])
+                == (entry["name"], entry["function"], entry["tier"])
+            ),
+            None,
+        )
+        if same is None:
+            merged.append(dict(entry))
+        elif counting:
+            # A retried activity notes the same page again: only a later page counts.
+            if datetime.fromisoformat(entry["at"]) > datetime.fromisoformat(merged[same]["at"]):
+                merged[same] = {**entry, "times": merged[same].get("times", 1) + 1}
+        elif entry.get("times", 1) >= merged[same].get("times", 1):
+            merged[same] = dict(entry)
+    return merged
+
+
+def _locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
+    """Read a row that this transaction will write: PostgreSQL locks it; SQLite's writers hold
+    the database lock from BEGIN IMMEDIATE already."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
 
 def _insert(conn: AsyncConnection, table: Any) -> Any:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# Where Slack's response_urls live; tocsin posts answers to nowhere else.
+DEFAULT_HOOKS_URL = "https://hooks.slack.com/"
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,19 @@ from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 import aiohttp
+import httpx
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, ValidationError
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import layout
 from adapters.slack.client import SlackApi
-from adapters.slack.notifier import Refs, incident_of_channel_ref
+from adapters.slack.config import DEFAULT_HOOKS_URL
+from adapters.slack.notifier import Refs, bundle_ref, incident_of_channel_ref
 from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, TemporalUnavailable
 from domain.models import Actor, Declaration, Incident, IncidentType, Level
 from domain.playbook import Roster
 
 log = logging.getLogger(__name__)
-
-# Slack gives up after 3 s; leave room for the network both ways.
-ANSWER_WITHIN = 2.5
 
 
 class IncidentActions(Protocol):
@@ -83,6 +82,7 @@ class BlockActions(BaseModel):
     actions: list[BlockAction] = Field(min_length=1)
     trigger_id: str | None = None
     channel: SlackChannel | None = None
+    response_url: str | None = Field(default=None, max_length=2000)
 
 
 class View(BaseModel):
@@ -135,6 +135,7 @@ class SlashCommand(BaseModel):
     user_name: str | None = None
     channel_id: str = Field(min_length=1)
     trigger_id: str | None = None
+    response_url: str | None = Field(default=None, max_length=2000)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -164,8 +165,21 @@ def ephemeral(text: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ handling
 
+# Slack shows an error unless it has an answer within 3 seconds. Work that is done within
+# INLINE is answered in the reply; longer work goes on, and its outcome follows through the
+# request's response_url (or, for a form, a direct message).
+INLINE = 1.5
+# Calls to Slack while Slack waits (views.open must use its trigger within 3 s).
+ANSWER_WITHIN = 2.5
+# However slow Temporal is, an answer that follows is given up on after this.
+FOLLOW_UP_WITHIN = 60.0
+
+Reply = Incident | str
+
 
 class SlackInbound:
+    """Long-lived: the work a request left running is kept here until it has answered."""
+
     def __init__(
         self,
         actions: IncidentActions,
@@ -174,12 +188,22 @@ class SlackInbound:
         api: SlackApi | None = None,
         roster: Callable[[], Roster] | None = None,
         clock: Callable[[], datetime],
+        hooks_url: str = DEFAULT_HOOKS_URL,
     ) -> None:
         self._actions = actions
         self._refs = refs
         self._api = api
         self._roster = roster
         self._clock = clock
+        self._hooks_url = hooks_url
+        self._http = httpx.AsyncClient(timeout=10.0)
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def aclose(self, within: float = 5.0) -> None:
+        """Let work that is still answering finish (for a while), then close."""
+        if self._running:
+            await asyncio.wait(self._running, timeout=within)
+        await self._http.aclose()
 
     def actor(self, user_id: str, fallback_name: str | None) -> Actor:
         """The roster's name for a Slack user; someone not in the roster still acts, under
@@ -211,33 +235,72 @@ class SlackInbound:
         return {}
 
     async def _block_action(self, payload: BlockActions) -> None:
+        """A button: answered at once; what it did follows privately."""
         action = payload.actions[0]
-        incident_id = action.value or ""
+        value = action.value or ""
         user = payload.user
         by = self.actor(user.id, user.name or user.username)
-        channel = payload.channel.id if payload.channel else None
-        simple: dict[str, Callable[[], Awaitable[Incident]]] = {
-            layout.ACK: lambda: self._actions.acknowledge(incident_id, by),
-            layout.MITIGATE: lambda: self._actions.mitigate(incident_id, by),
-        }
+        where = (payload.response_url, payload.channel.id if payload.channel else None, user.id)
         modals = {
             layout.CHANGE_LEVEL: layout.level_modal,
             layout.POST_UPDATE: layout.update_modal,
             layout.RESOLVE: layout.resolve_modal,
         }
-        if action.action_id in simple:
-            result = await _in_time(simple[action.action_id]())
-            if isinstance(result, str):
-                await self._tell(channel, user.id, f"Not done: {result}")
-        elif action.action_id in modals:
-            problem = await self._open_modal(
-                payload.trigger_id, modals[action.action_id](incident_id)
-            )
-            await self._tell(channel, user.id, problem)
+        if action.action_id in modals:
+            # The trigger expires with Slack's 3 seconds: the form opens now or never.
+            problem = await self._open_modal(payload.trigger_id, modals[action.action_id](value))
+            if problem:
+                self._keep(self._tell(*where, problem))
+        elif action.action_id == layout.ACK:
+            self._keep(self._do(self._actions.acknowledge(value, by), "Acknowledged", *where))
+        elif action.action_id == layout.MITIGATE:
+            self._keep(self._do(self._actions.mitigate(value, by), "Marked mitigated", *where))
+        elif action.action_id == layout.ACK_ALL:
+            self._keep(self._acknowledge_all(value, by, where))
+
+    async def _do(
+        self,
+        call: Awaitable[Incident],
+        done: str,
+        response_url: str | None,
+        channel: str | None,
+        user: str,
+    ) -> None:
+        result = await _outcome(call, FOLLOW_UP_WITHIN)
+        if isinstance(result, str):
+            await self._tell(response_url, channel, user, f"Not done: {result}")
+        else:
+            status = layout.status_reply(result, self._clock())
+            await self._tell(response_url, channel, user, f"{done}: {status}")
+
+    async def _acknowledge_all(
+        self, key: str, by: Actor, where: tuple[str | None, str | None, str]
+    ) -> None:
+        """Every incident of a bundle of pages, acknowledged as one press."""
+        listed = await self._refs.get_ref(bundle_ref(key))
+        incident_ids = [i for i in (listed or "").split(",") if i]
+        if not incident_ids:
+            await self._tell(*where, "Not done: that message's incidents are not known here.")
+            return
+        results = await asyncio.gather(
+            *(_outcome(self._actions.acknowledge(i, by), FOLLOW_UP_WITHIN) for i in incident_ids)
+        )
+        acked = [i for i, r in zip(incident_ids, results, strict=True) if not isinstance(r, str)]
+        refused = [
+            f"[{i}] {r}" for i, r in zip(incident_ids, results, strict=True) if isinstance(r, str)
+        ]
+        text = f"Acknowledged {len(acked)} of {len(incident_ids)}"
+        text += (": " + ", ".join(acked)) if acked else ""
+        if refused:
+            text += ".\nNot done: " + "; ".join(refused)
+        await self._tell(*where, text)
 
     async def _submission(self, payload: ViewSubmission) -> dict[str, Any]:
+        """A form: the answer closes it or names what to fix; a change that takes longer than
+        Slack waits closes it, and its outcome follows as a direct message."""
         view, actions = payload.view, self._actions
-        by = self.actor(payload.user.id, payload.user.name or payload.user.username)
+        user = payload.user
+        by = self.actor(user.id, user.name or user.username)
         incident_id = view.private_metadata
         call: Awaitable[Incident]
         if view.callback_id == layout.DECLARE:
@@ -254,7 +317,7 @@ class SlackInbound:
                     declared_by=by,
                 )
             )
-            block = "title"
+            block, done = "title", "Declared"
         elif view.callback_id == layout.CHANGE_LEVEL:
             level, reason = view.value("level"), view.value("reason")
             if level not in {lv.value for lv in Level} or not reason:
@@ -262,20 +325,36 @@ class SlackInbound:
                     "response_action": "errors",
                     "errors": {"reason": "choose a level and say why"},
                 }
-            call, block = actions.change_level(incident_id, Level(level), reason, by), "level"
+            call = actions.change_level(incident_id, Level(level), reason, by)
+            block, done = "level", f"Level changed to {level}"
         elif view.callback_id == layout.POST_UPDATE:
             text = view.value("text")
             if not text:
                 return {"response_action": "errors", "errors": {"text": "write the update"}}
-            call, block = actions.post_update(incident_id, text, by), "text"
+            call, block, done = actions.post_update(incident_id, text, by), "text", "Update posted"
         elif view.callback_id == layout.RESOLVE:
-            call, block = actions.resolve(incident_id, by, view.value("summary")), "summary"
+            call = actions.resolve(incident_id, by, view.value("summary"))
+            block, done = "summary", "Resolved"
         else:
             return {}
-        result = await _in_time(call)
-        if isinstance(result, str):
-            return {"response_action": "errors", "errors": {block: result}}
+        task = asyncio.ensure_future(_outcome(call, FOLLOW_UP_WITHIN))
+        finished, _ = await asyncio.wait({task}, timeout=INLINE)
+        if task in finished:
+            result = task.result()
+            if isinstance(result, str):
+                return {"response_action": "errors", "errors": {block: result}}
+            return {}
+        self._keep(self._follow_form(task, done, user.id))
         return {}
+
+    async def _follow_form(self, task: asyncio.Future[Reply], done: str, user: str) -> None:
+        result = await task
+        text = (
+            f"Not done: {result}"
+            if isinstance(result, str)
+            else (f"{done}: {layout.status_reply(result, self._clock())}")
+        )
+        await self._post(user, text)
 
     # -------------------------------------------------------------------------- commands
 
@@ -299,7 +378,26 @@ class SlackInbound:
         if incident_id is None:
             return ephemeral(layout.NOT_IN_INCIDENT)
         by = self.actor(command.user_id, command.user_name)
-        return await self._incident_command(incident_id, verb, rest, by)
+        work = self._incident_command(incident_id, verb, rest, by)
+        task = asyncio.ensure_future(work)
+        finished, _ = await asyncio.wait({task}, timeout=INLINE)
+        if task in finished:
+            return task.result()
+        self._keep(self._follow_command(task, command.response_url, command.channel_id, by))
+        return ephemeral(
+            f"Working on `{verb}` for [{incident_id}]: the workflow engine is slow to answer "
+            "right now; the outcome follows here."
+        )
+
+    async def _follow_command(
+        self,
+        task: asyncio.Future[dict[str, Any]],
+        response_url: str | None,
+        channel: str,
+        by: Actor,
+    ) -> None:
+        answer = await task
+        await self._tell(response_url, channel, by.slack_user_id or "", str(answer["text"]))
 
     async def _incident_command(
         self, incident_id: str, verb: str, rest: str, by: Actor
@@ -326,13 +424,24 @@ class SlackInbound:
             call, done = actions.current(incident_id), ""
         else:
             return ephemeral(f"Unknown command `{verb}`.\n{layout.HELP}")
-        result = await _in_time(call)
+        result = await _outcome(call, FOLLOW_UP_WITHIN)
         if isinstance(result, str):
             return ephemeral(f"Not done: {result}")
         status = layout.status_reply(result, self._clock())
         return ephemeral(f"{done}: {status}" if done else status)
 
     # --------------------------------------------------------------------------- replies
+
+    def _keep(self, work: Awaitable[None]) -> None:
+        """Run ``work`` after the answer; kept here so it is neither lost nor silent."""
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("answering a Slack request failed: %r", task.exception())
 
     async def _open_modal(self, trigger_id: str | None, view: dict[str, Any]) -> str:
         if self._api is None or trigger_id is None:
@@ -345,8 +454,21 @@ class SlackInbound:
             return "Slack did not open the form; try again."
         return ""
 
-    async def _tell(self, channel: str | None, user: str, text: str) -> None:
-        """An answer only the person who pressed the button sees."""
+    async def _tell(
+        self, response_url: str | None, channel: str | None, user: str, text: str
+    ) -> None:
+        """An answer only the person who acted sees: through the request's response_url, or
+        as an ephemeral message in the channel when there is none."""
+        if response_url and response_url.startswith(self._hooks_url):
+            message = {"response_type": "ephemeral", "replace_original": False, "text": text}
+            try:
+                (await self._http.post(response_url, json=message)).raise_for_status()
+            except httpx.HTTPError as exc:
+                log.warning("response_url answer failed: %s", type(exc).__name__)
+            return
+        if response_url:
+            # Only Slack's own hooks: a forged URL must not make tocsin post elsewhere.
+            log.warning("ignored a response_url outside %s", self._hooks_url)
         if self._api is None or channel is None or not text:
             return
         try:
@@ -354,14 +476,26 @@ class SlackInbound:
         except (SlackApiError, OSError, aiohttp.ClientError) as exc:
             log.warning("chat.postEphemeral failed: %s", type(exc).__name__)
 
+    async def _post(self, user: str, text: str) -> None:
+        """A direct message to a user, for outcomes that have no response_url."""
+        if self._api is None:
+            return
+        try:
+            await self._api.call("chat.postMessage", channel=user, text=text)
+        except (SlackApiError, OSError, aiohttp.ClientError) as exc:
+            log.warning("chat.postMessage to %s failed: %s", user, type(exc).__name__)
 
-async def _in_time(call: Awaitable[Incident]) -> Incident | str:
-    """The changed incident, or why there is none, within Slack's budget."""
+
+async def _outcome(call: Awaitable[Incident], within: float) -> Reply:
+    """The changed incident, or why there is none."""
     try:
-        async with asyncio.timeout(ANSWER_WITHIN):
+        async with asyncio.timeout(within):
             return await call
     except TimeoutError:
-        return "tocsin is slow to answer right now; watch the incident channel for the change."
+        return (
+            f"no answer from the workflow engine within {within:.0f}s; "
+            "watch the incident channel for the change."
+        )
     except (IncidentConflict, InvalidAction) as exc:
         return str(exc)
     except IncidentNotFound:

@@ -13,7 +13,14 @@ from typing import Any
 
 from domain import wording
 from domain.durations import format_duration, humanize
-from domain.models import Function, Incident, IncidentType, Level, NotificationKind, Status
+from domain.models import (
+    Function,
+    Incident,
+    IncidentType,
+    Level,
+    Recipient,
+    Status,
+)
 from domain.notify import Notification
 
 Block = dict[str, Any]
@@ -28,6 +35,7 @@ ACK = "incident.ack"
 CHANGE_LEVEL = "incident.level"
 POST_UPDATE = "incident.update"
 MITIGATE = "incident.mitigate"
+ACK_ALL = "incident.ack_all"
 RESOLVE = "incident.resolve"
 DECLARE = "incident.declare"
 
@@ -197,19 +205,70 @@ def direct(notification: Notification, channel_id: str | None) -> tuple[str, lis
     text = f"*{wording.headline(notification.kind)}* {escape(wording.incident_label(incident))}\n"
     text += escape(notification.event.text) + where
     blocks = [_section(text)]
-    if (
-        notification.kind
-        in (
-            NotificationKind.PAGE,
-            NotificationKind.ESCALATION,
-            NotificationKind.BREACH,
-        )
-        and incident.acknowledged_at is None
-    ):
+    if notification.kind in wording.ASKS_ACK and incident.acknowledged_at is None:
         blocks.append(
             {"type": "actions", "elements": [_button("Acknowledge", ACK, incident.id, "primary")]}
         )
     return clip(escape(notification.text), MAX_FALLBACK), blocks
+
+
+# Incidents listed one by one in a bundle; Block Kit allows 50 blocks in a message.
+BUNDLE_LISTED = 40
+
+
+def bundle(
+    recipient: Recipient, pages: list[Notification], key: str, channels: dict[str, str]
+) -> tuple[str, list[Block]]:
+    """Pages held for one person while an earlier page was fresh, as one message: one line
+    and Acknowledge button per page, the rest counted, and Acknowledge all."""
+    asks = [p for p in pages if p.kind in wording.ASKS_ACK and p.incident.acknowledged_at is None]
+    incidents = len({p.incident.id for p in pages})
+    head = (
+        f":rotating_light: *{len(pages)} notifications about {incidents} "
+        f"incident{'s' if incidents != 1 else ''}* came in while an earlier page to you was "
+        "fresh; here they are together."
+    )
+    blocks: list[Block] = [_section(head)]
+    for page in pages[:BUNDLE_LISTED]:
+        incident = page.incident
+        channel = channels.get(incident.id)
+        where = f" <#{channel}>" if channel else ""
+        line = (
+            f"*{wording.headline(page.kind)}* {escape(wording.incident_label(incident))}{where}\n"
+            f"{escape(page.event.text)}"
+        )
+        section = _section(line)
+        if page in asks:
+            section["accessory"] = _button("Acknowledge", ACK, incident.id, "primary")
+        blocks.append(section)
+    if len(pages) > BUNDLE_LISTED:
+        blocks.append(
+            _context(f"…and {len(pages) - BUNDLE_LISTED} more; `tocsin incidents` lists them all.")
+        )
+    waiting = len({p.incident.id for p in asks})
+    if waiting:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [_button(f"Acknowledge all ({waiting})", ACK_ALL, key, "danger")],
+            }
+        )
+    fallback = f"{len(pages)} notifications for {recipient.person.name}: " + "; ".join(
+        wording.incident_label(p.incident) for p in pages[:5]
+    )
+    return clip(escape(fallback), MAX_FALLBACK), _limit(blocks)
+
+
+def for_someone(notification: Notification) -> tuple[str, list[Block]]:
+    """A direct message for someone with no Slack ID (who acted through the CLI), posted in
+    the incident's channel instead."""
+    recipient = notification.recipient
+    who = recipient.person.name if recipient else "the incident's owner"
+    text = (
+        f"*{wording.headline(notification.kind)}* for {escape(who)}: "
+        f"{escape(notification.event.text)}"
+    )
+    return clip(escape(notification.text), MAX_FALLBACK), [_section(text)]
 
 
 def channel_line(notification: Notification) -> tuple[str, list[Block]]:

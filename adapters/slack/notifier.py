@@ -13,16 +13,18 @@ crashed is found by name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import layout
 from adapters.slack.client import SlackApi, error_code
-from domain.models import EventKind, Incident, IncidentType, NotificationKind
-from domain.notify import Notification
+from domain.models import EventKind, Incident, IncidentType, NotificationKind, Recipient
+from domain.notify import Notification, PermanentFailure
 from domain.playbook import SlackChannels
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,49 @@ class Refs(Protocol):
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None: ...
 
 
+# Slack errors that retrying cannot fix: the configuration or the workspace must change.
+PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "ekm_access_denied",
+        "invalid_auth",
+        "invalid_blocks",
+        "is_archived",
+        "missing_scope",
+        "msg_too_long",
+        "no_permission",
+        "not_authed",
+        "not_in_channel",
+        "restricted_action",
+        "team_access_not_granted",
+        "token_expired",
+        "token_revoked",
+        "user_disabled",
+        "user_not_found",
+        "users_not_found",
+    }
+)
+
+
+@contextlib.contextmanager
+def _permanent_errors() -> Iterator[None]:
+    try:
+        yield
+    except SlackApiError as exc:
+        code = error_code(exc)
+        if code in PERMANENT_ERRORS:
+            log.error("Slack refused a message for good: %s", code)
+            raise PermanentFailure(code) from None
+        raise
+
+
+def bundle_ref(key: str) -> str:
+    """Where a bundle keeps its incidents, for its Acknowledge all button."""
+    return f"slack:bundle:{key}"
+
+
 def channel_ref(incident_id: str) -> str:
     return f"slack:{incident_id}/channel"
 
@@ -63,6 +108,10 @@ class SlackNotifier:
         self._named: dict[str, str] = {}
 
     async def send(self, notification: Notification) -> str | None:
+        with _permanent_errors():
+            return await self._send(notification)
+
+    async def _send(self, notification: Notification) -> str | None:
         incident = notification.incident
         if notification.kind is NotificationKind.NOTICE:
             return await self._notice(notification)
@@ -71,18 +120,41 @@ class SlackNotifier:
             return await self._broadcast(notification, channel)
         person = notification.recipient.person
         if person.slack_user_id is None:
-            log.warning(
-                "%s has no slack_user_id in the roster: %s not sent in Slack",
-                person.name,
-                notification.kind.value,
-            )
-            return None
+            # Someone who acted outside Slack (the CLI's --by) and is not in the roster: the
+            # incident's channel is where they can be told.
+            text, blocks = layout.for_someone(notification)
+            return await self.post_once(channel, notification.key, text, blocks, incident.id)
         if notification.kind is not NotificationKind.REMINDER:
             await self._invite(channel, [person.slack_user_id])
-        opened = await self._api.call("conversations.open", users=person.slack_user_id)
-        dm_channel = str(opened["channel"]["id"])
+        dm_channel = await self._dm(person.slack_user_id)
         text, blocks = layout.direct(notification, channel)
         return await self.post_once(dm_channel, notification.key, text, blocks, incident.id)
+
+    async def send_bundle(
+        self, recipient: Recipient, pages: list[Notification], key: str
+    ) -> str | None:
+        """One direct message listing the pages held for this person, an Acknowledge button
+        per incident and one for all of them; the incidents are kept under ``key`` for it."""
+        with _permanent_errors():
+            user = recipient.person.slack_user_id
+            if user is None:
+                raise PermanentFailure("no_slack_user_id", f"{recipient.person.name} in roster")
+            channels: dict[str, str] = {}
+            for page in pages:
+                incident = page.incident
+                if incident.id not in channels:
+                    channels[incident.id] = await self.ensure_channel(incident)
+                    if page.kind is not NotificationKind.REMINDER:
+                        await self._invite(channels[incident.id], [user])
+            incident_ids = ",".join(dict.fromkeys(page.incident.id for page in pages))
+            first = pages[0].incident.id
+            await self._refs.set_ref(bundle_ref(key), incident_ids, incident_id=first)
+            text, blocks = layout.bundle(recipient, pages, key, channels)
+            return await self.post_once(await self._dm(user), key, text, blocks, first)
+
+    async def _dm(self, user: str) -> str:
+        opened = await self._api.call("conversations.open", users=user)
+        return str(opened["channel"]["id"])
 
     # -------------------------------------------------------------------------- channel
 

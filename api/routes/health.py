@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -39,9 +40,11 @@ async def readyz(runtime: RuntimeDep) -> Ready | JSONResponse:
         log.warning("readiness: records database unreachable: %s", type(exc).__name__)
         checks["database"] = f"unreachable ({type(exc).__name__})"
     try:
-        serving = await runtime.service.client.service_client.check_health(
-            timeout=_TEMPORAL_TIMEOUT
-        )
+        # The RPC timeout does not cover establishing the connection: bound the whole call.
+        async with asyncio.timeout(_TEMPORAL_TIMEOUT.total_seconds()):
+            serving = await runtime.service.client.service_client.check_health(
+                timeout=_TEMPORAL_TIMEOUT
+            )
         checks["temporal"] = "ok" if serving else "not serving"
     except Exception as exc:
         log.warning("readiness: Temporal unreachable: %s", exc)

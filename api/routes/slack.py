@@ -39,15 +39,21 @@ async def signed_body(request: Request, config: ConfigDep) -> bytes:
 SignedBody = Annotated[bytes, Depends(signed_body)]
 
 
-async def _inbound(runtime: RuntimeDep) -> SlackInbound:
-    roster = runtime.roster
-    return SlackInbound(
-        runtime.service,
-        runtime.store,
-        api=runtime.slack,
-        roster=roster.current if roster is not None else None,
-        clock=utcnow,
-    )
+async def _inbound(request: Request, runtime: RuntimeDep, config: ConfigDep) -> SlackInbound:
+    """One per app: it keeps the work a request left running until it has answered."""
+    inbound = getattr(request.app.state, "slack_inbound", None)
+    if not isinstance(inbound, SlackInbound):
+        roster = runtime.roster
+        inbound = SlackInbound(
+            runtime.service,
+            runtime.store,
+            api=runtime.slack,
+            roster=roster.current if roster is not None else None,
+            clock=utcnow,
+            hooks_url=config.slack_hooks_url,
+        )
+        request.app.state.slack_inbound = inbound
+    return inbound
 
 
 Inbound = Annotated[SlackInbound, Depends(_inbound)]

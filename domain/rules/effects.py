@@ -6,16 +6,18 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from domain.models import Function, NotificationKind, Role, Tier, TimelineEvent
+from domain.models import Actor, Function, NotificationKind, Role, Tier, TimelineEvent
 from domain.rules.state import IncidentState
 
 
 class NotifyTarget(BaseModel):
-    """A tier of a function; the roster says who holds it when the notification is sent."""
+    """A tier of a function; the roster says who holds it when the notification is sent.
+    With ``person``, that person instead (the incident's owner), in the function's role."""
 
     function: Function
     tier: Tier
     role: Role
+    person: Actor | None = None
 
 
 class Notify(BaseModel):

@@ -140,6 +140,7 @@ class Transition:
         inc, now = self.inc, self.now
         inc.acknowledged_at = now
         inc.acknowledged_by = by.name
+        self.s.owner = by
         if inc.status is Status.TRIGGERED:
             inc.status = Status.ACKNOWLEDGED
         self.s.next_repage_at = None
@@ -283,12 +284,7 @@ class Transition:
             wording.update_due(self.now - since),
             data={"update_every": every},
         )
-        # Reminders go to the lead functions' primary tier, who own status updates.
-        self.notify(
-            NotificationKind.REMINDER,
-            event,
-            targets.primaries(self.playbooks.matrix, inc.type, Role.LEAD),
-        )
+        self.notify(NotificationKind.REMINDER, event, targets.owner(self.s, self.playbooks.matrix))
 
 
 # ------------------------------------------------------------------------------ actions
@@ -363,6 +359,25 @@ def fire_due(state: IncidentState, playbooks: PlaybookSet, now: datetime) -> Out
     reminder. Nothing changes when nothing is due."""
     t = Transition(state, playbooks, now)
     t.fire_due()
+    return t.outcome()
+
+
+def note_failure(
+    state: IncidentState,
+    playbooks: PlaybookSet,
+    failure: tuple[NotificationKind, str, str, str],
+    now: datetime,
+) -> Outcome:
+    """A notification the channel refused for good (``kind``, ``recipient``, ``reason``,
+    ``key``) goes on the timeline; no message about it, since the channel that refused it
+    would most likely refuse that too."""
+    kind, recipient, reason, key = failure
+    t = Transition(state, playbooks, now)
+    t.event(
+        EventKind.NOTIFICATION_FAILED,
+        wording.notification_failed(kind, recipient, reason),
+        data={"key": key, "kind": kind, "recipient": recipient, "reason": reason},
+    )
     return t.outcome()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.models import Incident
+from domain.models import Actor, Incident
 
 
 class IncidentState(BaseModel):
@@ -20,3 +20,5 @@ class IncidentState(BaseModel):
     reopen_until: AwareDatetime | None = None
     opening_reported: bool = False
     mitigated_by_alerts: bool = False
+    # Who acknowledged: the incident's owner from then on, reminded of status updates.
+    owner: Actor | None = None

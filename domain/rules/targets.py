@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from domain.models import Function, IncidentType, Role, Tier
 from domain.playbook import CoordinationMatrix, PageTarget
 from domain.rules.effects import NotifyTarget
+from domain.rules.state import IncidentState
 
 
 def primaries(matrix: CoordinationMatrix, kind: IncidentType, role: Role) -> list[NotifyTarget]:
@@ -31,3 +32,12 @@ def resolve(
             if candidate not in targets:
                 targets.append(candidate)
     return targets
+
+
+def owner(state: IncidentState, matrix: CoordinationMatrix) -> list[NotifyTarget]:
+    """Who is reminded of status updates: whoever acknowledged (the incident's owner), in the
+    lead function's role; before that, the lead functions' primary tier."""
+    leads = primaries(matrix, state.incident.type, Role.LEAD)
+    if state.owner is None:
+        return leads
+    return [leads[0].model_copy(update={"person": state.owner})]

@@ -8,8 +8,8 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import SlackApi
@@ -32,7 +33,6 @@ from playbooks.loader import DEFAULT_DIR, load_playbooks
 from playbooks.roster import RosterSource
 from testkit.fake_slack import FakeSlack, serve_fake_slack
 from tests.api.conftest import api_config
-from workflows.activities import IncidentActivities
 from workflows.client import IncidentService
 from workflows.worker import build_worker
 
@@ -42,6 +42,10 @@ BOT_TOKEN = "xoxb-test-token"
 ADA = "U0TECH001"  # technical support primary in the bundled roster
 DARA = "U0CUST001"  # customer service primary
 BEN = "U0TECH002"  # technical support secondary
+
+
+def _no_worker() -> Worker:
+    raise RuntimeError("this stack was built without a worker")
 
 
 @pytest.fixture
@@ -85,6 +89,18 @@ class SlackStack:
     task_queue: str
     announce: str
     brand_pr: str
+    new_worker: Callable[[], Worker] = field(default=lambda: _no_worker())
+    worker: Worker | None = None
+
+    async def start_worker(self) -> None:
+        self.worker = self.new_worker()
+        await self.worker.__aenter__()
+
+    async def stop_worker(self) -> None:
+        """Like a worker process dying: nothing handles the task queue until the next one."""
+        if self.worker is not None:
+            worker, self.worker = self.worker, None
+            await worker.__aexit__(None, None, None)
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -107,7 +123,14 @@ def interaction(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def button(action_id: str, incident_id: str, user: str, channel: str | None = None) -> bytes:
+def button(
+    action_id: str,
+    incident_id: str,
+    user: str,
+    channel: str | None = None,
+    response_url: str | None = None,
+) -> bytes:
+    """A button press; Slack sends a response_url with it, for private answers."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": "someone", "name": "someone"},
@@ -116,10 +139,22 @@ def button(action_id: str, incident_id: str, user: str, channel: str | None = No
     }
     if channel:
         payload["channel"] = {"id": channel}
+    if response_url:
+        payload["response_url"] = response_url
     return interaction(payload)
 
 
-def command(text: str, channel: str, user: str = ADA, user_name: str = "ada") -> bytes:
+# Set per test by the ``slack`` fixtures, so that commands carry the fake's response_urls.
+HOOKS = {"url": "https://hooks.slack.test/"}
+
+
+def command(
+    text: str,
+    channel: str,
+    user: str = ADA,
+    user_name: str = "ada",
+    response_url: str = "commands/1",
+) -> bytes:
     return urlencode(
         {
             "command": "/incident",
@@ -128,7 +163,7 @@ def command(text: str, channel: str, user: str = ADA, user_name: str = "ada") ->
             "user_name": user_name,
             "channel_id": channel,
             "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
-            "response_url": "https://hooks.slack.test/commands/1",
+            "response_url": HOOKS["url"] + response_url,
         }
     ).encode()
 
@@ -154,13 +189,14 @@ async def open_slack_stack(
     task_queue = f"tocsin-slack-{uuid.uuid4()}"
     playbooks = load_playbooks(DEFAULT_DIR)
     notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
-    activities = IncidentActivities(store, notifier, RosterSource(DEFAULT_DIR))
+    roster = RosterSource(DEFAULT_DIR)
     config = api_config(
         tmp_path,
         api_token=SecretStr(API_TOKEN),
         task_queue=task_queue,
         slack=SlackConfig(SecretStr(BOT_TOKEN), fake.base_url, min_interval_seconds=0.0),
         slack_signing_secret=SecretStr(SIGNING_SECRET),
+        slack_hooks_url=fake.hooks_url,
     )
     service = IncidentService(env.client, task_queue, playbooks)
     app = create_app(config)
@@ -170,10 +206,14 @@ async def open_slack_stack(
         slack=SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0),
         roster=RosterSource(DEFAULT_DIR),
     )
+    HOOKS["url"] = fake.hooks_url
+    stack = SlackStack(env, fake, store, refs, service, app, task_queue, announce, brand_pr)
+    stack.new_worker = lambda: build_worker(env.client, task_queue, store, notifier, roster)
     try:
-        async with build_worker(env.client, task_queue, activities):
-            yield SlackStack(env, fake, store, refs, service, app, task_queue, announce, brand_pr)
+        await stack.start_worker()
+        yield stack
     finally:
+        await stack.stop_worker()
         await store.close()
 
 

@@ -16,7 +16,10 @@ from adapters.slack.notifier import METADATA_EVENT
 from domain.models import Actor, Declaration, EventKind, Incident, IncidentType, Level, Status
 from testkit.waiting import eventually
 from tests.slack.conftest import ADA, BEN, DARA, SlackStack, button, post_signed
+from workflows.incident import IncidentWorkflow
 from workflows.models import workflow_id
+
+ADA_NAME = "Ada Okafor"
 
 
 async def declare(stack: SlackStack, **overrides: Any) -> Incident:
@@ -67,8 +70,8 @@ def has_button(message: dict[str, Any], action_id: str) -> bool:
     )
 
 
-async def until(check: Callable[[], bool], within: float = 15.0) -> None:
-    await eventually(check, within=within)
+async def until(check: Callable[[], Any], within: float = 15.0) -> Any:
+    return await eventually(check, within=within)
 
 
 async def test_declaring_opens_a_channel_posts_the_card_and_pages_in_direct_messages(
@@ -101,6 +104,12 @@ async def test_declaring_opens_a_channel_posts_the_card_and_pages_in_direct_mess
     await finish(slack, incident)
 
 
+async def acknowledged(stack: SlackStack, incident: Incident) -> Incident | None:
+    """The incident once acknowledged: a button answers at once, the work follows."""
+    live = await stack.service.current(incident.id)
+    return live if live.acknowledged_at is not None else None
+
+
 def stack_ready(stack: SlackStack, incident: Incident) -> bool:
     found = stack.fake.channel_by_name(layout.channel_name(incident))
     return (
@@ -119,11 +128,17 @@ async def _acknowledge_from_the_direct_message(stack: SlackStack) -> None:
     channel = channel_of(stack, incident)
     dm = stack.fake.im_channel(ADA)
 
+    hook = stack.fake.response_url("actions/ack-from-dm")
     response = await post_signed(
-        stack, "/slack/interactions", button(layout.ACK, incident.id, ADA, dm)
+        stack, "/slack/interactions", button(layout.ACK, incident.id, ADA, dm, hook)
     )
 
     assert response.status_code == 200
+    (told,) = await until(lambda: stack.fake.responses_to("actions/ack-from-dm") or None)
+    assert told["response_type"] == "ephemeral"
+    assert told["replace_original"] is False
+    assert told["text"].startswith("Acknowledged: ")
+    assert f"[{incident.id}]" in told["text"]
     acked = await stack.service.current(incident.id)
     assert acked.acknowledged_by == "Ada Okafor"  # the roster's name for U0TECH001
     assert acked.status is Status.ACKNOWLEDGED
@@ -161,7 +176,7 @@ async def test_someone_not_in_the_roster_can_acknowledge_under_their_slack_name(
     response = await post_signed(slack, "/slack/interactions", payload)
 
     assert response.status_code == 200
-    acked = await slack.service.current(incident.id)
+    acked = await until(lambda: acknowledged(slack, incident))
     assert acked.acknowledged_by == "someone"
     await eventually(lambda: slack_id_recorded(slack, incident.id, stranger), within=10)
     await finish(slack, incident)
@@ -179,10 +194,12 @@ async def test_a_second_acknowledgement_is_refused_privately(slack: SlackStack) 
     await until(lambda: stack_ready(slack, incident))
     channel = channel_of(slack, incident)
     await post_signed(slack, "/slack/interactions", button(layout.ACK, incident.id, ADA))
+    await until(lambda: acknowledged(slack, incident))
 
+    # Without a response_url (older Slack clients), the private answer is an ephemeral message.
     await post_signed(slack, "/slack/interactions", button(layout.ACK, incident.id, DARA, channel))
 
-    (told,) = slack.fake.ephemerals(channel)
+    (told,) = await until(lambda: slack.fake.ephemerals(channel) or None)
     assert told["user_shown"] == DARA
     assert "already acknowledged by Ada Okafor" in told["text"]
     assert (await slack.service.current(incident.id)).acknowledged_by == "Ada Okafor"
@@ -297,3 +314,81 @@ async def test_the_card_respects_block_kit_limits_for_long_input(slack: SlackSta
             assert len(block["text"]["text"]) <= 150
     assert len(layout.channel_name(incident)) <= 80
     await finish(slack, incident)
+
+
+# --------------------------------------------------------------------- storms and faults
+
+
+async def test_a_storm_reaches_a_person_as_one_bundle_acknowledged_with_one_press(
+    slack: SlackStack,
+) -> None:
+    first = await declare(slack, title="Checkout failing")
+    await until(lambda: len(slack.fake.dms_to(ADA)) == 1)
+    started = await slack.env.get_current_time()
+    storm = [await declare(slack, title=f"Service {n} down") for n in range(3)]
+
+    async def all_handed_over() -> bool:
+        for incident in storm:
+            if ADA_NAME not in {p.name for p in (await slack.service.current(incident.id)).paged}:
+                return False
+        return True
+
+    await until(all_handed_over)
+    assert len(slack.fake.dms_to(ADA)) == 1  # the bundle waits for the window to close
+    elapsed = await slack.env.get_current_time() - started
+    await slack.env.sleep(timedelta(seconds=31) - elapsed)
+    await until(lambda: len(slack.fake.dms_to(ADA)) == 2)
+
+    bundle = slack.fake.dms_to(ADA)[1]
+    buttons = [
+        block["accessory"]
+        for block in bundle["blocks"]
+        if block.get("accessory", {}).get("action_id") == layout.ACK
+    ]
+    assert sorted(b["value"] for b in buttons) == sorted(i.id for i in storm)
+    (ack_all,) = [
+        element
+        for block in bundle["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert ack_all["action_id"] == layout.ACK_ALL
+    assert ack_all["text"]["text"] == "Acknowledge all (3)"
+
+    hook = slack.fake.response_url("actions/ack-all")
+    press = button(layout.ACK_ALL, ack_all["value"], ADA, slack.fake.im_channel(ADA), hook)
+    response = await post_signed(slack, "/slack/interactions", press)
+
+    assert response.status_code == 200
+    (told,) = await until(lambda: slack.fake.responses_to("actions/ack-all") or None)
+    assert told["text"].startswith("Acknowledged 3 of 3")
+    for incident in storm:
+        live = await slack.service.current(incident.id)
+        assert live.acknowledged_by == ADA_NAME
+    assert (await slack.service.current(first.id)).acknowledged_at is None
+    for incident in [first, *storm]:
+        await finish(slack, incident)
+
+
+async def test_a_slack_error_retrying_cannot_fix_is_recorded_and_the_incident_still_closes(
+    slack: SlackStack,
+) -> None:
+    # The first person paged has left the company: their direct message can never go out.
+    slack.fake.fail_next(error="account_inactive", method="conversations.invite")
+    incident = await declare(slack)
+
+    async def failure() -> list[Any]:
+        timeline = await slack.store.timeline(incident.id)
+        return [e for e in timeline if e.kind is EventKind.NOTIFICATION_FAILED]
+
+    (failed,) = await until(failure)
+    assert failed.data["reason"] == "account_inactive"
+    assert "will not be retried" in failed.text
+    gone, other = {ADA_NAME: (ADA, DARA), "Dara Nwosu": (DARA, ADA)}[failed.data["recipient"]]
+    await until(lambda: len(slack.fake.dms_to(other)) == 1)  # the other page went out
+    assert slack.fake.dms_to(gone) == []
+    await slack.service.resolve(incident.id, Actor(name="Bob"), "fixed anyway")
+    handle = slack.env.client.get_workflow_handle_for(
+        IncidentWorkflow.run, workflow_id(incident.id)
+    )
+    assert (await handle.result()).status is Status.RESOLVED

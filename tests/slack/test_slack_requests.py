@@ -42,7 +42,7 @@ from tests.slack.conftest import (
     post_signed,
     signed,
 )
-from tests.slack.test_slack_flow import declare, finish, until
+from tests.slack.test_slack_flow import acknowledged, declare, finish, until
 
 COMMANDS = "/slack/commands"
 INTERACTIONS = "/slack/interactions"
@@ -231,7 +231,8 @@ async def test_forged_button_presses_are_refused_and_change_nothing(slack: Slack
     await unchanged(slack, incident)
     assert told(slack) == []
     await press(slack, body)
-    assert (await slack.service.current(incident.id)).acknowledged_by == "Ada Okafor"
+    acked = await until(lambda: acknowledged(slack, incident))
+    assert acked.acknowledged_by == "Ada Okafor"
     await finish(slack, incident)
 
 
@@ -526,7 +527,11 @@ async def test_buttons_open_their_forms_and_the_forms_change_the_incident(
     assert (await slack.service.current(incident.id)).last_update_at is not None
 
     await press(slack, button(layout.MITIGATE, incident.id, ADA, channel))
-    assert (await slack.service.current(incident.id)).status is Status.MITIGATED
+
+    async def mitigated() -> bool:
+        return (await slack.service.current(incident.id)).status is Status.MITIGATED
+
+    await eventually(mitigated)
 
     resolve_values = {"summary": text("pool resized")}
     assert await submit(slack, layout.RESOLVE, incident.id, resolve_values) == {}
@@ -566,3 +571,50 @@ async def test_answers_come_within_slacks_three_seconds_on_a_real_server(
     assert (await dev_slack.service.current(by_command.id)).acknowledged_by == "Ada Okafor"
     await finish(dev_slack, by_button)
     await finish(dev_slack, by_command)
+
+
+async def test_while_temporal_is_stalled_slack_is_answered_at_once_and_the_outcome_follows(
+    dev_slack: SlackStack,
+) -> None:
+    slack = dev_slack
+    by_button, channel = await opened(slack, level=Level.C)
+    await slack.stop_worker()  # nothing can apply a change now: updates wait for a worker
+
+    started = time.perf_counter()
+    hook = slack.fake.response_url("actions/stalled-ack")
+    await press(slack, button(layout.ACK, by_button.id, ADA, channel, hook))
+    button_took = time.perf_counter() - started
+    started = time.perf_counter()
+    response = await post_signed(
+        slack, COMMANDS, command("update Rolling back", channel, response_url="commands/stalled")
+    )
+    command_took = time.perf_counter() - started
+
+    assert button_took < SLACK_BUDGET_SECONDS
+    assert command_took < SLACK_BUDGET_SECONDS
+    assert response.json()["text"].startswith("Working on `update`")
+    assert slack.fake.responses_to("actions/stalled-ack") == []
+
+    await slack.start_worker()
+    (acked,) = await until(lambda: slack.fake.responses_to("actions/stalled-ack") or None)
+    (updated,) = await until(lambda: slack.fake.responses_to("commands/stalled") or None)
+    assert acked["text"].startswith("Acknowledged")
+    assert updated["text"].startswith("Update posted")
+    live = await slack.service.current(by_button.id)
+    assert live.acknowledged_by == "Ada Okafor"
+    assert live.last_update_at is not None
+    await finish(slack, by_button)
+
+
+async def test_a_response_url_outside_slack_is_never_posted_to(slack: SlackStack) -> None:
+    incident, channel = await opened(slack, level=Level.C)
+    forged = "http://127.0.0.1:9/steal"  # signed by Slack, but pointing elsewhere
+
+    await press(slack, button(layout.ACK, incident.id, ADA, channel, forged))
+
+    acked = await until(lambda: acknowledged(slack, incident))
+    assert acked.acknowledged_by == "Ada Okafor"
+    # The answer fell back to an ephemeral message in the channel.
+    (told,) = await until(lambda: slack.fake.ephemerals(channel) or None)
+    assert told["text"].startswith("Acknowledged")
+    await finish(slack, incident)

@@ -22,13 +22,25 @@ from temporalio.testing import WorkflowEnvironment
 
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
-from domain.models import Actor, Declaration, EventKind, IncidentType, Level
+from domain.models import (
+    Actor,
+    Declaration,
+    EventKind,
+    Function,
+    IncidentType,
+    Level,
+    Recipient,
+    Role,
+    Tier,
+)
+from playbooks.loader import load_roster
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
 from tocsin.binaries import temporal_test_server
 from workflows.incident import IncidentWorkflow
-from workflows.models import workflow_id
+from workflows.models import pager_workflow_id, workflow_id
+from workflows.pager import PagerWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 BOB = Actor(name="Bob")
@@ -104,10 +116,36 @@ async def alert_group_flaps(stack: Stack) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
+async def pager_bundles_a_storm(stack: Stack) -> WorkflowHistory:
+    """A page, four more within the bundle window, the bundle, and the pager's quiet end."""
+    for n in range(5):
+        await stack.service.declare(
+            Declaration(
+                title=f"Service {n} down",
+                level=Level.B,
+                type=IncidentType.SERVICE_OUTAGE,
+                declared_by=Actor(name="Alice"),
+            )
+        )
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    await eventually(lambda: len(stack.notifier.messages_to(ada.name)) == 1)
+    await stack.env.sleep(timedelta(seconds=65))
+    await eventually(lambda: len(stack.notifier.messages_to(ada.name)) == 2)
+    handle = stack.client.get_workflow_handle_for(
+        PagerWorkflow.run, pager_workflow_id(stack.task_queue, recipient)
+    )
+    await handle.result()
+    return await handle.fetch_history()
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
     "alert_group_flaps": alert_group_flaps,
+    "pager_bundles_a_storm": pager_bundles_a_storm,
 }
 
 

@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.incident import IncidentWorkflow
+from workflows.pager import PagerWorkflow
 from workflows.worker import sandbox_runner
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -19,7 +20,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=[IncidentWorkflow],
+        workflows=[IncidentWorkflow, PagerWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),
     )

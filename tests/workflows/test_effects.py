@@ -1,0 +1,191 @@
+"""Side effects in bursts (ADR 0010), on the time-skipping server: one activity per
+activation, direct messages bundled per person, permanent failures recorded and survived,
+reminders to whoever owns the incident."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from domain.models import (
+    Actor,
+    Declaration,
+    EventKind,
+    Incident,
+    IncidentType,
+    Level,
+    NotificationKind,
+    Recipient,
+    Status,
+)
+from domain.notify import Notification, PermanentFailure
+from testkit.waiting import eventually
+from tests.conftest import RecordingNotifier, Stack, open_stack
+from workflows.incident import IncidentWorkflow
+from workflows.models import workflow_id
+
+ALICE = Actor(name="Alice")
+ADA = "Ada Okafor"  # technical support primary in the bundled roster: leads service outages
+WINDOW = timedelta(seconds=30)  # the bundled roster's bundle_window
+
+
+async def declare(
+    stack: Stack, title: str = "Checkout failing", level: Level = Level.B
+) -> Incident:
+    return await stack.service.declare(
+        Declaration(title=title, level=level, type=IncidentType.SERVICE_OUTAGE, declared_by=ALICE)
+    )
+
+
+async def scheduled_activities(stack: Stack, incident: Incident) -> list[str]:
+    handle = stack.client.get_workflow_handle(workflow_id(incident.id))
+    history = await handle.fetch_history()
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+async def test_each_activation_runs_its_record_and_notifications_as_one_activity(
+    stack: Stack,
+) -> None:
+    incident = await declare(stack)
+    await eventually(lambda: stack.notifier.of_kind(NotificationKind.PAGE, incident.id))
+    await stack.service.acknowledge(incident.id, Actor(name="Bob"))
+    await stack.service.resolve(incident.id, Actor(name="Bob"), "rolled back")
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    await handle.result()
+
+    # Declaration (record, page, engagement, notice, card), the acknowledgement and the
+    # resolution: three activations that decided something, three activities.
+    assert await scheduled_activities(stack, incident) == ["apply_effects"] * 3
+    kinds = [e.kind for e in await stack.store.timeline(incident.id)]
+    assert kinds == [
+        EventKind.DECLARED,
+        EventKind.PAGED,
+        EventKind.ENGAGED,
+        EventKind.INFORMED,
+        EventKind.ACKNOWLEDGED,
+        EventKind.RESOLVED,
+    ]
+    recorded = await stack.store.get_incident(incident.id)
+    assert recorded is not None
+    assert {p.name for p in recorded.paged} == {ADA, "Dara Nwosu", "Gil Ramos"}
+
+
+async def test_pages_to_one_person_within_the_window_come_as_one_message(stack: Stack) -> None:
+    first = await declare(stack, "Checkout failing")
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    started = await stack.env.get_current_time()
+
+    storm = [await declare(stack, f"Service {n} down") for n in range(5)]
+
+    # Every page of the storm has been handed to Ada's pager by now ("reached").
+    async def handed_over() -> bool:
+        for incident in storm:
+            live = await stack.service.current(incident.id)
+            if ADA not in {p.name for p in live.paged}:
+                return False
+        return True
+
+    await eventually(handed_over)
+    assert len(stack.notifier.messages_to(ADA)) == 1  # held while the first page is fresh
+
+    await stack.env.sleep(
+        WINDOW - (await stack.env.get_current_time() - started) + timedelta(seconds=1)
+    )
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 2)
+
+    single, bundle = stack.notifier.messages_to(ADA)
+    assert [p.incident.id for p in single] == [first.id]
+    assert sorted(p.incident.id for p in bundle) == sorted(i.id for i in storm)
+    assert {p.kind for p in bundle} == {NotificationKind.PAGE}
+    # Dara (customer service, engaged in support) got hers bundled the same way.
+    assert [len(m) for m in stack.notifier.messages_to("Dara Nwosu")] == [1, 5]
+
+
+class RefusingNotifier(RecordingNotifier):
+    """Slack saying ``channel_not_found`` for every engagement: a configuration mistake."""
+
+    async def send(self, notification: Notification) -> str | None:
+        if notification.kind is NotificationKind.ENGAGE:
+            raise PermanentFailure("channel_not_found")
+        return await super().send(notification)
+
+
+@pytest.fixture
+async def refusing(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    async for opened in open_stack(ts_env, tmp_path, notifier=RefusingNotifier()):
+        yield opened
+
+
+async def test_a_permanent_failure_is_recorded_and_the_incident_still_resolves(
+    refusing: Stack,
+) -> None:
+    stack = refusing
+    incident = await declare(stack)
+
+    async def failure_recorded() -> bool:
+        kinds = [e.kind for e in await stack.store.timeline(incident.id)]
+        return EventKind.NOTIFICATION_FAILED in kinds
+
+    await eventually(failure_recorded)
+    failed = [
+        e
+        for e in await stack.store.timeline(incident.id)
+        if e.kind is EventKind.NOTIFICATION_FAILED
+    ]
+    assert failed[0].data["reason"] == "channel_not_found"
+    assert failed[0].data["recipient"] == "Dara Nwosu"
+    assert "will not be retried" in failed[0].text
+    # The page to the lead went out regardless.
+    assert [
+        n.recipient.person.name
+        for n in stack.notifier.of_kind(NotificationKind.PAGE)
+        if n.recipient
+    ] == [ADA]
+
+    resolved = await stack.service.resolve(incident.id, Actor(name="Bob"), "fixed")
+    assert resolved.status is Status.RESOLVED
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    assert (await handle.result()).status is Status.RESOLVED
+    counts = Counter(await scheduled_activities(stack, incident))
+    assert set(counts) == {"apply_effects"}
+
+
+async def test_update_reminders_go_to_whoever_acknowledged(stack: Stack) -> None:
+    incident = await declare(stack, level=Level.B)
+    carol = Actor(name="carol")  # acknowledged from the CLI; not in the roster
+    acked = await stack.service.acknowledge(incident.id, carol)
+    assert acked.acknowledged_at is not None
+
+    await stack.env.sleep(timedelta(hours=1, seconds=5))  # level B: an update every hour
+    await eventually(lambda: stack.notifier.of_kind(NotificationKind.REMINDER, incident.id))
+
+    reminder = stack.notifier.of_kind(NotificationKind.REMINDER, incident.id)[0]
+    assert reminder.recipient is not None
+    assert reminder.recipient.person.name == "carol"
+    assert reminder.recipient.role.value == "lead"
+    assert "carol" in reminder.text
+
+
+async def test_reminders_reach_the_roster_entry_of_a_slack_user_who_acknowledged(
+    stack: Stack,
+) -> None:
+    incident = await declare(stack, level=Level.B)
+    await stack.service.acknowledge(incident.id, Actor(name="Ben", slack_user_id="U0TECH002"))
+
+    await stack.env.sleep(timedelta(hours=1, seconds=5))
+    await eventually(lambda: stack.notifier.of_kind(NotificationKind.REMINDER, incident.id))
+
+    reminder = stack.notifier.of_kind(NotificationKind.REMINDER, incident.id)[0]
+    assert isinstance(reminder.recipient, Recipient)
+    assert reminder.recipient.person.name == "Ben Lindqvist"
+    assert reminder.recipient.person.email == "ben@example.com"

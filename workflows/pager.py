@@ -1,0 +1,120 @@
+"""PagerWorkflow: one per person, bundling the direct messages that reach them.
+
+Incidents' activities hand each page to the person's pager by signal-with-start. The rules
+of ``domain.rules.paging`` decide what goes at once and what waits for the window to close;
+this workflow holds the timer and sends each delivery as an activity. It stops one window
+after its last page, and the next page starts it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.rules import paging
+    from domain.rules.paging import Delivery
+    from workflows.models import (
+        DeliverInput,
+        Failure,
+        PageIn,
+        PagerInput,
+        workflow_id,
+    )
+    from workflows.pager_activities import PagerActivities
+
+NOTIFICATION_FAILED = "notification_failed"
+
+_FOREVER = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+
+
+@workflow.defn
+class PagerWorkflow:
+    @workflow.init
+    def __init__(self, input: PagerInput) -> None:
+        self._recipient = input.recipient
+        self._state = input.resume or paging.PagerState()
+        self._inbox: list[PageIn] = []
+        self._window = timedelta(0)
+        self._sending: list[asyncio.Task[Any]] = []
+
+    @workflow.signal
+    def page(self, page: PageIn) -> None:
+        self._inbox.append(page)
+
+    @workflow.run
+    async def run(self, input: PagerInput) -> None:
+        while True:
+            self._receive()
+            now = workflow.now()
+            if paging.idle(self._state, now):
+                await self._drain()
+                if not self._inbox:
+                    return
+                continue
+            if workflow.info().is_continue_as_new_suggested():
+                await self._drain()
+                self._receive()
+                workflow.continue_as_new(input.model_copy(update={"resume": self._state}))
+            due = paging.next_due(self._state)
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox),
+                    timeout=max(due - now, timedelta(0)) if due is not None else None,
+                )
+            except TimeoutError:
+                at = max(workflow.now(), due) if due is not None else workflow.now()
+                self._state, deliveries = paging.close_window(self._state, at, self._window)
+                self._send(deliveries)
+
+    def _receive(self) -> None:
+        if not self._inbox:
+            return
+        pages, self._inbox = self._inbox, []
+        self._window = timedelta(seconds=pages[-1].window_seconds)
+        self._state, deliveries = paging.receive(
+            self._state, [p.page for p in pages], workflow.now(), self._window
+        )
+        self._send(deliveries)
+
+    def _send(self, deliveries: list[Delivery]) -> None:
+        self._sending = [task for task in self._sending if not task.done()]
+        for delivery in deliveries:
+            self._sending.append(asyncio.ensure_future(self._deliver(delivery)))
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        result = await workflow.execute_activity_method(
+            PagerActivities.deliver,
+            DeliverInput(recipient=self._recipient, delivery=delivery),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=_FOREVER,
+        )
+        if result.failure is None:
+            return
+        # Each incident records on its own timeline that this person was not reached.
+        for page in delivery.pages:
+            failure = Failure(
+                key=page.key,
+                kind=page.kind,
+                recipient=self._recipient.person.name,
+                reason=result.failure,
+            )
+            handle = workflow.get_external_workflow_handle(workflow_id(page.incident.id))
+            try:
+                await handle.signal(NOTIFICATION_FAILED, failure)
+            except Exception:
+                workflow.logger.info("incident %s no longer running", page.incident.id)
+
+    async def _drain(self) -> None:
+        while self._sending:
+            pending, self._sending = self._sending, []
+            await asyncio.gather(*pending)
+        await workflow.wait_condition(workflow.all_handlers_finished)
