@@ -28,6 +28,9 @@ class ApiConfig:
     max_body_bytes: int = 1024 * 1024
     intake_max_body_bytes: int = 2 * 1024 * 1024
     intake_timeout_seconds: float = 8.0
+    # Answer the webhook with the incident's outcome (update-with-start) rather than once
+    # Temporal has stored the notification (signal-with-start); ADR 0011.
+    intake_waits: bool = False
     # Past this a call to Temporal answers 503 with Retry-After.
     temporal_timeout_seconds: float = 10.0
     # Slack: the API opens forms and answers privately; None without a bot token.

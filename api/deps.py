@@ -29,6 +29,9 @@ class IntakeCounters:
 
     def __init__(self) -> None:
         self.received: dict[str, int] = {"firing": 0, "resolved": 0}
+        # Deliveries answered once stored (the default), and those answered with the
+        # incident's outcome (?wait=true), of which these brought nothing new.
+        self.accepted = 0
         self.deduplicated = 0
 
 

@@ -152,3 +152,17 @@ class GroupOut(BaseModel):
 
 class IntakeResponse(BaseModel):
     groups: list[GroupOut]
+
+
+class AcceptedOut(BaseModel):
+    """A notification stored for its group's incident; the incident applies it at once."""
+
+    receiver: str
+    group_key: str
+    outcome: str = Field(description="accepted, or ignored: only resolved alerts, no incident")
+    workflow_id: str | None = Field(description="the group's incident workflow")
+    alerts: int
+
+
+class IntakeAccepted(BaseModel):
+    groups: list[AcceptedOut]

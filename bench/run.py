@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import TASK_QUEUE, BareWorkflow
@@ -44,10 +45,12 @@ from testkit.fake_slack import FakeSlack, serve_fake_slack
 from testkit.processes import rss_bytes
 from testkit.stack import TocsinUp
 from tocsin.binaries import temporal_cli
+from workflows.models import workflow_id
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "alertmanager" / "checkout-firing.json"
 WEBHOOK = "/api/v1/alerts/alertmanager"
+PRIMARY = "U0TECH001"  # technical support primary: leads every service outage the bench opens
 
 TARGETS = {
     "intake_ratio": 0.8,
@@ -71,7 +74,9 @@ class Sizes:
     duration: float = 30.0
     timer_incidents: int = 300
     memory_incidents: int = 1000
+    storm_groups: int = 300
     profile: bool = True
+    intake_waits: bool = False
 
 
 @dataclass
@@ -112,7 +117,7 @@ def notification(group: int, level: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(FIXTURE.read_text())
     body = copy.deepcopy(body)
     name = f"BenchAlert{group}"
-    body["groupKey"] = f'{{}}:{{alertname="{name}", service="checkout"}}'
+    body["groupKey"] = group_key(group)
     body["groupLabels"]["alertname"] = name
     body["commonLabels"].update(alertname=name, level=level)
     alert = body["alerts"][0]
@@ -122,28 +127,74 @@ def notification(group: int, level: str) -> dict[str, Any]:
     return body
 
 
-async def post_all(run: Run, bodies: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
-    """Post ``bodies`` with at most ``concurrency`` in flight; the elapsed seconds and results."""
+@dataclass
+class Posted:
+    seconds: float
+    results: list[dict[str, Any]]
+    # Every answer, retries included, and each delivery's time to its final 2xx.
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    first_attempt_failures: int = 0
+
+
+async def post_all(run: Run, bodies: list[dict[str, Any]], *, wait: bool = True) -> Posted:
+    """Post ``bodies`` with at most ``concurrency`` in flight, retrying 5xx as Alertmanager
+    does; with ``wait`` each answer carries the incident's outcome (``?wait=true``)."""
     gate = asyncio.Semaphore(run.sizes.concurrency)
-    results: list[dict[str, Any]] = []
+    posted = Posted(0.0, [])
+    params = {"wait": "true"} if wait else {"wait": "false"}
 
     async def one(body: dict[str, Any]) -> None:
         async with gate:
-            for attempt in range(10):
+            at = time.perf_counter()
+            for attempt in range(20):
                 try:
-                    response = await run.http.post(WEBHOOK, json=body)
+                    response = await run.http.post(WEBHOOK, json=body, params=params)
                 except httpx.TransportError:
+                    posted.statuses[0] += 1
+                    posted.first_attempt_failures += attempt == 0
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
+                posted.statuses[response.status_code] += 1
                 if response.status_code < 500:
                     break
+                posted.first_attempt_failures += attempt == 0
                 await asyncio.sleep(0.2 * (attempt + 1))  # as Alertmanager retries 5xx
             response.raise_for_status()
-            results.append(response.json()["groups"][0])
+            posted.latencies.append(time.perf_counter() - at)
+            posted.results.append(response.json()["groups"][0])
 
     started = time.perf_counter()
     await asyncio.gather(*(one(body) for body in bodies))
-    return time.perf_counter() - started, results
+    posted.seconds = time.perf_counter() - started
+    return posted
+
+
+def group_key(group: int) -> str:
+    return f'{{}}:{{alertname="BenchAlert{group}", service="checkout"}}'
+
+
+def incidents_of(run: Run, groups: list[int]) -> list[tuple[str, str]]:
+    """(incident id, alert group) of every incident recorded for these alert groups."""
+    names = [f"tocsin {group_key(g)}" for g in groups]
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found += db(
+            run, f"SELECT id, alert_group FROM incidents WHERE alert_group IN ({marks})", *chunk
+        )
+    return found
+
+
+async def all_opened(run: Run, groups: list[int], within: float = 300.0) -> float:
+    """Seconds until every group has its incident recorded (or ``within`` passed)."""
+    started = time.monotonic()
+    while len({group for _, group in incidents_of(run, groups)}) < len(groups):
+        if time.monotonic() - started > within:
+            break
+        await asyncio.sleep(0.2)
+    return time.monotonic() - started
 
 
 def next_groups(run: Run, count: int) -> list[int]:
@@ -220,14 +271,34 @@ def set_bundle_window(run: Run, window: str) -> None:
 # ---------------------------------------------------------------------------------- phases
 
 
-async def intake(run: Run) -> None:
+async def tocsin_intake(run: Run, *, wait: bool) -> dict[str, Any]:
     sizes = run.sizes
     groups = next_groups(run, sizes.groups)
     bodies = [notification(groups[i % len(groups)], "B") for i in range(sizes.notifications)]
     # Alertmanager HA pairs and repeats: every group arrives several times, interleaved.
-    elapsed, results = await post_all(run, bodies)
-    incidents = {r["incident_id"] for r in results}
-    outcomes = Counter(r["outcome"] for r in results)
+    started = time.monotonic()
+    posted = await post_all(run, bodies, wait=wait)
+    opened_after = await all_opened(run, groups) + (posted.seconds - (time.monotonic() - started))
+    incidents = incidents_of(run, groups)
+    return {
+        "answer": "the incident's outcome (update-with-start)"
+        if wait
+        else "once stored (signal-with-start)",
+        "seconds": posted.seconds,
+        "notifications_per_s": sizes.notifications / posted.seconds,
+        "all_opened_after_s": max(opened_after, posted.seconds),
+        "incidents_opened": len(incidents),
+        "duplicates": len(incidents) - len({g for _, g in incidents}),
+        "non_2xx_answers": sum(n for s, n in posted.statuses.items() if not 200 <= s < 300),
+        "outcomes": dict(Counter(r["outcome"] for r in posted.results)),
+        "webhook_s": summary(posted.latencies),
+    }
+
+
+async def intake(run: Run) -> None:
+    sizes = run.sizes
+    waited = await tocsin_intake(run, wait=True)
+    accepted = await tocsin_intake(run, wait=False)
 
     # The same calls against bare Temporal: update-with-start, "use existing", 4 per id.
     ids = [f"bare-{uuid.uuid4().hex[:8]}-{g}" for g in range(sizes.groups)]
@@ -253,20 +324,77 @@ async def intake(run: Run) -> None:
     await asyncio.gather(
         *(run.client.get_workflow_handle(i).signal(BareWorkflow.finish) for i in ids)
     )
-    rate, bare_rate = sizes.notifications / elapsed, sizes.notifications / bare_elapsed
+    bare_rate = sizes.notifications / bare_elapsed
+    chosen = accepted if not run.sizes.intake_waits else waited
     run.figures["intake"] = {
         "notifications": sizes.notifications,
         "groups": sizes.groups,
         "concurrency": sizes.concurrency,
-        "seconds": elapsed,
-        "notifications_per_s": rate,
-        "incidents_opened": len(incidents),
-        "duplicates": len(incidents) - sizes.groups,
-        "outcomes": dict(outcomes),
+        "update_with_start": waited,
+        "signal_with_start": accepted,
+        "default": "update_with_start" if run.sizes.intake_waits else "signal_with_start",
+        "notifications_per_s": chosen["notifications_per_s"],
+        "incidents_opened": chosen["incidents_opened"],
+        "duplicates": waited["duplicates"] + accepted["duplicates"],
         "bare_seconds": bare_elapsed,
         "bare_updates_per_s": bare_rate,
-        "ratio_to_bare": rate / bare_rate,
+        "ratio_to_bare": chosen["notifications_per_s"] / bare_rate,
+        "ratio_to_bare_update_with_start": waited["notifications_per_s"] / bare_rate,
+        "ratio_to_bare_signal_with_start": accepted["notifications_per_s"] / bare_rate,
     }
+
+
+async def storm(run: Run) -> None:
+    """An alert storm as users would see one: many new groups at once, each delivered once,
+    the primary on call paged for every one of them."""
+    sizes = run.sizes
+    groups = next_groups(run, sizes.storm_groups)
+    before = messages_to(run.fake, PRIMARY)
+    posted = await post_all(run, [notification(g, "B") for g in groups], wait=False)
+    opened_after = await all_opened(run, groups)
+    # Held pages go when the bundle window closes: wait it out before counting messages.
+    await asyncio.sleep(32)
+    incidents = incidents_of(run, groups)
+    run.figures["storm"] = {
+        "groups": len(groups),
+        "concurrency": sizes.concurrency,
+        "seconds": posted.seconds,
+        "all_opened_after_s": posted.seconds + opened_after,
+        "answers": {str(k): v for k, v in sorted(posted.statuses.items())},
+        "non_2xx_answers": sum(n for s, n in posted.statuses.items() if not 200 <= s < 300),
+        "webhook_s": summary(posted.latencies),
+        "incidents_opened": len(incidents),
+        "duplicates": len(incidents) - len({g for _, g in incidents}),
+        "messages_to_primary": messages_to(run.fake, PRIMARY) - before,
+        "tasks_per_new_incident": await tasks_per_incident(run, incidents[0][0]),
+    }
+
+
+async def tasks_per_incident(run: Run, incident_id: str) -> dict[str, int]:
+    """Workflow and activity tasks of one storm incident so far (its opening: nobody has
+    acknowledged, no escalation step is due yet), from its history."""
+    history = await run.client.get_workflow_handle(workflow_id(incident_id)).fetch_history()
+    return history_tasks(history.events)
+
+
+def history_tasks(events: Any) -> dict[str, int]:
+    """Tasks scheduled before the first timer fired: what opening an incident costs."""
+    counts = {"workflow_tasks": 0, "activity_tasks": 0}
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            break
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            counts["workflow_tasks"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            counts["activity_tasks"] += 1
+    return counts
+
+
+def tasks_before() -> dict[str, int]:
+    """The same count for an incident opened before ADR 0010 (a committed history)."""
+    path = ROOT / "tests" / "workflows" / "histories" / "breached_and_repaged.json"
+    history = WorkflowHistory.from_json("before", path.read_text(encoding="utf-8"))
+    return history_tasks(history.events)
 
 
 async def latency(run: Run) -> None:
@@ -278,18 +406,20 @@ async def latency(run: Run) -> None:
     open_now = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
     missing = max(0, sizes.open_incidents - open_now)
     if missing:
-        await post_all(run, [notification(g, "B") for g in next_groups(run, missing)])
+        filler = next_groups(run, missing)
+        await post_all(run, [notification(g, "B") for g in filler], wait=False)
+        await all_opened(run, filler)
     open_during = open_now + missing
     count = max(1, int(sizes.rate * sizes.duration))
     groups = next_groups(run, count)
-    sent: dict[str, float] = {}
+    posted_at: dict[str, float] = {}
 
     async def one(group: int) -> None:
         body = notification(group, "B")
         at = time.monotonic()
         response = await run.http.post(WEBHOOK, json=body)
         response.raise_for_status()
-        sent[response.json()["groups"][0]["incident_id"]] = at
+        posted_at[f"tocsin {group_key(group)}"] = at
 
     tasks = []
     started = time.monotonic()
@@ -299,6 +429,8 @@ async def latency(run: Run) -> None:
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(one(group)))
     await asyncio.gather(*tasks)
+    await all_opened(run, groups)
+    sent = {incident: posted_at[group] for incident, group in incidents_of(run, groups)}
     deadline = time.monotonic() + 120
     while True:
         pages = first_pages(run.fake)
@@ -308,7 +440,7 @@ async def latency(run: Run) -> None:
     latencies = [pages[i] - at for i, at in sent.items() if i in pages]
     created = channels_created(run.fake)
     to_first_call = [created[i] - at for i, at in sent.items() if i in created]
-    lost = len(sent) - len(latencies)
+    lost = len(groups) - len(latencies)
 
     # Baselines: bare signal-with-start round trips, and posts to the fake Slack, at the rate.
     sws: list[float] = []
@@ -350,10 +482,21 @@ async def latency(run: Run) -> None:
 
 
 async def timers(run: Run) -> None:
+    """Incidents opened at a steady rate over a minute, each breaching 30 s after it opened:
+    from the 30th second on, breaches fall due while openings still arrive."""
     sizes = run.sizes
     groups = next_groups(run, sizes.timer_incidents)
-    _, results = await post_all(run, [notification(g, "C") for g in groups])
-    ids = [r["incident_id"] for r in results]
+    spread = min(60.0, sizes.timer_incidents / 5)
+    started = time.monotonic()
+    tasks = []
+    for index, group in enumerate(groups):
+        delay = started + index * spread / len(groups) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(post_all(run, [notification(group, "C")], wait=False)))
+    await asyncio.gather(*tasks)
+    await all_opened(run, groups)
+    ids = [incident for incident, _ in incidents_of(run, groups)]
     deadline = time.monotonic() + 30 + 180
     while True:
         rows = db(
@@ -367,6 +510,7 @@ async def timers(run: Run) -> None:
         await asyncio.sleep(1)
     skews = [json.loads(data)["late_by_ms"] / 1000 for _, data in rows]
     run.figures["timers"] = {
+        "opened_over_s": spread,
         "incidents": len(ids),
         "window_s": 30,
         "breaches_recorded": len(rows),
@@ -380,7 +524,7 @@ async def memory(run: Run) -> None:
     before = rss_bytes(worker)
     already = db(run, "SELECT count(*) FROM incidents")[0][0]
     groups = next_groups(run, sizes.memory_incidents)
-    elapsed, _ = await post_all(run, [notification(g, "B") for g in groups])
+    elapsed = (await post_all(run, [notification(g, "B") for g in groups], wait=False)).seconds
     await wait_recorded(run, already + sizes.memory_incidents)
     await asyncio.sleep(3)  # let the pages of the last incidents finish
     after = rss_bytes(worker)
@@ -473,61 +617,65 @@ def machine() -> dict[str, Any]:
 
 def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    intake_figures = figures.get("intake")
-    if intake_figures:
-        rows.append(
-            {
-                "target": f"intake ≥ {TARGETS['intake_ratio']}x bare update-with-start",
-                "measured": f"{intake_figures['ratio_to_bare']:.2f}x",
-                "met": intake_figures["ratio_to_bare"] >= TARGETS["intake_ratio"],
-            }
+
+    def row(target: str, measured: str, met: bool) -> None:
+        rows.append({"target": target, "measured": measured, "met": met})
+
+    i = figures.get("intake")
+    if i:
+        row(
+            f"intake ≥ {TARGETS['intake_ratio']}x bare update-with-start (use existing)",
+            f"{i['ratio_to_bare']:.2f}x ({i['default'].replace('_', '-')}; "
+            f"update-with-start {i['ratio_to_bare_update_with_start']:.2f}x)",
+            i["ratio_to_bare"] >= TARGETS["intake_ratio"],
         )
-        rows.append(
-            {
-                "target": "0 duplicate incidents",
-                "measured": str(intake_figures["duplicates"]),
-                "met": intake_figures["duplicates"] == 0,
-            }
+        row("0 duplicate incidents", str(i["duplicates"]), i["duplicates"] == 0)
+    s = figures.get("storm")
+    if s:
+        row(
+            f"storm of {s['groups']} groups, {s['concurrency']} at a time: 0 non-2xx answers",
+            str(s["non_2xx_answers"]),
+            s["non_2xx_answers"] == 0,
         )
-    latency_figures = figures.get("latency")
-    if latency_figures:
-        p99 = latency_figures["alert_to_page_s"]["p99"]
-        bound = latency_figures["target_p99_s"]
-        rows.append(
-            {
-                "target": "alert→page p99 ≤ 2x (bare signal-with-start p99 + Slack post p99)",
-                "measured": f"{p99 * 1000:.0f} ms vs {bound * 1000:.0f} ms",
-                "met": p99 <= bound,
-            }
+        row(
+            "storm: webhook p99 < 8 s",
+            f"{s['webhook_s']['p99']:.2f} s",
+            s["webhook_s"]["p99"] < 8,
         )
-        rows.append(
-            {
-                "target": "0 lost notifications",
-                "measured": str(latency_figures["lost"]),
-                "met": latency_figures["lost"] == 0,
-            }
+        row(
+            f"storm: {s['groups']} incidents, 0 duplicates",
+            f"{s['incidents_opened']} incidents, {s['duplicates']} duplicates",
+            s["incidents_opened"] == s["groups"] and s["duplicates"] == 0,
         )
-    timer_figures = figures.get("timers")
-    if timer_figures:
-        p99 = timer_figures["skew_s"]["p99"]
-        rows.append(
-            {
-                "target": f"breach skew p99 ≤ {TARGETS['breach_skew_p99_s']:g} s",
-                "measured": f"{p99 * 1000:.0f} ms",
-                "met": p99 <= TARGETS["breach_skew_p99_s"]
-                and timer_figures["breaches_recorded"] == timer_figures["incidents"],
-            }
+        row(
+            "storm: messages to the primary on call ≤ 20",
+            str(s["messages_to_primary"]),
+            s["messages_to_primary"] <= 20,
         )
-    memory_figures = figures.get("memory")
-    if memory_figures:
-        per = memory_figures["per_incident_kib"]
-        rows.append(
-            {
-                "target": f"≤ {TARGETS['memory_per_incident_kib']:g} KiB worker memory per open "
-                "incident",
-                "measured": f"{per:.1f} KiB",
-                "met": per <= TARGETS["memory_per_incident_kib"],
-            }
+    la = figures.get("latency")
+    if la:
+        p99, bound = la["alert_to_page_s"]["p99"], la["target_p99_s"]
+        row(
+            "alert→page p99 ≤ 2x (bare signal-with-start p99 + Slack post p99)",
+            f"{p99 * 1000:.0f} ms vs {bound * 1000:.0f} ms",
+            p99 <= bound,
+        )
+        row("0 lost notifications", str(la["lost"]), la["lost"] == 0)
+    tm = figures.get("timers")
+    if tm:
+        p99 = tm["skew_s"]["p99"]
+        row(
+            f"breach skew p99 ≤ {TARGETS['breach_skew_p99_s']:g} s",
+            f"{p99 * 1000:.0f} ms",
+            p99 <= TARGETS["breach_skew_p99_s"] and tm["breaches_recorded"] == tm["incidents"],
+        )
+    m = figures.get("memory")
+    if m:
+        per = m["per_incident_kib"]
+        row(
+            f"≤ {TARGETS['memory_per_incident_kib']:g} KiB worker memory per open incident",
+            f"{per:.1f} KiB ({m['incidents_opened']} opened)",
+            per <= TARGETS["memory_per_incident_kib"],
         )
     return rows
 
@@ -537,11 +685,29 @@ def table(result: dict[str, Any]) -> str:
     lines = ["| figure | tocsin | bare Temporal (same run) |", "|---|---|---|"]
     if "intake" in f:
         i = f["intake"]
+        for name in ("update_with_start", "signal_with_start"):
+            mode = i[name]
+            lines.append(
+                f"| intake answered {mode['answer']}: {i['notifications']} notifications, "
+                f"{i['groups']} groups, {i['concurrency']} in flight "
+                f"| {mode['notifications_per_s']:.1f}/s (all open after "
+                f"{mode['all_opened_after_s']:.1f} s), {mode['incidents_opened']} incidents, "
+                f"{mode['duplicates']} duplicates, webhook p99 {mode['webhook_s']['p99']:.2f} s "
+                f"| {i['bare_updates_per_s']:.1f} update-with-start/s "
+                f"(ratio {mode['notifications_per_s'] / i['bare_updates_per_s']:.2f}) |"
+            )
+    if "storm" in f:
+        s = f["storm"]
+        tasks = s["tasks_per_new_incident"]
+        before = tasks_before()
         lines.append(
-            f"| intake: {i['notifications']} notifications, {i['groups']} groups, "
-            f"{i['concurrency']} in flight | {i['notifications_per_s']:.0f}/s, "
-            f"{i['incidents_opened']} incidents, {i['duplicates']} duplicates | "
-            f"{i['bare_updates_per_s']:.0f} update-with-start/s (ratio {i['ratio_to_bare']:.2f}) |"
+            f"| storm: {s['groups']} new groups, {s['concurrency']} at a time "
+            f"| answers {s['answers']}, webhook p50 {s['webhook_s']['p50']:.2f} s / p99 "
+            f"{s['webhook_s']['p99']:.2f} s, all open after {s['all_opened_after_s']:.0f} s, "
+            f"{s['incidents_opened']} incidents, {s['duplicates']} duplicates, "
+            f"{s['messages_to_primary']} messages to the primary on call; per new incident "
+            f"{tasks['workflow_tasks']} workflow + {tasks['activity_tasks']} activity tasks "
+            f"(before ADR 0010: {before['workflow_tasks']} + {before['activity_tasks']}) | — |"
         )
     if "latency" in f:
         la = f["latency"]
@@ -657,6 +823,7 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                     else None
                 )
                 await phase("intake", intake(run))
+                await phase("storm", storm(run))
                 run.figures["profile"] = profiler.stop() if profiler else {"available": False}
                 await phase("latency", latency(run))
                 await phase("timers", timers(run))
@@ -704,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds")
     parser.add_argument("--timer-incidents", type=int, default=defaults.timer_incidents)
     parser.add_argument("--memory-incidents", type=int, default=defaults.memory_incidents)
+    parser.add_argument("--storm-groups", type=int, default=defaults.storm_groups)
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep the stack's data and logs here"
@@ -720,6 +888,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         timer_incidents=args.timer_incidents,
         memory_incidents=args.memory_incidents,
+        storm_groups=args.storm_groups,
         profile=not args.no_profile,
     )
     args.results_dir.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,10 @@ class Notification(BaseModel):
     text: str
 
 
+# How a notification a channel refused for good is recorded: ``failed:<reason>``.
+FAILED = "failed"
+
+
 class PermanentFailure(Exception):
     """The channel refused the message for a reason retrying cannot fix (a revoked token, a
     channel or user that does not exist). ``reason`` is the channel's own code."""

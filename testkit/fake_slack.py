@@ -188,6 +188,10 @@ class FakeSlack:
         self.add_user(BOT_USER_ID, "tocsin", "Tocsin", is_bot=True)
         # What tocsin posted to each response_url (``/hooks/<path>``), in order.
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        # Methods answered only after a pause, and the most calls of each in flight at once.
+        self._slow: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
@@ -252,6 +256,11 @@ class FakeSlack:
         if n < 1:
             raise ValueError("n must be at least 1")
         self._faults.append(_Fault(n, status, retry_after, method, error, plain, processed))
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer ``method`` only after ``seconds``: calls then overlap as they would when
+        Slack is slow, and ``max_in_flight`` shows how many did."""
+        self._slow[method] = seconds
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -398,7 +407,11 @@ class FakeSlack:
         at = time.monotonic()
         args: dict[str, Any] = {}
         token: str | None = None
+        self._in_flight[method] = self._in_flight.get(method, 0) + 1
+        self.max_in_flight[method] = max(self.max_in_flight.get(method, 0), self._in_flight[method])
         try:
+            if method in self._slow:
+                await asyncio.sleep(self._slow[method])
             args, token, bad_body = await _read_args(request)
             fault = self._take_fault(method)
             response: Response
@@ -412,6 +425,8 @@ class FakeSlack:
             response = JSONResponse(
                 {"ok": False, "error": "fake_slack_internal_error"}, status_code=500
             )
+        finally:
+            self._in_flight[method] -= 1
         self.calls.append(Call(method, args, at, token, response.status_code))
         return response
 

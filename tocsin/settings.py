@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     intake_timeout_seconds: float = Field(
         default=8.0, gt=0, description="answer 503 (Alertmanager retries) past this"
     )
+    intake_waits: bool = Field(
+        default=False, description="answer deliveries with their outcome (ADR 0011)"
+    )
     temporal_timeout_seconds: float = Field(
         default=10.0, gt=0, description="answer 503 with Retry-After when Temporal takes longer"
     )
@@ -102,6 +105,7 @@ class Settings(BaseSettings):
             max_body_bytes=self.max_body_bytes,
             intake_max_body_bytes=self.intake_max_body_bytes,
             intake_timeout_seconds=self.intake_timeout_seconds,
+            intake_waits=self.intake_waits,
             temporal_timeout_seconds=self.temporal_timeout_seconds,
             slack=self.slack_config(),
             slack_signing_secret=self.slack_signing_secret or None,

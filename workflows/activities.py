@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from domain import wording
 from domain.models import Incident, NotificationKind, Person, Recipient, Tier, TimelineEvent
-from domain.notify import Notification, Notifier, PermanentFailure
+from domain.notify import FAILED, Notification, Notifier, PermanentFailure
 from domain.playbook import Roster
 from domain.rules.effects import NotifyTarget
 from playbooks.roster import RosterSource
@@ -34,7 +34,6 @@ from workflows.models import (
     pager_workflow_id,
 )
 from workflows.pager import PagerWorkflow
-from workflows.pager_activities import FAILED
 
 if TYPE_CHECKING:
     # Only the type: the workflow module imports this one, and needs no database driver.

@@ -70,6 +70,17 @@ class GroupResult:
         return self.new_firing == 0 and self.new_resolved == 0
 
 
+@dataclass(frozen=True)
+class AcceptedGroup:
+    """A notification stored by Temporal for its group's incident; the workflow applies it
+    as soon as a worker takes it. ``workflow_id`` is None when nothing was running to take
+    resolved alerts (they open nothing)."""
+
+    group: str
+    workflow_id: str | None
+    alerts: int
+
+
 # An update can reach an alert incident's workflow in the instant it closes (its reopen window
 # ran out); the next attempt then starts the group's new incident.
 _CLOSING_RETRIES = 3
@@ -164,19 +175,55 @@ class IncidentService:
             duplicates=sum(r.duplicates for r in results),
         )
 
+    async def accept_alerts(
+        self, payload: WebhookPayload, catalog: Catalog, now: datetime | None = None
+    ) -> AcceptedGroup:
+        """Hand a notification to its group's incident and return once Temporal has stored
+        it, without waiting for a worker (ADR 0011): signal-with-start on the group's workflow
+        id, as race-free as update-with-start, since Temporal serialises both on the id."""
+        intake = prepare(payload, catalog, now or utcnow())
+        workflow = alert_group_workflow_id(intake.group_id)
+        handle = self._client.get_workflow_handle(workflow)
+
+        async def hand_over(batch: AlertBatch, opening: bool) -> None:
+            if not opening:
+                await handle.signal(IncidentWorkflow.alert_delivery, batch)
+                return
+            await self._client.start_workflow(
+                IncidentWorkflow.run,
+                self._opening_input(intake),
+                id=workflow,
+                task_queue=self._task_queue,
+                # A group whose incident is over (past its reopen window) opens a new one.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                start_signal="alert_delivery",
+                start_signal_args=[batch],
+            )
+
+        for index, batch in enumerate(intake.batches):
+            opening = index == 0 and intake.opening is not None
+            try:
+                await self._call(intake.group, lambda b=batch, o=opening: hand_over(b, o))  # type: ignore[misc]
+            except IncidentNotFound:
+                # Resolved alerts of a group with no incident running: nothing to do.
+                return AcceptedGroup(intake.group, None, len(payload.alerts))
+        return AcceptedGroup(intake.group, workflow, len(payload.alerts))
+
+    def _opening_input(self, intake: Intake) -> IncidentInput:
+        assert intake.opening is not None
+        return IncidentInput(
+            **intake.opening.model_dump(),
+            incident_id="",
+            playbooks=self._playbooks,
+            alert_group_id=intake.group_id,
+            opened_by_request=intake.request_id,
+        )
+
     async def _deliver_opening(self, intake: Intake, batch: AlertBatch) -> AlertResult:
-        opening = intake.opening
-        assert opening is not None
         for _ in range(_CLOSING_RETRIES):
             operation = WithStartWorkflowOperation(
                 IncidentWorkflow.run,
-                IncidentInput(
-                    **opening.model_dump(),
-                    incident_id="",
-                    playbooks=self._playbooks,
-                    alert_group_id=intake.group_id,
-                    opened_by_request=intake.request_id,
-                ),
+                self._opening_input(intake),
                 id=alert_group_workflow_id(intake.group_id),
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -234,6 +234,9 @@ class IncidentWorkflow:
     @workflow.update
     def alerts(self, batch: AlertBatch) -> AlertResult:
         """A delivery (or part of one) from Alertmanager for this incident's alert group."""
+        return self._receive(batch)
+
+    def _receive(self, batch: AlertBatch) -> AlertResult:
         self._ensure_declared()
         # The request that started the workflow opened the incident, even when a concurrent
         # delivery's update happened to be applied first.
@@ -246,6 +249,16 @@ class IncidentWorkflow:
             self._dirty = True
         result.incident = self._changed()
         return result
+
+    @workflow.signal
+    def alert_delivery(self, batch: AlertBatch) -> None:
+        """A delivery stored by signal-with-start (ADR 0011): applied as the update is, with
+        no one waiting for the answer. A batch of another group cannot reach here: the
+        workflow id names the group."""
+        if self._inc.alert_group != batch.alert_group:
+            workflow.logger.warning("alert batch of another group ignored: %s", batch.alert_group)
+            return
+        self._receive(batch)
 
     @alerts.validator
     def _validate_alerts(self, batch: AlertBatch) -> None:

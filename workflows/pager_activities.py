@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING
 
 from temporalio import activity
 
-from domain.notify import Notifier, PermanentFailure
+from domain.notify import FAILED, Notifier, PermanentFailure
 from workflows.models import DeliverInput, DeliverResult
 
 if TYPE_CHECKING:
     from adapters.records import RecordsStore
-
-FAILED = "failed"
 
 
 class PagerActivities:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.records.tables import incidents
+from adapters.records.tables import incidents, notifications
 from domain.models import IncidentType, Level, Status
+from domain.notify import FAILED
 
 # Upper bounds in seconds, chosen around the 15/30/60-minute response windows.
 TTA_BUCKETS: tuple[float, ...] = (30, 60, 120, 300, 600, 900, 1800, 2700, 3600, 7200)
@@ -36,6 +37,8 @@ class MetricsSnapshot:
     time_to_ack: Mapping[Level, Histogram]
     breaches_by_level: Mapping[Level, int]
     escalations_by_level: Mapping[Level, int]
+    # Notifications a channel refused for good, by the channel's reason.
+    failed_notifications: Mapping[str, int]
 
 
 async def query_metrics(conn: AsyncConnection) -> MetricsSnapshot:
@@ -84,7 +87,14 @@ async def query_metrics(conn: AsyncConnection) -> MetricsSnapshot:
             sum=float(tta_sum),
             count=int(n_acked),
         )
+    failed = await conn.execute(
+        select(notifications.c.kind, func.count())
+        .where(notifications.c.kind.like(f"{FAILED}:%"))
+        .group_by(notifications.c.kind)
+    )
+    failed_notifications = {kind.removeprefix(f"{FAILED}:"): int(n) for kind, n in failed}
     return MetricsSnapshot(
+        failed_notifications=failed_notifications,
         incidents_total=totals,
         open_by_level=open_by_level,
         time_to_ack=histograms,

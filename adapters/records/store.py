@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.clock import utcnow
 from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
-from adapters.records.tables import incidents, notifications, timeline_events
+from adapters.records.tables import incidents, leases, notifications, timeline_events
 from domain.models import (
     Incident,
     Level,
@@ -177,6 +177,36 @@ class RecordsStore:
 
     async def get_ref(self, key: str) -> str | None:
         return await self.get_notification_external_id(key)
+
+    async def claim(self, name: str, holder: str, seconds: float) -> bool:
+        """Take the lease ``name`` for ``seconds`` if it is free, lapsed or already
+        ``holder``'s; False if someone else holds it."""
+        now = utcnow()
+        async with self._writer.begin() as conn:
+            current = (
+                await conn.execute(_locked(conn, select(leases).where(leases.c.name == name)))
+            ).first()
+            if current is not None and current.holder != holder and current.expires_at > now:
+                return False
+            insert = _insert(conn, leases).values(
+                name=name, holder=holder, expires_at=now + timedelta(seconds=seconds)
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[leases.c.name],
+                    set_={
+                        "holder": insert.excluded.holder,
+                        "expires_at": insert.excluded.expires_at,
+                    },
+                )
+            )
+        return True
+
+    async def release(self, name: str, holder: str) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                leases.delete().where(leases.c.name == name, leases.c.holder == holder)
+            )
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         async with self._engine.connect() as conn:

@@ -128,3 +128,13 @@ notifications = Table(
     Column("sent_at", UTCDateTime, nullable=False),
     Index("ix_notifications_incident_id", "incident_id"),
 )
+
+# A lease names some work that one process at a time may do (updating an incident's Slack
+# card); it lapses at ``expires_at`` so a process that died cannot hold it for ever.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("holder", String, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

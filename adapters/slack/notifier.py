@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -33,6 +36,10 @@ METADATA_EVENT = "tocsin_message"
 PENDING = "pending"
 # How far back a retried post looks for the message it may have posted already.
 _HISTORY_PAGES = 3
+# A card update is one Slack call; its lease outlasts it many times over, and lapses if the
+# worker holding it dies.
+CARD_LEASE_SECONDS = 30.0
+CARD_TURN_WAIT = 45.0
 
 
 class ChannelMissing(LookupError):
@@ -40,11 +47,16 @@ class ChannelMissing(LookupError):
 
 
 class Refs(Protocol):
-    """Where the notifier keeps what it must find again (the records store)."""
+    """Where the notifier keeps what it must find again (the records store), and the leases
+    that keep two workers from updating one card at once."""
 
     async def get_ref(self, key: str) -> str | None: ...
 
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None: ...
+
+    async def claim(self, name: str, holder: str, seconds: float) -> bool: ...
+
+    async def release(self, name: str, holder: str) -> None: ...
 
 
 # Slack errors that retrying cannot fix: the configuration or the workspace must change.
@@ -106,6 +118,8 @@ class SlackNotifier:
         # Activities of one incident run side by side; its channel and card are created once.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._named: dict[str, str] = {}
+        # Who this process is, for the card leases of every worker sharing the records.
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def send(self, notification: Notification) -> str | None:
         with _permanent_errors():
@@ -256,9 +270,11 @@ class SlackNotifier:
         return await self.post_once(target, key, text, blocks, incident.id)
 
     async def upsert_card(self, incident: Incident, channel: str) -> str:
-        """Post the card once; afterwards update it, never with an older snapshot."""
+        """Post the card once; afterwards update it, never with an older snapshot. Workers
+        take turns on a card (a lease in the records): with two updates in flight, an older
+        one could land after a newer one and leave the card behind."""
         ref = f"slack:{incident.id}/card"
-        async with self._locks[incident.id]:
+        async with self._locks[incident.id], self._card_turn(incident.id):
             stored = await self._refs.get_ref(ref)
             text, blocks = layout.card(incident)
             if stored:
@@ -274,6 +290,21 @@ class SlackNotifier:
             ts = await self.post_once(channel, f"{incident.id}/card", text, blocks, incident.id)
             await self._refs.set_ref(ref, f"{ts}|{incident.version}", incident_id=incident.id)
             return ts
+
+    @contextlib.asynccontextmanager
+    async def _card_turn(self, incident_id: str) -> AsyncIterator[None]:
+        name = f"slack:card:{incident_id}"
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + CARD_TURN_WAIT
+        while not await self._refs.claim(name, self._holder, CARD_LEASE_SECONDS):
+            if loop.time() > give_up:
+                # The activity retries; by then the holder has finished or its lease lapsed.
+                raise TimeoutError(f"another worker kept the card of {incident_id}")
+            await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            await self._refs.release(name, self._holder)
 
     async def post_once(
         self, channel: str, key: str, text: str, blocks: list[dict[str, Any]], incident_id: str

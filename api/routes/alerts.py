@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from alerts.models import WebhookPayload
 from api.config import API_PREFIX
 from api.deps import ConfigDep, IntakeAuthenticated, RuntimeDep
-from api.schemas import GroupOut, IntakeResponse
+from api.schemas import AcceptedOut, GroupOut, IntakeAccepted, IntakeResponse
 from domain.errors import TemporalUnavailable
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
@@ -35,12 +36,27 @@ _BODY_SCHEMA: dict[str, Any] = {
 @router.post(
     "/alertmanager",
     response_model=IntakeResponse,
+    responses={
+        202: {
+            "model": IntakeAccepted,
+            "description": "stored by Temporal for the group's incident, applied by a worker",
+        }
+    },
     dependencies=[IntakeAuthenticated],
     openapi_extra=_BODY_SCHEMA,
 )
 async def alertmanager_webhook(
-    request: Request, runtime: RuntimeDep, config: ConfigDep
-) -> IntakeResponse:
+    request: Request,
+    runtime: RuntimeDep,
+    config: ConfigDep,
+    wait: Annotated[
+        bool | None,
+        Query(
+            description="wait for the incident's answer (opened, joined, duplicate...) "
+            "instead of returning once Temporal has stored the notification"
+        ),
+    ] = None,
+) -> IntakeResponse | JSONResponse:
     """Open, join, reopen or clear the incident of the notification's alert group.
 
     The body is read here rather than declared as a parameter so that the token is checked
@@ -54,13 +70,31 @@ async def alertmanager_webhook(
         ) from None
     for alert in payload.alerts:
         runtime.intake.received[alert.status.value] += 1
+    waiting = config.intake_waits if wait is None else wait
     try:
         async with asyncio.timeout(config.intake_timeout_seconds):
-            result = await runtime.service.receive_alerts(payload, runtime.catalog)
+            if not waiting:
+                accepted = await runtime.service.accept_alerts(payload, runtime.catalog)
+            else:
+                result = await runtime.service.receive_alerts(payload, runtime.catalog)
     except TimeoutError:
         raise TemporalUnavailable(
-            f"no answer from the incident workflow within {config.intake_timeout_seconds:g}s"
+            f"no answer from the workflow engine within {config.intake_timeout_seconds:g}s"
         ) from None
+    if not waiting:
+        runtime.intake.accepted += 1
+        body = IntakeAccepted(
+            groups=[
+                AcceptedOut(
+                    receiver=payload.receiver,
+                    group_key=payload.groupKey,
+                    outcome="accepted" if accepted.workflow_id else "ignored",
+                    workflow_id=accepted.workflow_id,
+                    alerts=accepted.alerts,
+                )
+            ]
+        )
+        return JSONResponse(body.model_dump(mode="json"), status_code=202)
     if result.outcome is not None and result.deduplicated:
         runtime.intake.deduplicated += 1
     incident = result.incident

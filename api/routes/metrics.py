@@ -79,6 +79,16 @@ class SnapshotCollector(Collector):
             breaches.add_metric([level.value], snap.breaches_by_level.get(level, 0))
         yield breaches
 
+        failed = CounterMetricFamily(
+            "tocsin_notifications_failed",
+            "Notifications a channel refused for a reason retrying cannot fix (a revoked "
+            "token, a missing channel, a deactivated user), by that reason.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(snap.failed_notifications.items()):
+            failed.add_metric([reason], count)
+        yield failed
+
         escalations = CounterMetricFamily(
             "tocsin_escalations",
             "Escalation steps and re-pages fired, by level.",
@@ -104,8 +114,15 @@ class IntakeCollector(Collector):
             received.add_metric([status], count)
         yield received
         yield CounterMetricFamily(
+            "tocsin_alert_notifications_accepted",
+            "Alertmanager notifications answered once Temporal stored them (the default); "
+            "the incident's workflow drops repeats among them.",
+            value=self._counters.accepted,
+        )
+        yield CounterMetricFamily(
             "tocsin_alert_notifications_deduplicated",
-            "Alertmanager notifications that brought nothing new (repeats, HA copies).",
+            "Notifications answered with their outcome (?wait=true) that brought nothing new "
+            "(repeats, HA copies).",
             value=self._counters.deduplicated,
         )
 

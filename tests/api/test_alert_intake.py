@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from alerts.models import WebhookPayload
 from api.config import ApiConfig
-from domain.models import NotificationKind, Status
+from domain.models import Level, NotificationKind, Status
 from testkit.waiting import eventually
 from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN, WEBHOOK, raw, storm
 from tests.api.conftest import AUTH, TOKEN, api_config, build_app, http_client, recorded
@@ -66,7 +66,8 @@ async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def post(http: httpx.AsyncClient, body: dict[str, Any], opened: set[str]) -> dict[str, Any]:
-    response = await http.post(WEBHOOK, json=body)
+    """A delivery answered with what it did to the incident (``?wait=true``)."""
+    response = await http.post(WEBHOOK, json=body, params={"wait": "true"})
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     for group in result["groups"]:
@@ -287,3 +288,54 @@ async def test_metrics_count_alerts_received_and_deduplicated_notifications(
     assert 'tocsin_alerts_received_total{status="firing"} 4.0' in text
     assert 'tocsin_alerts_received_total{status="resolved"} 2.0' in text
     assert "tocsin_alert_notifications_deduplicated_total 1.0" in text
+    assert "tocsin_alert_notifications_accepted_total 0.0" in text
+
+
+# ------------------------------------------------------------- answered once stored (default)
+
+
+async def test_by_default_a_delivery_is_answered_202_once_stored_and_then_opens(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    response = await alertmanager.post(WEBHOOK, json=raw("checkout-firing"))
+
+    assert response.status_code == 202, response.text
+    (group,) = response.json()["groups"]
+    assert group["outcome"] == "accepted"
+    assert group["alerts"] == 1
+    assert group["workflow_id"].startswith("alerts-")
+
+    async def one_incident() -> list[Any]:
+        return await stack.store.list_incidents()
+
+    (incident,) = await eventually(one_incident)
+    opened.add(incident.id)
+    assert incident.level is Level.A
+    await eventually(lambda: stack.notifier.of_kind(NotificationKind.PAGE, incident.id))
+
+
+async def test_by_default_fifty_identical_deliveries_at_once_open_exactly_one_incident(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    body = raw("checkout-firing")
+
+    responses = await asyncio.gather(*(alertmanager.post(WEBHOOK, json=body) for _ in range(50)))
+
+    assert {r.status_code for r in responses} == {202}
+    (incident,) = await eventually(lambda: stack.store.list_incidents())
+    opened.add(incident.id)
+    await eventually(lambda: stack.notifier.of_kind(NotificationKind.PAGE, incident.id))
+    assert len(await stack.store.list_incidents()) == 1
+    assert len(stack.notifier.of_kind(NotificationKind.PAGE)) == 1
+
+
+async def test_by_default_resolved_alerts_of_no_incident_are_ignored(
+    alertmanager: httpx.AsyncClient, stack: Stack
+) -> None:
+    response = await alertmanager.post(WEBHOOK, json=raw("checkout-resolved"))
+
+    assert response.status_code == 202
+    assert response.json()["groups"][0]["outcome"] == "ignored"
+    await assert_nothing_started(stack, raw("checkout-resolved"))
+    metrics = (await alertmanager.get("/metrics")).text
+    assert "tocsin_alert_notifications_accepted_total 1.0" in metrics

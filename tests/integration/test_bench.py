@@ -25,7 +25,8 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
             "bench.run",
             *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
             *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
-            *("--timer-incidents", "4", "--memory-incidents", "10", "--no-profile"),
+            *("--timer-incidents", "4", "--memory-incidents", "10", "--storm-groups", "6"),
+            "--no-profile",
             *("--results-dir", str(tmp_path), "--docs", str(docs)),
         ],
         cwd=ROOT,
@@ -39,15 +40,26 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     (result_file,) = tmp_path.glob("*.json")
     result = json.loads(result_file.read_text())
     figures = result["figures"]
-    assert set(figures) >= {"intake", "latency", "timers", "memory", "profile"}
-    assert figures["intake"]["incidents_opened"] == 6
-    assert figures["intake"]["duplicates"] == 0
-    assert figures["intake"]["ratio_to_bare"] > 0
+    assert set(figures) >= {"intake", "storm", "latency", "timers", "memory", "profile"}
+    intake = figures["intake"]
+    for mode in ("update_with_start", "signal_with_start"):
+        assert intake[mode]["incidents_opened"] == 6
+        assert intake[mode]["non_2xx_answers"] == 0
+    assert intake["duplicates"] == 0
+    assert intake["ratio_to_bare"] > 0
+    storm = figures["storm"]
+    assert storm["incidents_opened"] == 6
+    assert storm["duplicates"] == 0
+    assert storm["non_2xx_answers"] == 0
+    # Six pages: one at once and the rest bundled, or all bundled when an earlier phase's
+    # page had opened the window.
+    assert 1 <= storm["messages_to_primary"] <= 2
+    assert storm["tasks_per_new_incident"]["activity_tasks"] >= 1
     assert figures["latency"]["lost"] == 0
     assert figures["latency"]["alert_to_page_s"]["n"] == 8
     assert figures["timers"]["breaches_recorded"] == 4
     assert figures["memory"]["incidents_opened"] == 10
     assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
-    assert len(result["targets"]) == 6
+    assert len(result["targets"]) == 10
     assert "| intake" in docs.read_text()
     assert "python -m bench.run" in result["command"]

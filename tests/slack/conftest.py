@@ -77,6 +77,12 @@ class FlakyRefs:
             raise ConnectionError("worker lost before recording the message")
         await self._store.set_ref(key, value, incident_id=incident_id)
 
+    async def claim(self, name: str, holder: str, seconds: float) -> bool:
+        return await self._store.claim(name, holder, seconds)
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._store.release(name, holder)
+
 
 @dataclass
 class SlackStack:
