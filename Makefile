@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Real servers the tests start: PostgreSQL for the records store; Prometheus and Alertmanager
 # (with promtool and amtool) for the alert rules, the receiver config and the end-to-end test.
-APT_PACKAGES := postgresql prometheus prometheus-alertmanager
+APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint fmt system-deps bench vendor
+.PHONY: run test lint fmt system-deps bench vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ fmt: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
+
+# The README's pictures, taken by the browser tests from the pages they check.
+screenshots: $(STAMP) system-deps
+	TOCSIN_ARTIFACTS=docs/images $(BIN)/pytest -q tests/browser
 
 # Figures against bare Temporal on this machine (not part of `make test`); sizes: see
 # `$(BIN)/python -m bench.run --help`. Writes bench/results/<date>.json and docs/benchmarks.md.

@@ -63,6 +63,16 @@ class Service(_Strict):
     default_type: IncidentType = IncidentType.SERVICE_OUTAGE
     exposure: Exposure = Exposure.INTERNAL
     usual_handling_time: Duration = Field(description="how long such an alert usually takes")
+    # The status page: the name customers know it by, and whether they see it at all
+    # (default: when its exposure is not internal).
+    display_name: str | None = Field(default=None, max_length=100)
+    customer_visible: bool | None = None
+
+    @property
+    def public(self) -> bool:
+        if self.customer_visible is not None:
+            return self.customer_visible
+        return self.exposure is not Exposure.INTERNAL
 
     @model_validator(mode="after")
     def _positive_handling_time(self) -> Self:
@@ -87,6 +97,10 @@ class Catalog(_Strict):
     thresholds: Thresholds
     default: Service
     services: dict[str, Service] = Field(default_factory=dict)
+
+    def components(self) -> list[tuple[str, Service]]:
+        """The services customers see on the status page, in catalog order."""
+        return [(key, service) for key, service in self.services.items() if service.public]
 
     def lookup(self, service: str | None) -> tuple[Service, bool]:
         """The service's entry, and whether it was found (else the default applies)."""

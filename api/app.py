@@ -23,7 +23,17 @@ from api.config import ApiConfig
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import alerts, docs, health, incidents, metrics, slack
+from api.routes import (
+    alerts,
+    docs,
+    health,
+    incidents,
+    messages,
+    metrics,
+    slack,
+    status,
+    subscribers,
+)
 from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
 from workflows.client import IncidentService
@@ -90,6 +100,9 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(incidents.router)
+    app.include_router(messages.router)
+    app.include_router(subscribers.router)
+    app.include_router(status.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)
     app.include_router(health.router)

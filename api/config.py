@@ -37,3 +37,10 @@ class ApiConfig:
     slack: SlackConfig | None = None
     slack_signing_secret: SecretStr | None = None
     slack_hooks_url: str = DEFAULT_HOOKS_URL
+    # Customer messaging: links in e-mails point here; the status page is named so.
+    public_url: str = "http://127.0.0.1:8080"
+    status_page_name: str = "Service status"
+    webhook_allow_private: bool = False
+    # Public sign-ups (``limits`` notation): per address, and per client address.
+    signup_per_address: str = "3/hour"
+    signup_per_client: str = "10/hour"

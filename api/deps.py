@@ -19,7 +19,9 @@ from adapters.slack.client import SlackApi
 from alerts.catalog import Catalog, load_catalog
 from api.config import ApiConfig
 from playbooks.roster import RosterSource
+from workflows.announcements_client import AnnouncementService
 from workflows.client import IncidentService
+from workflows.statements_client import StatementService
 
 
 class IntakeCounters:
@@ -44,6 +46,24 @@ class Runtime:
     # Slack: the API opens forms and answers privately; None without a bot token.
     slack: SlackApi | None = None
     roster: RosterSource | None = None
+
+    @property
+    def statements(self) -> StatementService:
+        """Customer statements, on the same Temporal client and task queue."""
+        service = self.service
+        return StatementService(
+            service.client,
+            service.task_queue,
+            service.playbooks,
+            call_timeout=service.call_timeout,
+        )
+
+    @property
+    def announcements(self) -> AnnouncementService:
+        """Sign-up confirmations and scheduled maintenance."""
+        return AnnouncementService(
+            self.service.client, self.service.task_queue, call_timeout=self.service.call_timeout
+        )
 
 
 # Dependencies are coroutines: FastAPI runs a plain function in its thread pool, and the

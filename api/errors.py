@@ -13,7 +13,13 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, TemporalUnavailable
+from domain.errors import (
+    IncidentConflict,
+    IncidentNotFound,
+    InvalidAction,
+    StatementNotFound,
+    TemporalUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IncidentNotFound)
     async def not_found(request: Request, exc: IncidentNotFound) -> Response:
         return _detail(404, f"incident {exc} not found")
+
+    @app.exception_handler(StatementNotFound)
+    async def statement_not_found(request: Request, exc: StatementNotFound) -> Response:
+        return _detail(404, str(exc))
 
     @app.exception_handler(IncidentConflict)
     async def conflict(request: Request, exc: IncidentConflict) -> Response:

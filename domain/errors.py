@@ -12,6 +12,10 @@ class IncidentConflict(Exception):
     """The action does not fit the incident's state (second ack, change of a resolved one)."""
 
 
+class StatementNotFound(Exception):
+    """No such statement for customers (404)."""
+
+
 class InvalidAction(Exception):
     """The action is well-formed but makes no sense for this incident (same level again)."""
 

@@ -95,6 +95,15 @@ class EventKind(StrEnum):
     ALERTS_CLEARED = "alerts_cleared"
     REOPENED = "reopened"
     NOTIFICATION_FAILED = "notification_failed"
+    # Statements for customers (their own workflow writes these; see domain.statements).
+    STATEMENT_DRAFTED = "statement_drafted"
+    STATEMENT_APPROVED = "statement_approved"
+    STATEMENT_REJECTED = "statement_rejected"
+    STATEMENT_PUBLISHED = "statement_published"
+    STATEMENT_BREACHED = "statement_breached"
+    STATEMENT_ESCALATED = "statement_escalated"
+    STATEMENT_CORRECTED = "statement_corrected"
+    STATEMENT_DELIVERED = "statement_delivered"
 
 
 class NotificationKind(StrEnum):
@@ -107,6 +116,8 @@ class NotificationKind(StrEnum):
     BREACH = "breach"  # the response window passed without acknowledgement
     REMINDER = "reminder"  # an internal status update is due
     STATUS = "status"  # broadcast of a change (ack, level, update, mitigated, resolved)
+    APPROVAL = "approval"  # a statement for customers waits for this person's approval
+    STATEMENT = "statement"  # a published statement, to a key account's manager first
 
 
 class Actor(BaseModel):

@@ -63,6 +63,51 @@ class AlertsCleared(StrEnum):
     RESOLVED = "resolved"
 
 
+class Tell(StrEnum):
+    """Whether customers are told of an incident of this level."""
+
+    ALWAYS = "always"
+    DATA_LEAKS = "data_leaks"  # only when customers' data may be exposed
+    NEVER = "never"
+
+
+class CustomerPolicy(_Strict):
+    """What customers are told, and when (DESIGN.md §1: a first public statement; customer
+    channels answer within 15 minutes, 5 in an emergency)."""
+
+    tell: Tell = Tell.NEVER
+    first_statement: Duration = Field(
+        default=timedelta(minutes=15), description="due this long after declaration"
+    )
+    update_every: Duration = Field(
+        default=timedelta(hours=1), description="after each published statement, until resolved"
+    )
+    holding_statement: bool = Field(
+        default=True,
+        description="publish the pre-approved holding statement when an approval is late",
+    )
+    escalate: list[EscalationStep] = Field(
+        default_factory=list,
+        description="an approval not given by its due time: page these, offsets from the due time",
+    )
+
+    def applies(self, kind: IncidentType) -> bool:
+        if self.tell is Tell.ALWAYS:
+            return True
+        return self.tell is Tell.DATA_LEAKS and kind is IncidentType.DATA_LEAK
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        if self.update_every < timedelta(minutes=1):
+            raise ValueError("update_every must be at least 1m")
+        previous = timedelta(0)
+        for index, step in enumerate(self.escalate):
+            if step.after < previous:
+                raise ValueError(f"escalate[{index}].after comes before the previous step")
+            previous = step.after
+        return self
+
+
 class LevelPlaybook(_Strict):
     level: Level
     name: str = Field(min_length=1)
@@ -77,6 +122,7 @@ class LevelPlaybook(_Strict):
         default=timedelta(minutes=30),
         description="a resolved alert incident whose group fires again this soon reopens",
     )
+    customers: CustomerPolicy = CustomerPolicy()
 
     @property
     def alerts_cleared(self) -> AlertsCleared:
@@ -192,3 +238,32 @@ class SlackChannels(_Strict):
     functions: dict[Function, str] = Field(
         default_factory=dict, description="informed functions get their notice here"
     )
+
+
+class AccountTier(StrEnum):
+    STRATEGIC = "strategic"
+    MAJOR = "major"
+    STANDARD = "standard"
+
+
+class KeyAccount(_Strict):
+    """A customer whose account manager hears of a statement before the public does."""
+
+    name: str = Field(min_length=1, max_length=200)
+    tier: AccountTier = AccountTier.STANDARD
+    services: list[str] = Field(min_length=1, description="services they use; * for all")
+    manager: Person
+
+    def uses(self, service: str | None) -> bool:
+        return "*" in self.services or (service is not None and service in self.services)
+
+
+class KeyAccounts(_Strict):
+    accounts: list[KeyAccount] = Field(default_factory=list)
+
+    def for_service(self, service: str | None) -> list[KeyAccount]:
+        """The accounts using ``service``, most important first (the priority contact chain)."""
+        order = list(AccountTier)
+        return sorted(
+            (a for a in self.accounts if a.uses(service)), key=lambda a: order.index(a.tier)
+        )

@@ -178,6 +178,85 @@ def notification_failed(kind: NotificationKind, recipient: str, reason: str) -> 
     )
 
 
+# ---------------------------------------------------------------------------- statements
+
+_IMPACT = {Level.A: "most customers", Level.B: "some customers", Level.C: "a few customers"}
+
+
+def impact(level: Level) -> str:
+    """Who is affected, in customers' words, for the templates' ``impact``."""
+    return _IMPACT[level]
+
+
+def statement_drafted(stage: str, due: datetime | None, asked: str, reason: str = "") -> str:
+    when = f", due {_clock(due)}" if due else ""
+    again = f" ({reason})" if reason else ""
+    return f"Statement for customers drafted ({stage}){when}{again}; asked {asked} to approve it"
+
+
+def statement_approved(by: str, edited: bool) -> str:
+    return f"Statement approved by {by}" + (" with changes" if edited else "")
+
+
+def statement_rejected(by: str, reason: str) -> str:
+    return f"Statement rejected by {by}: {reason}; a fresh draft waits for approval"
+
+
+def statement_published(stage: str, holding: bool, drill: bool) -> str:
+    what = "Holding statement" if holding else f"Statement ({stage})"
+    if drill:
+        return f"{what} published to the drill preview only (a drill)"
+    return f"{what} published to the status page, subscribers and key accounts"
+
+
+def statement_breached(due: datetime, holding: bool) -> str:
+    then = "; the pre-approved holding statement went out meanwhile" if holding else ""
+    return f"Statement not approved by its due time {_clock(due)}: a statement breach{then}"
+
+
+def statement_escalated(step: int, of: int, asked: str) -> str:
+    return f"Statement still not approved: step {step} of {of} asks {asked}"
+
+
+def statement_corrected(by: str, original: str) -> str:
+    return f"Correction of {original} published by {by}; the original is kept, superseded"
+
+
+_CHANNEL_NAMES = {
+    "status_page": ("status page", "status page"),
+    "email": ("e-mail", "e-mails"),
+    "webhook": ("webhook", "webhooks"),
+    "key_account": ("key account", "key accounts"),
+    "drill_preview": ("drill preview", "drill preview"),
+}
+
+
+def statement_delivered(deliveries: Sequence[tuple[str, str, int]]) -> str:
+    """``[(channel, status, attempts)]`` in one line: what went where, after how many tries."""
+    if not deliveries:
+        return "Statement delivered to the status page; no subscribers or key accounts to tell"
+    parts = []
+    for channel, (one, many) in _CHANNEL_NAMES.items():
+        mine = [(status, tries) for c, status, tries in deliveries if c == channel]
+        if not mine:
+            continue
+        done = sum(1 for status, _ in mine if status == "delivered")
+        failed = sum(1 for status, _ in mine if status == "failed")
+        retried = sum(1 for status, tries in mine if status == "delivered" and tries > 1)
+        name = one if len(mine) == 1 else many
+        text = f"{name} {done}/{len(mine)}"
+        if retried:
+            text += f" ({retried} after retries)"
+        if failed:
+            text += f", {failed} failed"
+        parts.append(text)
+    return "Statement delivered: " + "; ".join(parts)
+
+
+def asked(targets: Sequence[PageTarget]) -> str:
+    return _targets(targets)
+
+
 # --------------------------------------------------------------------------- notifications
 
 _HEADLINES = {
@@ -188,6 +267,8 @@ _HEADLINES = {
     NotificationKind.BREACH: "BREACH",
     NotificationKind.REMINDER: "REMIND",
     NotificationKind.STATUS: "STATUS",
+    NotificationKind.APPROVAL: "APPROVE",
+    NotificationKind.STATEMENT: "STATEMENT",
 }
 
 
@@ -217,6 +298,8 @@ def notification_text(
     ask = ""
     if kind in ASKS_ACK:
         ask = f" | acknowledge: tocsin ack {incident.id}"
+    elif kind is NotificationKind.APPROVAL and "message" in event.data:
+        ask = f" | approve: tocsin message approve {event.data['message']}"
     return f"{headline(kind):<8} {incident_label(incident)}{to}: {event.text}{ask}"
 
 

@@ -11,27 +11,22 @@ from pydantic import BaseModel, ValidationError
 from domain.models import Level
 from domain.playbook import (
     CoordinationMatrix,
+    KeyAccounts,
     LevelPlaybook,
     PlaybookSet,
     Roster,
     SlackChannels,
 )
+from playbooks.base import DEFAULT_DIR, PlaybookError
+from playbooks.templates import validate_templates
 
-DEFAULT_DIR = Path(__file__).resolve().parent
 LEVEL_FILES = {Level.A: "level-a.yaml", Level.B: "level-b.yaml", Level.C: "level-c.yaml"}
 MATRIX_FILE = "matrix.yaml"
 ROSTER_FILE = "roster.yaml"
 SLACK_FILE = "slack.yaml"
+ACCOUNTS_FILE = "accounts.yaml"
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class PlaybookError(Exception):
-    """A playbook directory cannot be used. ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -118,9 +113,17 @@ def load_slack_channels(directory: Path | str | None = None) -> SlackChannels:
     return _validate(base / SLACK_FILE, SlackChannels)
 
 
+def load_accounts(directory: Path | str | None = None) -> KeyAccounts:
+    """The key accounts of ``accounts.yaml``; none when the file is absent."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    if not (base / ACCOUNTS_FILE).exists():
+        return KeyAccounts()
+    return _validate(base / ACCOUNTS_FILE, KeyAccounts)
+
+
 def validate_directory(directory: Path | str | None = None) -> list[str]:
-    """Every problem in a playbook directory (playbooks, matrix, roster, Slack channels);
-    empty when valid."""
+    """Every problem in a playbook directory (playbooks, matrix, roster, Slack channels, key
+    accounts, message templates); empty when valid."""
     problems: list[str] = []
     try:
         load_slack_channels(directory)
@@ -134,4 +137,11 @@ def validate_directory(directory: Path | str | None = None) -> list[str]:
         load_roster(directory)
     except PlaybookError as exc:
         problems.extend(exc.problems)
-    return problems
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    if not base.is_dir():
+        return problems
+    try:
+        load_accounts(directory)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    return problems + validate_templates(directory)

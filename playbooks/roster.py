@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from domain.playbook import Roster
-from playbooks.loader import PlaybookError, load_roster
+from playbooks.base import PlaybookError
+from playbooks.loader import load_roster
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from playbooks.loader import DEFAULT_DIR
+from playbooks.base import DEFAULT_DIR
 
 SHORT_LEVELS = {
     "A": """\

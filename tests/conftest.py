@@ -13,15 +13,19 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.email import Mailer, OutboxMailer
 from adapters.records import RecordsStore, migrate
+from adapters.webhooks import WebhookSender
 from domain.models import NotificationKind, Recipient
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
-from playbooks.loader import DEFAULT_DIR, load_playbooks
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
+from playbooks.templates import load_templates
 from tocsin.binaries import temporal_cli, temporal_test_server
 from workflows.client import IncidentService
-from workflows.worker import build_worker
+from workflows.worker import Outbound, build_worker
 
 
 @pytest.fixture
@@ -91,6 +95,20 @@ class RecordingNotifier:
         ]
 
 
+def outbound(
+    tmp_path: Path, playbooks_dir: Path = DEFAULT_DIR, mailer: Mailer | None = None
+) -> Outbound:
+    """E-mail to an outbox in the test's directory (or ``mailer``), webhooks allowed on
+    loopback (the tests' receivers), the bundled templates and key accounts."""
+    return Outbound(
+        mailer=mailer or OutboxMailer(tmp_path / "outbox"),
+        webhooks=WebhookSender(allow_private=True),
+        templates=load_templates(playbooks_dir),
+        accounts=load_accounts(playbooks_dir),
+        public_url="http://tocsin.test",
+    )
+
+
 @dataclass
 class Stack:
     env: WorkflowEnvironment
@@ -108,6 +126,7 @@ async def open_stack(
     tmp_path: Path,
     playbooks_dir: Path = DEFAULT_DIR,
     notifier: RecordingNotifier | None = None,
+    outbound_to: Outbound | None = None,
 ) -> AsyncIterator[Stack]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
     await migrate(url)
@@ -117,7 +136,8 @@ async def open_stack(
     playbooks = load_playbooks(playbooks_dir)
     roster = RosterSource(playbooks_dir)
     try:
-        async with build_worker(env.client, task_queue, store, notifier, roster):
+        out = outbound_to or outbound(tmp_path, playbooks_dir)
+        async with build_worker(env.client, task_queue, store, notifier, roster, out):
             yield Stack(
                 env=env,
                 client=env.client,
@@ -143,3 +163,7 @@ async def dev_stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
     """The same on a real dev server, where time runs as it does in production."""
     async for opened in open_stack(dev_env, tmp_path):
         yield opened
+
+
+# The customer-messaging stack (SMTP server, webhook receiver, API), for the tests using it.
+pytest_plugins = ["tests.api.messaging"]

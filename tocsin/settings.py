@@ -5,15 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+import limits
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.email import SmtpConfig
 from adapters.slack.config import DEFAULT_API_URL as DEFAULT_SLACK_API_URL
 from adapters.slack.config import DEFAULT_HOOKS_URL as DEFAULT_SLACK_HOOKS_URL
 from adapters.slack.config import SlackConfig
 from alerts.catalog import DEFAULT_FILE as DEFAULT_SERVICES_FILE
 from api.config import ApiConfig
-from playbooks.loader import DEFAULT_DIR as DEFAULT_PLAYBOOKS_DIR
+from playbooks.base import DEFAULT_DIR as DEFAULT_PLAYBOOKS_DIR
 from workflows.config import WorkerConfig
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
@@ -59,9 +61,39 @@ class Settings(BaseSettings):
     slack_min_interval_seconds: float = Field(
         default=1.0, ge=0, description="pause between messages to one channel (Slack: ~1/s)"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", description="links in e-mails and Slack start here"
+    )
+    smtp_host: str | None = Field(default=None, description="without it, e-mails go to an outbox")
+    smtp_port: int = 587
+    smtp_from: str = "tocsin <tocsin@localhost>"
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    webhook_allow_private: bool = Field(
+        default=False, description="allow webhook URLs on loopback and private networks"
+    )
+    status_page_name: str = Field(
+        default="Service status", min_length=1, max_length=100, description="the page's title"
+    )
+    signup_per_address: str = Field(
+        default="3/hour", description="public sign-ups per e-mail address (limits notation)"
+    )
+    signup_per_client: str = Field(
+        default="10/hour", description="public sign-ups per client IP (limits notation)"
+    )
     worker_metrics_port: int | None = Field(
         default=None, description="serve the worker's Slack metrics for Prometheus here"
     )
+
+    @field_validator("signup_per_address", "signup_per_client")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 3/hour or 10/minute") from None
+        return value
 
     @property
     def slack_enabled(self) -> bool:
@@ -88,6 +120,18 @@ class Settings(BaseSettings):
             min_interval_seconds=self.slack_min_interval_seconds,
         )
 
+    def smtp_config(self) -> SmtpConfig | None:
+        if not self.smtp_host:
+            return None
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            starttls=self.smtp_starttls,
+            user=self.smtp_user or None,
+            password=self.smtp_password or None,
+            sender=self.smtp_from,
+        )
+
     def api_config(self) -> ApiConfig:
         """The API's configuration, tokens read once; raises ``ApiTokenMissing``."""
         token = self.resolved_api_token()
@@ -110,6 +154,11 @@ class Settings(BaseSettings):
             slack=self.slack_config(),
             slack_signing_secret=self.slack_signing_secret or None,
             slack_hooks_url=self.slack_hooks_url,
+            public_url=self.public_url,
+            status_page_name=self.status_page_name,
+            webhook_allow_private=self.webhook_allow_private,
+            signup_per_address=self.signup_per_address,
+            signup_per_client=self.signup_per_client,
         )
 
     def worker_config(self) -> WorkerConfig:
@@ -123,6 +172,10 @@ class Settings(BaseSettings):
             slack=self.slack_config(),
             metrics_host=self.api_host,
             metrics_port=self.worker_metrics_port,
+            public_url=self.public_url,
+            smtp=self.smtp_config(),
+            outbox_dir=self.data_dir / "outbox",
+            webhook_allow_private=self.webhook_allow_private,
         )
 
 

@@ -118,6 +118,8 @@ class Stack:
             TOCSIN_API_PORT=str(self.settings.api_port),
             PYTHONUNBUFFERED="1",
         )
+        # Links in e-mails point at this stack unless a public address was configured.
+        env.setdefault("TOCSIN_PUBLIC_URL", self.api_url)
         return env
 
     async def _spawn(
@@ -271,6 +273,8 @@ def _banner(stack: Stack, token: str | None) -> str:
             f"  API token        {shown_token}",
             f"  Alertmanager     POST {stack.api_url}/api/v1/alerts/alertmanager with the "
             f"bearer token in {intake_ref}",
+            f"  status page      {stack.api_url}/status",
+            f"  e-mail           {_mail_line(s)}",
             "",
             "Try:",
             f"  curl -X POST {stack.api_url}/api/v1/incidents \\",
@@ -282,6 +286,12 @@ def _banner(stack: Stack, token: str | None) -> str:
             "",
         ]
     )
+
+
+def _mail_line(settings: Settings) -> str:
+    if settings.smtp_host:
+        return f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+    return f"written to {settings.data_dir / 'outbox'}/ (set TOCSIN_SMTP_HOST to send)"
 
 
 @dataclass(frozen=True)

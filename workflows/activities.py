@@ -14,26 +14,31 @@ from typing import TYPE_CHECKING
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import wording
-from domain.models import Incident, NotificationKind, Person, Recipient, Tier, TimelineEvent
+from domain.models import Incident, NotificationKind, Recipient, TimelineEvent
 from domain.notify import FAILED, Notification, Notifier, PermanentFailure
 from domain.playbook import Roster
-from domain.rules.effects import NotifyTarget
+from domain.rules.targets import recipients
 from playbooks.roster import RosterSource
 from workflows.models import (
     EffectsInput,
     EffectsResult,
     Failure,
+    IncidentChanged,
     NotifyInput,
     NotifyResult,
     PageIn,
     PagerInput,
     Reached,
     RecordInput,
+    StatementsInput,
     pager_workflow_id,
+    statements_workflow_id,
 )
 from workflows.pager import PagerWorkflow
+from workflows.statements import StatementsWorkflow
 
 if TYPE_CHECKING:
     # Only the type: the workflow module imports this one, and needs no database driver.
@@ -49,42 +54,6 @@ DIRECT = frozenset(
         NotificationKind.REMINDER,
     }
 )
-
-
-def recipients(roster: Roster, targets: list[NotifyTarget]) -> list[Recipient]:
-    """The people behind each target, as the roster is now (ADR 0003)."""
-    found: list[Recipient] = []
-    for target in targets:
-        if target.person is not None:
-            people = [_person(roster, target.person.name, target.person.slack_user_id)]
-            tier = target.tier
-        else:
-            people = roster.people(target.function, target.tier)
-            tier = target.tier
-            if not people:
-                # A tier nobody holds must not swallow the page: the function's primary
-                # (which the roster schema guarantees) gets it instead.
-                people, tier = roster.people(target.function, Tier.PRIMARY), Tier.PRIMARY
-        for person in people:
-            recipient = Recipient(
-                person=person, function=target.function, tier=tier, role=target.role
-            )
-            if recipient not in found:
-                found.append(recipient)
-    return found
-
-
-def _person(roster: Roster, name: str, slack_user_id: str | None) -> Person:
-    """Someone named on the incident (who acknowledged it): the roster's entry if they are in
-    it, by Slack ID or name, else just the name and Slack ID they acted with."""
-    for tiers in roster.functions.values():
-        for people in tiers.values():
-            for person in people:
-                if (slack_user_id and person.slack_user_id == slack_user_id) or (
-                    person.name == name
-                ):
-                    return person
-    return Person(name=name, slack_user_id=slack_user_id)
 
 
 def _recipient_key(key: str, recipient: Recipient) -> str:
@@ -145,6 +114,8 @@ class IncidentActivities:
                 result.reached.append(
                     Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
                 )
+        if input.customers is not None:
+            await self._tell_statements(input)
         if result.reached:
             await self._records.note_reached(
                 incident, [(r.kind, r.at, r.recipients) for r in result.reached]
@@ -176,6 +147,31 @@ class IncidentActivities:
             recipient=message.recipient.person.name if message.recipient else "#incident",
             external_id=external_id,
         )
+
+    async def _tell_statements(self, input: EffectsInput) -> None:
+        """The incident's statements workflow hears of a change that matters to customers;
+        it starts when customers are to be told (signal-with-start)."""
+        assert input.customers is not None
+        incident = input.incident
+        change = IncidentChanged(incident=incident, policies=input.customers)
+        workflow = statements_workflow_id(incident.id)
+        if input.customers[incident.level].applies(incident.type):
+            await self._client.start_workflow(
+                StatementsWorkflow.run,
+                StatementsInput(incident=incident, policies=input.customers),
+                id=workflow,
+                task_queue=self._task_queue,
+                start_signal="incident_changed",
+                start_signal_args=[change],
+            )
+            return
+        try:
+            await self._client.get_workflow_handle(workflow).signal(
+                StatementsWorkflow.incident_changed, change
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise  # retried; NOT_FOUND: nothing is told of this incident
 
     async def _hand_to_pager(
         self, message: Notification, recipient: Recipient, roster: Roster

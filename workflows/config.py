@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.email import SmtpConfig
 from adapters.slack.config import SlackConfig
 
 
@@ -22,3 +23,9 @@ class WorkerConfig:
     slack: SlackConfig | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
+    # Links in e-mails and Slack messages start here.
+    public_url: str = "http://127.0.0.1:8080"
+    # Without SMTP, e-mails are written to this directory instead.
+    smtp: SmtpConfig | None = None
+    outbox_dir: Path | None = None
+    webhook_allow_private: bool = False

@@ -21,8 +21,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.alerts import AlertBatch, AlertOutcome, AlertResult
     from domain.errors import IncidentConflict, InvalidAction
-    from domain.models import Incident, Status, TimelineEvent
-    from domain.playbook import PlaybookSet
+    from domain.models import EventKind, Incident, Level, Status, TimelineEvent
+    from domain.playbook import CustomerPolicy, PlaybookSet
     from domain.rules import alert_group, deadlines, lifecycle
     from domain.rules.effects import Notify, Outcome
     from domain.rules.lifecycle import ALERTMANAGER
@@ -56,6 +56,17 @@ _FOREVER = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Changes customers may be told of: the statements workflow hears of them.
+_TOLD_OF = frozenset(
+    {
+        EventKind.DECLARED,
+        EventKind.ACKNOWLEDGED,
+        EventKind.LEVEL_CHANGED,
+        EventKind.MITIGATED,
+        EventKind.RESOLVED,
+        EventKind.REOPENED,
+    }
+)
 # A burst may post to several Slack channels, each paced at about one message a second.
 _EFFECTS_TIMEOUT = timedelta(minutes=2)
 
@@ -309,9 +320,13 @@ class IncidentWorkflow:
                 incident=self._inc.model_copy(deep=True),
                 events=events,
                 notifications=notifications,
+                customers=self._customers() if _TOLD_OF & {e.kind for e in events} else None,
             )
             self._in_flight += 1
             self._spawn(self._run_effects(batch))
+
+    def _customers(self) -> dict[Level, CustomerPolicy]:
+        return {level: playbook.customers for level, playbook in self._playbooks.levels.items()}
 
     def _pending_effects(self) -> bool:
         return bool(self._unrecorded or self._queued or self._dirty)

@@ -22,10 +22,11 @@ from domain.models import (
     TimelineEvent,
 )
 from domain.notify import Notification
-from domain.playbook import PlaybookSet
+from domain.playbook import CustomerPolicy, PlaybookSet
 from domain.rules.effects import Notify, NotifyTarget
 from domain.rules.paging import Delivery, PagerState
 from domain.rules.state import IncidentState
+from domain.statements import CustomerMessage, Maintenance, Stage, StatementsState
 
 TASK_QUEUE = "tocsin"
 
@@ -134,6 +135,9 @@ class EffectsInput(BaseModel):
     incident: Incident
     events: list[TimelineEvent] = Field(default_factory=list)
     notifications: list[Notify] = Field(default_factory=list)
+    # Set when the activation changed what customers may be told (declared, level, mitigated,
+    # resolved): the incident's statements workflow hears of it.
+    customers: dict[Level, CustomerPolicy] | None = None
 
 
 class Reached(BaseModel):
@@ -185,3 +189,117 @@ class DeliverInput(BaseModel):
 
 class DeliverResult(BaseModel):
     failure: str | None = Field(default=None, description="why it can never be delivered")
+
+
+# ------------------------------------------------------------------------------ statements
+
+
+def statements_workflow_id(incident_id: str) -> str:
+    return f"statements-{incident_id}"
+
+
+def incident_of_message(message_id: str) -> str:
+    """``20261123-k7qz-m3`` belongs to incident ``20261123-k7qz``."""
+    incident_id, _, number = message_id.rpartition("-m")
+    if not incident_id or not number.isdigit():
+        raise ValueError(f"{message_id!r} is not a statement id")
+    return incident_id
+
+
+class StatementsInput(BaseModel):
+    incident: Incident
+    policies: dict[Level, CustomerPolicy]
+    resume: StatementsState | None = None
+
+
+class IncidentChanged(BaseModel):
+    """The incident as it is now; sent by its activities after each change that matters to
+    customers (declared, level changed, mitigated, resolved)."""
+
+    incident: Incident
+    policies: dict[Level, CustomerPolicy]
+
+
+class DraftInput(BaseModel):
+    stage: Stage
+    body: str | None = Field(default=None, max_length=5000)
+    by: Actor
+
+
+class ApproveInput(BaseModel):
+    message_id: str
+    body: str | None = Field(default=None, max_length=5000)
+    by: Actor
+
+
+class RejectInput(BaseModel):
+    message_id: str
+    reason: str = Field(min_length=1, max_length=2000)
+    by: Actor
+
+
+class CorrectInput(BaseModel):
+    message_id: str
+    body: str = Field(min_length=1, max_length=5000)
+    by: Actor
+
+
+class DraftBodyInput(BaseModel):
+    incident: Incident
+    stage: Stage
+    holding: bool = False
+    next_update: AwareDatetime | None = None
+
+
+class RecordStatementInput(BaseModel):
+    message: CustomerMessage
+    events: list[TimelineEvent] = Field(default_factory=list)
+
+
+class AskInput(BaseModel):
+    """Ask people to approve a draft (the communications lead, or the next tier)."""
+
+    message: CustomerMessage
+    incident: Incident
+    targets: list[NotifyTarget]
+    event: TimelineEvent
+    key: str
+
+
+class PublishInput(BaseModel):
+    message: CustomerMessage
+    incident: Incident
+
+
+class ReportInput(BaseModel):
+    """Write on the timeline where a published statement went, once its deliveries settled."""
+
+    message: CustomerMessage
+    event: TimelineEvent
+
+
+# -------------------------------------------------------------------------- announcements
+
+
+def confirm_workflow_id(subscriber_id: str) -> str:
+    return f"confirm-{subscriber_id}"
+
+
+def maintenance_workflow_id(maintenance_id: str) -> str:
+    return f"maintenance-{maintenance_id}"
+
+
+class ConfirmSubscriptionInput(BaseModel):
+    subscriber_id: str
+    # The link's token travels to the mail through Temporal; the records keep only its hash.
+    token: str
+
+
+class MaintenanceInput(BaseModel):
+    maintenance: Maintenance
+
+
+class AnnounceInput(BaseModel):
+    maintenance: Maintenance
+    kind: str = Field(pattern="^(scheduled|completed|cancelled)$")
+    at: AwareDatetime

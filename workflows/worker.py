@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
@@ -14,19 +16,28 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from adapters.console import ConsoleNotifier
+from adapters.email import Mailer, OutboxMailer, SmtpMailer
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import REGISTRY as SLACK_METRICS
 from adapters.slack.client import SlackApi
 from adapters.slack.notifier import SlackNotifier
+from adapters.webhooks import WebhookSender
 from domain.notify import Notifier
-from playbooks.loader import load_playbooks, load_slack_channels
+from domain.playbook import KeyAccounts
+from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
 from playbooks.roster import RosterSource
+from playbooks.templates import Templates, load_templates
 from workflows.activities import IncidentActivities
+from workflows.announcement_activities import AnnouncementActivities
+from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.config import WorkerConfig
 from workflows.connect import connect_with_retry
+from workflows.fanout import Fanout
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
 from workflows.pager_activities import PagerActivities
+from workflows.statement_activities import StatementActivities
+from workflows.statements import StatementsWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +53,83 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """What the customer statements reach customers with."""
+
+    mailer: Mailer
+    webhooks: WebhookSender
+    templates: Templates
+    accounts: KeyAccounts
+    public_url: str = "http://127.0.0.1:8080"
+
+
 def build_worker(
     client: Client,
     task_queue: str,
     store: RecordsStore,
     notifier: Notifier,
     roster: RosterSource,
+    outbound: Outbound,
 ) -> Worker:
     incidents = IncidentActivities(store, notifier, roster, client, task_queue)
     pagers = PagerActivities(store, notifier)
+    fanout = Fanout(store, outbound.mailer, outbound.webhooks, outbound.public_url)
+    statements = StatementActivities(
+        store,
+        notifier,
+        roster,
+        outbound.templates,
+        outbound.accounts,
+        outbound.mailer,
+        fanout,
+    )
+    announcements = AnnouncementActivities(store, outbound.mailer, fanout)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow, PagerWorkflow],
-        activities=[incidents.apply_effects, incidents.record, incidents.notify, pagers.deliver],
+        workflows=[
+            IncidentWorkflow,
+            PagerWorkflow,
+            StatementsWorkflow,
+            ConfirmSubscriptionWorkflow,
+            MaintenanceWorkflow,
+        ],
+        activities=[
+            incidents.apply_effects,
+            incidents.record,
+            incidents.notify,
+            pagers.deliver,
+            statements.draft_body,
+            statements.record,
+            statements.ask_approval,
+            statements.preview,
+            statements.notify_key_accounts,
+            statements.publish_to_status_page,
+            statements.email_subscribers,
+            statements.call_webhooks,
+            statements.report_deliveries,
+            announcements.send_confirmation,
+            announcements.record_maintenance,
+            announcements.announce_maintenance,
+        ],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
+    )
+
+
+def outbound_for(config: WorkerConfig) -> Outbound:
+    mailer: Mailer = (
+        SmtpMailer(config.smtp)
+        if config.smtp is not None
+        else OutboxMailer(config.outbox_dir or Path("outbox"))
+    )
+    return Outbound(
+        mailer=mailer,
+        webhooks=WebhookSender(allow_private=config.webhook_allow_private),
+        templates=load_templates(config.playbooks_dir),
+        accounts=load_accounts(config.playbooks_dir),
+        public_url=config.public_url,
     )
 
 
@@ -81,7 +153,8 @@ async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> 
     if config.metrics_port is not None:
         start_http_server(config.metrics_port, config.metrics_host, registry=SLACK_METRICS)
     client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
-    worker = build_worker(client, config.task_queue, store, notifier, roster)
+    outbound = outbound_for(config)
+    worker = build_worker(client, config.task_queue, store, notifier, roster, outbound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,4 +165,5 @@ async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> 
         async with worker:
             await stop.wait()
     finally:
+        await outbound.webhooks.aclose()
         await store.close()

@@ -7,20 +7,21 @@ at once for the same incident, leave the same rows as a single run would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import utcnow
 from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
+from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
+from adapters.records.upsert import insert_for, locked
 from domain.models import (
     Incident,
     Level,
@@ -38,6 +39,7 @@ class RecordsStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self.statements = StatementRecords(engine, self._writer)
 
     @classmethod
     def from_url(cls, url: str) -> RecordsStore:
@@ -63,11 +65,11 @@ class RecordsStore:
         async with self._writer.begin() as conn:
             row = _incident_row(incident)
             stored = await conn.scalar(
-                _locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
+                locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
             )
             if stored:
                 row["paged"] = merge_paged(stored, row["paged"])
-            stmt = _insert(conn, incidents).values(row)
+            stmt = insert_for(conn, incidents).values(row)
             await conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[incidents.c.id],
@@ -81,7 +83,7 @@ class RecordsStore:
                 # Ascending seq: concurrent writers then take row locks in the same order.
                 rows = [_event_row(e) for e in sorted(events, key=lambda e: e.seq)]
                 await conn.execute(
-                    _insert(conn, timeline_events).on_conflict_do_nothing(
+                    insert_for(conn, timeline_events).on_conflict_do_nothing(
                         index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
                     ),
                     rows,
@@ -109,7 +111,7 @@ class RecordsStore:
                 )
         async with self._writer.begin() as conn:
             stored = await conn.scalar(
-                _locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
+                locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
             )
             if stored is None:
                 return  # not recorded yet; its first snapshot will carry the list
@@ -118,6 +120,22 @@ class RecordsStore:
                 merged = merge_paged(merged, [entry], counting=True)
             await conn.execute(
                 incidents.update().where(incidents.c.id == incident.id).values(paged=merged)
+            )
+
+    async def add_events(self, incident_id: str, events: Sequence[TimelineEvent]) -> None:
+        """Timeline events written by another workflow than the incident's (its statements):
+        inserted once each, the snapshot left alone."""
+        strangers = sorted({e.incident_id for e in events if e.incident_id != incident_id})
+        if strangers:
+            raise ValueError(f"events of other incidents {strangers} added to {incident_id!r}")
+        if not events:
+            return
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                insert_for(conn, timeline_events).on_conflict_do_nothing(
+                    index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
+                ),
+                [_event_row(e) for e in sorted(events, key=lambda e: e.seq)],
             )
 
     async def notification_sent(self, key: str) -> bool:
@@ -137,7 +155,7 @@ class RecordsStore:
         """Remember a sent notification; recording the same key again keeps the first record."""
         async with self._writer.begin() as conn:
             await conn.execute(
-                _insert(conn, notifications)
+                insert_for(conn, notifications)
                 .values(
                     key=key,
                     incident_id=incident_id,
@@ -160,7 +178,7 @@ class RecordsStore:
         """Remember (or replace) what an outbound adapter needs to find again, such as the
         Slack channel of an incident or the ts of its card."""
         async with self._writer.begin() as conn:
-            insert = _insert(conn, notifications).values(
+            insert = insert_for(conn, notifications).values(
                 key=key,
                 incident_id=incident_id,
                 kind="ref",
@@ -184,11 +202,11 @@ class RecordsStore:
         now = utcnow()
         async with self._writer.begin() as conn:
             current = (
-                await conn.execute(_locked(conn, select(leases).where(leases.c.name == name)))
+                await conn.execute(locked(conn, select(leases).where(leases.c.name == name)))
             ).first()
             if current is not None and current.holder != holder and current.expires_at > now:
                 return False
-            insert = _insert(conn, leases).values(
+            insert = insert_for(conn, leases).values(
                 name=name, holder=holder, expires_at=now + timedelta(seconds=seconds)
             )
             await conn.execute(
@@ -214,6 +232,21 @@ class RecordsStore:
                 await conn.execute(select(incidents).where(incidents.c.id == incident_id))
             ).first()
         return None if row is None else _incident(row)
+
+    async def incidents_by_id(self, ids: Iterable[str]) -> dict[str, Incident]:
+        wanted = sorted(set(ids))
+        found: dict[str, Incident] = {}
+        async with self._engine.connect() as conn:
+            # In chunks: SQLite takes at most some hundreds of bound parameters at once.
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = (
+                    await conn.execute(select(incidents).where(incidents.c.id.in_(chunk)))
+                ).all()
+                for row in rows:
+                    incident = _incident(row)
+                    found[incident.id] = incident
+        return found
 
     async def list_incidents(
         self,
@@ -253,7 +286,8 @@ class RecordsStore:
         query = (
             select(timeline_events)
             .where(timeline_events.c.incident_id == incident_id)
-            .order_by(timeline_events.c.seq)
+            # The incident's events and its statements' are numbered apart: time orders them.
+            .order_by(timeline_events.c.at, timeline_events.c.seq)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -301,22 +335,6 @@ def merge_paged(
         elif entry.get("times", 1) >= merged[same].get("times", 1):
             merged[same] = dict(entry)
     return merged
-
-
-def _locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
-    """Read a row that this transaction will write: PostgreSQL locks it; SQLite's writers hold
-    the database lock from BEGIN IMMEDIATE already."""
-    return query.with_for_update() if conn.dialect.name == "postgresql" else query
-
-
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT; the generic one does not."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise ValueError(f"the records store supports sqlite and postgresql, not {dialect}")
 
 
 def _filtered(

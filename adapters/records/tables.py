@@ -138,3 +138,93 @@ leases = Table(
     Column("holder", String, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# Statements for customers, written by the statements workflow's activities (DESIGN.md §3).
+customer_messages = Table(
+    "customer_messages",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("incident_id", String, nullable=False),
+    Column("stage", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("drill", Boolean, nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("drafted_at", UTCDateTime, nullable=False),
+    Column("drafted_by", Text, nullable=False),
+    Column("approved_by", Text, nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("rejected_by", Text, nullable=True),
+    Column("rejected_reason", Text, nullable=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("holding", Boolean, nullable=False),
+    Column("corrects", String, nullable=True),
+    Column("breached", Boolean, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customer_messages_incident_id", "incident_id"),
+    Index("ix_customer_messages_status_published_at", "status", "published_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("message_id", String, primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+)
+
+# People and systems who asked to be told. Written by the API (they are configuration, not
+# incident records). A webhook's signing secret is kept to sign with, and the unsubscribe
+# token to put in every e-mail, so both are stored as they are; a confirmation token is sent
+# once and only its hash is kept.
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("email", Text, nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("secret", Text, nullable=True),
+    Column("status", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("confirm_token_hash", String, nullable=True),
+    Column("unsubscribe_token", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Index("ix_subscribers_email", "email"),
+    Index("ix_subscribers_confirm_token_hash", "confirm_token_hash"),
+    Index("ix_subscribers_unsubscribe_token", "unsubscribe_token"),
+)
+
+# What the communications lead says a component's status is, over what incidents imply.
+component_overrides = Table(
+    "component_overrides",
+    metadata,
+    Column("component", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+maintenances = Table(
+    "maintenances",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("components", _json(), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("status", String, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -25,9 +25,16 @@ from adapters.slack import layout
 from adapters.slack.client import SlackApi
 from adapters.slack.config import DEFAULT_HOOKS_URL
 from adapters.slack.notifier import Refs, bundle_ref, incident_of_channel_ref
-from domain.errors import IncidentConflict, IncidentNotFound, InvalidAction, TemporalUnavailable
+from domain.errors import (
+    IncidentConflict,
+    IncidentNotFound,
+    InvalidAction,
+    StatementNotFound,
+    TemporalUnavailable,
+)
 from domain.models import Actor, Declaration, Incident, IncidentType, Level
 from domain.playbook import Roster
+from domain.statements import CustomerMessage
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,16 @@ class IncidentActions(Protocol):
     async def mitigate(self, incident_id: str, by: Actor, note: str = "") -> Incident: ...
 
     async def resolve(self, incident_id: str, by: Actor, summary: str = "") -> Incident: ...
+
+
+class StatementActions(Protocol):
+    async def approve(
+        self, message_id: str, by: Actor, body: str | None = None
+    ) -> CustomerMessage: ...
+
+    async def reject(self, message_id: str, reason: str, by: Actor) -> CustomerMessage: ...
+
+    async def statement(self, message_id: str) -> CustomerMessage: ...
 
 
 class BadRequest(ValueError):
@@ -174,8 +191,6 @@ ANSWER_WITHIN = 2.5
 # However slow Temporal is, an answer that follows is given up on after this.
 FOLLOW_UP_WITHIN = 60.0
 
-Reply = Incident | str
-
 
 class SlackInbound:
     """Long-lived: the work a request left running is kept here until it has answered."""
@@ -189,8 +204,10 @@ class SlackInbound:
         roster: Callable[[], Roster] | None = None,
         clock: Callable[[], datetime],
         hooks_url: str = DEFAULT_HOOKS_URL,
+        statements: StatementActions | None = None,
     ) -> None:
         self._actions = actions
+        self._statements = statements
         self._refs = refs
         self._api = api
         self._roster = roster
@@ -257,6 +274,50 @@ class SlackInbound:
             self._keep(self._do(self._actions.mitigate(value, by), "Marked mitigated", *where))
         elif action.action_id == layout.ACK_ALL:
             self._keep(self._acknowledge_all(value, by, where))
+        elif action.action_id in _STATEMENT_BUTTONS:
+            await self._statement_button(action.action_id, value, payload.trigger_id, by, where)
+
+    async def _statement_button(
+        self,
+        action_id: str,
+        message_id: str,
+        trigger_id: str | None,
+        by: Actor,
+        where: tuple[str | None, str | None, str],
+    ) -> None:
+        statements = self._statements
+        if statements is None:
+            self._keep(self._tell(*where, "Statements cannot be approved from here."))
+            return
+        if action_id == layout.STATEMENT_APPROVE:
+            self._keep(
+                self._settle(statements.approve(message_id, by), "Approved and published", where)
+            )
+            return
+        if action_id == layout.STATEMENT_REJECT:
+            view = layout.reject_modal(message_id)
+        else:
+            # The form shows the text as it is now, which may differ from the one in the DM.
+            found = await _outcome(statements.statement(message_id), INLINE)
+            if isinstance(found, str):
+                self._keep(self._tell(*where, f"Not done: {found}"))
+                return
+            view = layout.statement_modal(message_id, found.body)
+        problem = await self._open_modal(trigger_id, view)
+        if problem:
+            self._keep(self._tell(*where, problem))
+
+    async def _settle(
+        self,
+        call: Awaitable[CustomerMessage],
+        done: str,
+        where: tuple[str | None, str | None, str],
+    ) -> None:
+        result = await _outcome(call, FOLLOW_UP_WITHIN)
+        if isinstance(result, str):
+            await self._tell(*where, f"Not done: {result}")
+        else:
+            await self._tell(*where, f"{done}: statement {result.id} ({result.status.value})")
 
     async def _do(
         self,
@@ -302,6 +363,8 @@ class SlackInbound:
         user = payload.user
         by = self.actor(user.id, user.name or user.username)
         incident_id = view.private_metadata
+        if view.callback_id in _STATEMENT_BUTTONS:
+            return await self._statement_form(view, by, user.id)
         call: Awaitable[Incident]
         if view.callback_id == layout.DECLARE:
             errors = _declare_errors(view)
@@ -337,7 +400,9 @@ class SlackInbound:
             block, done = "summary", "Resolved"
         else:
             return {}
-        task = asyncio.ensure_future(_outcome(call, FOLLOW_UP_WITHIN))
+        task: asyncio.Future[Incident | CustomerMessage | str] = asyncio.ensure_future(
+            _outcome(call, FOLLOW_UP_WITHIN)
+        )
         finished, _ = await asyncio.wait({task}, timeout=INLINE)
         if task in finished:
             result = task.result()
@@ -347,14 +412,44 @@ class SlackInbound:
         self._keep(self._follow_form(task, done, user.id))
         return {}
 
-    async def _follow_form(self, task: asyncio.Future[Reply], done: str, user: str) -> None:
+    async def _follow_form(
+        self, task: asyncio.Future[Incident | CustomerMessage | str], done: str, user: str
+    ) -> None:
         result = await task
-        text = (
-            f"Not done: {result}"
-            if isinstance(result, str)
-            else (f"{done}: {layout.status_reply(result, self._clock())}")
-        )
+        if isinstance(result, str):
+            text = f"Not done: {result}"
+        elif isinstance(result, CustomerMessage):
+            text = f"{done}: statement {result.id} ({result.status.value})"
+        else:
+            text = f"{done}: {layout.status_reply(result, self._clock())}"
         await self._post(user, text)
+
+    async def _statement_form(self, view: View, by: Actor, user: str) -> dict[str, Any]:
+        statements, message_id = self._statements, view.private_metadata
+        if statements is None:
+            return {}
+        call: Awaitable[CustomerMessage]
+        if view.callback_id == layout.STATEMENT_EDIT:
+            body = view.value("body")
+            if not body:
+                return {"response_action": "errors", "errors": {"body": "write the statement"}}
+            call, block, done = statements.approve(message_id, by, body), "body", "Approved"
+        else:
+            reason = view.value("reason")
+            if not reason:
+                return {"response_action": "errors", "errors": {"reason": "say why"}}
+            call, block, done = statements.reject(message_id, reason, by), "reason", "Rejected"
+        task: asyncio.Future[Incident | CustomerMessage | str] = asyncio.ensure_future(
+            _outcome(call, FOLLOW_UP_WITHIN)
+        )
+        finished, _ = await asyncio.wait({task}, timeout=INLINE)
+        if task in finished:
+            result = task.result()
+            if isinstance(result, str):
+                return {"response_action": "errors", "errors": {block: result}}
+            return {}
+        self._keep(self._follow_form(task, done, user))
+        return {}
 
     # -------------------------------------------------------------------------- commands
 
@@ -486,8 +581,12 @@ class SlackInbound:
             log.warning("chat.postMessage to %s failed: %s", user, type(exc).__name__)
 
 
-async def _outcome(call: Awaitable[Incident], within: float) -> Reply:
-    """The changed incident, or why there is none."""
+_STATEMENT_BUTTONS = (layout.STATEMENT_APPROVE, layout.STATEMENT_EDIT, layout.STATEMENT_REJECT)
+_T = TypeVar("_T")
+
+
+async def _outcome(call: Awaitable[_T], within: float) -> _T | str:
+    """The changed incident or statement, or why there is none."""
     try:
         async with asyncio.timeout(within):
             return await call
@@ -500,6 +599,8 @@ async def _outcome(call: Awaitable[Incident], within: float) -> Reply:
         return str(exc)
     except IncidentNotFound:
         return "that incident no longer exists."
+    except StatementNotFound:
+        return "that statement no longer exists."
     except TemporalUnavailable:
         return "the workflow engine is unavailable; try again in a moment."
 

@@ -18,6 +18,7 @@ from domain.models import (
     Incident,
     IncidentType,
     Level,
+    NotificationKind,
     Recipient,
     Status,
 )
@@ -36,6 +37,9 @@ CHANGE_LEVEL = "incident.level"
 POST_UPDATE = "incident.update"
 MITIGATE = "incident.mitigate"
 ACK_ALL = "incident.ack_all"
+STATEMENT_APPROVE = "statement.approve"
+STATEMENT_EDIT = "statement.edit"
+STATEMENT_REJECT = "statement.reject"
 RESOLVE = "incident.resolve"
 DECLARE = "incident.declare"
 
@@ -200,6 +204,10 @@ def _card_buttons(incident: Incident) -> list[dict[str, Any]]:
 
 def direct(notification: Notification, channel_id: str | None) -> tuple[str, list[Block]]:
     """A page, escalation, breach, engagement or reminder sent to one person."""
+    if notification.kind is NotificationKind.APPROVAL:
+        return approval(notification, channel_id)
+    if notification.kind is NotificationKind.STATEMENT:
+        return statement_note(notification)
     incident = notification.incident
     where = f" Join <#{channel_id}>." if channel_id else ""
     text = f"*{wording.headline(notification.kind)}* {escape(wording.incident_label(incident))}\n"
@@ -269,6 +277,64 @@ def for_someone(notification: Notification) -> tuple[str, list[Block]]:
         f"{escape(notification.event.text)}"
     )
     return clip(escape(notification.text), MAX_FALLBACK), [_section(text)]
+
+
+def approval(notification: Notification, channel_id: str | None) -> tuple[str, list[Block]]:
+    """A statement for customers waiting for this person's approval: Approve as it is, Edit
+    (a form with the text) or Reject (a form asking why)."""
+    incident, data = notification.incident, notification.event.data
+    message = str(data.get("message", ""))
+    where = f" <#{channel_id}>" if channel_id else ""
+    head = (
+        f":loudspeaker: *Statement for customers to approve* "
+        f"{escape(wording.incident_label(incident))}{where}\n{escape(notification.event.text)}"
+    )
+    body = "\n".join(f"> {escape(line)}" for line in str(data.get("body", "")).splitlines())
+    blocks: list[Block] = [
+        _section(head),
+        _section(body or "> (empty)"),
+        {
+            "type": "actions",
+            "elements": [
+                _button("Approve", STATEMENT_APPROVE, message, "primary"),
+                _button("Edit", STATEMENT_EDIT, message),
+                _button("Reject", STATEMENT_REJECT, message, "danger"),
+            ],
+        },
+        _context(f"Statement {escape(message)}: only an approved statement is published."),
+    ]
+    return clip(escape(notification.text), MAX_FALLBACK), blocks
+
+
+def statement_note(notification: Notification) -> tuple[str, list[Block]]:
+    """A published statement, to a key account's manager before the public has it."""
+    incident = notification.incident
+    text = (
+        f":envelope: *Before it is public* — {escape(incident.title)}\n"
+        f"> {escape(notification.event.text)}"
+    )
+    return clip(escape(notification.text), MAX_FALLBACK), [_section(text)]
+
+
+def statement_modal(message_id: str, body: str) -> dict[str, Any]:
+    """Edit a statement's text, then approve it as edited."""
+    text = _text_input(multiline=True, max_length=3000) | {"initial_value": body[:3000]}
+    return _modal(
+        STATEMENT_EDIT,
+        "Edit and approve",
+        [_input("body", "Statement for customers", text)],
+        metadata=message_id,
+    )
+
+
+def reject_modal(message_id: str) -> dict[str, Any]:
+    reason = _text_input(multiline=True, max_length=2000)
+    return _modal(
+        STATEMENT_REJECT,
+        "Reject the statement",
+        [_input("reason", "Why (the next draft is asked for with it)", reason)],
+        metadata=message_id,
+    )
 
 
 def channel_line(notification: Notification) -> tuple[str, list[Block]]:

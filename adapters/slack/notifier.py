@@ -97,6 +97,19 @@ def _permanent_errors() -> Iterator[None]:
         raise
 
 
+# Who is asked into the incident's channel with their message: responders and the
+# communications lead, not a key account's manager (a statement) nor a reminder's owner.
+_JOIN_THE_CHANNEL = frozenset(
+    {
+        NotificationKind.PAGE,
+        NotificationKind.ENGAGE,
+        NotificationKind.ESCALATION,
+        NotificationKind.BREACH,
+        NotificationKind.APPROVAL,
+    }
+)
+
+
 def bundle_ref(key: str) -> str:
     """Where a bundle keeps its incidents, for its Acknowledge all button."""
     return f"slack:bundle:{key}"
@@ -138,7 +151,7 @@ class SlackNotifier:
             # incident's channel is where they can be told.
             text, blocks = layout.for_someone(notification)
             return await self.post_once(channel, notification.key, text, blocks, incident.id)
-        if notification.kind is not NotificationKind.REMINDER:
+        if notification.kind in _JOIN_THE_CHANNEL:
             await self._invite(channel, [person.slack_user_id])
         dm_channel = await self._dm(person.slack_user_id)
         text, blocks = layout.direct(notification, channel)
@@ -158,7 +171,7 @@ class SlackNotifier:
                 incident = page.incident
                 if incident.id not in channels:
                     channels[incident.id] = await self.ensure_channel(incident)
-                    if page.kind is not NotificationKind.REMINDER:
+                    if page.kind in _JOIN_THE_CHANNEL:
                         await self._invite(channels[incident.id], [user])
             incident_ids = ",".join(dict.fromkeys(page.incident.id for page in pages))
             first = pages[0].incident.id

@@ -25,6 +25,7 @@ from adapters.records import TTA_BUCKETS, Histogram, MetricsSnapshot
 from adapters.slack.client import REGISTRY as SLACK_METRICS
 from api.deps import IntakeCounters, RuntimeDep, StoreDep
 from domain.models import IncidentType, Level
+from domain.statements import Channel, DeliveryStatus
 
 router = APIRouter(tags=["metrics"])
 
@@ -99,6 +100,36 @@ class SnapshotCollector(Collector):
         yield escalations
 
 
+class StatementsCollector(Collector):
+    def __init__(
+        self, breaches: dict[tuple[str, bool], int], deliveries: dict[tuple[str, str], int]
+    ) -> None:
+        self._breaches = breaches
+        self._deliveries = deliveries
+
+    def collect(self) -> Iterator[Metric]:
+        breaches = CounterMetricFamily(
+            "tocsin_statement_breaches",
+            "Statements for customers not approved by their due time, by level and drill.",
+            labels=["level", "drill"],
+        )
+        for level in Level:
+            for drill in (False, True):
+                count = self._breaches.get((level.value, drill), 0)
+                breaches.add_metric([level.value, str(drill).lower()], count)
+        yield breaches
+        deliveries = GaugeMetricFamily(
+            "tocsin_statement_deliveries",
+            "Deliveries of statements and announcements, by channel and where each stands.",
+            labels=["channel", "status"],
+        )
+        for channel in Channel:
+            for status in DeliveryStatus:
+                count = self._deliveries.get((channel.value, status.value), 0)
+                deliveries.add_metric([channel.value, status.value], count)
+        yield deliveries
+
+
 class IntakeCollector(Collector):
     def __init__(self, counters: IntakeCounters) -> None:
         self._counters = counters
@@ -148,6 +179,11 @@ async def metrics(store: StoreDep, runtime: RuntimeDep) -> Response:
     snapshot = await store.metrics()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
+    registry.register(
+        StatementsCollector(
+            await store.statements.breaches(), await store.statements.delivery_counts()
+        )
+    )
     registry.register(IntakeCollector(runtime.intake))
     # Slack calls this process made (forms, private answers); the worker serves its own.
     registry.register(_Forward(SLACK_METRICS))

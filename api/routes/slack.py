@@ -51,6 +51,7 @@ async def _inbound(request: Request, runtime: RuntimeDep, config: ConfigDep) -> 
             roster=roster.current if roster is not None else None,
             clock=utcnow,
             hooks_url=config.slack_hooks_url,
+            statements=runtime.statements,
         )
         request.app.state.slack_inbound = inbound
     return inbound

@@ -22,6 +22,8 @@ SEEN_KEYS = 5000
 
 class PagerState(BaseModel):
     window_until: AwareDatetime | None = None
+    # When the last message went: the window counts from it, in the length now in force.
+    sent_at: AwareDatetime | None = None
     held: list[Notification] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
     deliveries: int = 0
@@ -54,6 +56,10 @@ def receive(
     """New pages for the person. Outside a window the first goes at once; the rest of them,
     and every page inside a window, are held until it closes."""
     s = state.model_copy(deep=True)
+    if s.sent_at is not None and s.window_until is not None:
+        # The roster's bundle window may have changed since the last message: the one in
+        # force now decides when the open window closes.
+        s.window_until = s.sent_at + window
     deliveries: list[Delivery] = []
     for page in pages:
         if page.key in s.seen:

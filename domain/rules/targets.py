@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.models import Function, IncidentType, Role, Tier
-from domain.playbook import CoordinationMatrix, PageTarget
+from domain.models import Function, IncidentType, Person, Recipient, Role, Tier
+from domain.playbook import CoordinationMatrix, PageTarget, Roster
 from domain.rules.effects import NotifyTarget
 from domain.rules.state import IncidentState
 
@@ -41,3 +41,39 @@ def owner(state: IncidentState, matrix: CoordinationMatrix) -> list[NotifyTarget
     if state.owner is None:
         return leads
     return [leads[0].model_copy(update={"person": state.owner})]
+
+
+def recipients(roster: Roster, targets: list[NotifyTarget]) -> list[Recipient]:
+    """The people behind each target, as the roster is now (ADR 0003)."""
+    found: list[Recipient] = []
+    for target in targets:
+        if target.person is not None:
+            people = [_person(roster, target.person.name, target.person.slack_user_id)]
+            tier = target.tier
+        else:
+            people = roster.people(target.function, target.tier)
+            tier = target.tier
+            if not people:
+                # A tier nobody holds must not swallow the page: the function's primary
+                # (which the roster schema guarantees) gets it instead.
+                people, tier = roster.people(target.function, Tier.PRIMARY), Tier.PRIMARY
+        for person in people:
+            recipient = Recipient(
+                person=person, function=target.function, tier=tier, role=target.role
+            )
+            if recipient not in found:
+                found.append(recipient)
+    return found
+
+
+def _person(roster: Roster, name: str, slack_user_id: str | None) -> Person:
+    """Someone named on the incident (who acknowledged it): the roster's entry if they are in
+    it, by Slack ID or name, else just the name and Slack ID they acted with."""
+    for tiers in roster.functions.values():
+        for people in tiers.values():
+            for person in people:
+                if (slack_user_id and person.slack_user_id == slack_user_id) or (
+                    person.name == name
+                ):
+                    return person
+    return Person(name=name, slack_user_id=slack_user_id)

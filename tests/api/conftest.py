@@ -25,7 +25,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.deps import Runtime
 from domain.models import Declaration, Incident, NotificationKind, Status
-from playbooks.loader import DEFAULT_DIR
+from playbooks.base import DEFAULT_DIR
 from testkit.waiting import eventually
 from tests.conftest import Stack
 from workflows.client import IncidentService

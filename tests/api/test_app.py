@@ -17,7 +17,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.deps import Runtime
 from domain.models import NotificationKind
-from playbooks.loader import DEFAULT_DIR, PlaybookError
+from playbooks.base import DEFAULT_DIR, PlaybookError
 from testkit.processes import free_port
 from testkit.waiting import eventually
 from tests.api.conftest import AUTH, declaration, http_client

@@ -29,10 +29,12 @@ from api.app import create_app
 from api.deps import Runtime
 from domain.models import Function, Level
 from domain.playbook import SlackChannels
-from playbooks.loader import DEFAULT_DIR, load_playbooks
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
 from testkit.fake_slack import FakeSlack, serve_fake_slack
 from tests.api.conftest import api_config
+from tests.conftest import outbound
 from workflows.client import IncidentService
 from workflows.worker import build_worker
 
@@ -214,7 +216,9 @@ async def open_slack_stack(
     )
     HOOKS["url"] = fake.hooks_url
     stack = SlackStack(env, fake, store, refs, service, app, task_queue, announce, brand_pr)
-    stack.new_worker = lambda: build_worker(env.client, task_queue, store, notifier, roster)
+    stack.new_worker = lambda: build_worker(
+        env.client, task_queue, store, notifier, roster, outbound(tmp_path)
+    )
     try:
         await stack.start_worker()
         yield stack

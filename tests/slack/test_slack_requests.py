@@ -25,7 +25,7 @@ from adapters.slack.notifier import incident_of_channel_ref
 from api.app import create_app
 from api.deps import Runtime
 from domain.models import EventKind, Incident, IncidentType, Level, Status
-from playbooks.loader import DEFAULT_DIR
+from playbooks.base import DEFAULT_DIR
 from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.api.conftest import api_config

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from playbooks.loader import DEFAULT_DIR
+from playbooks.base import DEFAULT_DIR
 from tocsin.cli import app
 from tocsin.up import busy_ports, ensure_token
 

@@ -7,29 +7,23 @@ from pathlib import Path
 import pytest
 
 from domain.models import Function, IncidentType, Level, Role, Tier
-from playbooks.loader import (
-    DEFAULT_DIR,
-    PlaybookError,
-    load_playbooks,
-    load_roster,
-    validate_directory,
-)
+from playbooks.base import DEFAULT_DIR, PlaybookError
+from playbooks.loader import load_playbooks, load_roster, validate_directory
 
 
 @pytest.fixture
 def playbook_dir(tmp_path: Path) -> Path:
     """A copy of the default playbook directory that a test may break."""
     target = tmp_path / "playbooks"
-    target.mkdir()
-    for path in DEFAULT_DIR.glob("*.yaml"):
-        shutil.copy(path, target / path.name)
+    shutil.copytree(DEFAULT_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return target
 
 
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    # The first occurrence: the level's own fields come before its customer policy.
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _single_problem(directory: Path) -> str:

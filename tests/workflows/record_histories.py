@@ -33,14 +33,22 @@ from domain.models import (
     Role,
     Tier,
 )
+from domain.statements import CustomerMessage, Maintenance, MessageStatus, Stage
 from playbooks.loader import load_roster
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
 from tocsin.binaries import temporal_test_server
+from workflows.announcements_client import AnnouncementService
 from workflows.incident import IncidentWorkflow
-from workflows.models import pager_workflow_id, workflow_id
+from workflows.models import (
+    maintenance_workflow_id,
+    pager_workflow_id,
+    statements_workflow_id,
+    workflow_id,
+)
 from workflows.pager import PagerWorkflow
+from workflows.statements_client import StatementService
 
 HISTORIES = Path(__file__).parent / "histories"
 BOB = Actor(name="Bob")
@@ -141,11 +149,96 @@ async def pager_bundles_a_storm(stack: Stack) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
+async def _after(stack: Stack, workflow_id: str, wait: timedelta) -> WorkflowHistory:
+    """The workflow's history once it has ended, ``wait`` of skipped time from now."""
+    await stack.env.sleep(wait)
+    handle = stack.client.get_workflow_handle(workflow_id)
+
+    async def ended() -> bool:
+        return (await handle.describe()).close_time is not None
+
+    await eventually(ended, what=f"{workflow_id} ended")
+    return await handle.fetch_history()
+
+
+async def _statements_of(stack: Stack, incident_id: str) -> list[CustomerMessage]:
+    return await stack.store.statements.of_incident(incident_id)
+
+
+async def statements_lifecycle(stack: Stack) -> WorkflowHistory:
+    """Drafted, approved, corrected; monitoring and resolved drafts, the last approved; the
+    workflow ends when the week of corrections is over."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.B,
+            type=IncidentType.SERVICE_OUTAGE,
+            service="checkout",
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    service = StatementService(stack.client, stack.task_queue, stack.playbooks)
+    gil = Actor(name="Gil Ramos")
+    (first,) = await eventually(lambda: _statements_of(stack, incident.id))
+    await service.approve(first.id, gil)
+    await service.correct(first.id, "Only card payments fail.", gil)
+    await stack.service.mitigate(incident.id, BOB, "rolled back")
+    await stack.service.resolve(incident.id, BOB, "fixed")
+
+    async def resolved_draft() -> CustomerMessage | None:
+        found = [
+            m
+            for m in await _statements_of(stack, incident.id)
+            if m.stage is Stage.RESOLVED and m.status is MessageStatus.DRAFT
+        ]
+        return found[0] if found else None
+
+    await service.approve((await eventually(resolved_draft)).id, gil)
+    return await _after(stack, statements_workflow_id(incident.id), timedelta(days=8))
+
+
+async def statement_held_and_escalated(stack: Stack) -> WorkflowHistory:
+    """No approval: the breach, the holding statement, every escalation; then resolved."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            service="checkout",
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    await eventually(lambda: _statements_of(stack, incident.id))
+    await stack.env.sleep(timedelta(minutes=40))
+    await stack.service.resolve(incident.id, BOB, "fixed")
+    return await _after(stack, statements_workflow_id(incident.id), timedelta(days=8))
+
+
+async def maintenance_completed(stack: Stack) -> WorkflowHistory:
+    now = await stack.env.get_current_time()
+    maintenance = Maintenance(
+        id="mnt-20261201-abcdef",
+        title="Database upgrade",
+        body="Checkout may be slow.",
+        components=["checkout"],
+        starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(hours=2),
+        created_by="Gil Ramos",
+        created_at=now,
+        version=1,
+    )
+    await AnnouncementService(stack.client, stack.task_queue).schedule_maintenance(maintenance)
+    return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(hours=3))
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
     "alert_group_flaps": alert_group_flaps,
     "pager_bundles_a_storm": pager_bundles_a_storm,
+    "statements_lifecycle": statements_lifecycle,
+    "statement_held_and_escalated": statement_held_and_escalated,
+    "maintenance_completed": maintenance_completed,
 }
 
 

@@ -11,8 +11,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
+from workflows.statements import StatementsWorkflow
 from workflows.worker import sandbox_runner
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -20,7 +22,13 @@ HISTORIES = Path(__file__).parent / "histories"
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=[IncidentWorkflow, PagerWorkflow],
+        workflows=[
+            IncidentWorkflow,
+            PagerWorkflow,
+            StatementsWorkflow,
+            ConfirmSubscriptionWorkflow,
+            MaintenanceWorkflow,
+        ],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),
     )

@@ -63,7 +63,7 @@ def up(
 @app.command()
 def worker() -> None:
     """Run a worker: incident workflows and their activities."""
-    from playbooks.loader import PlaybookError
+    from playbooks.base import PlaybookError
     from workflows.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,0 +1,25 @@
+"""The dialect-specific pieces every records writer needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def insert_for(conn: AsyncConnection, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT; the generic one does not."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"the records store supports sqlite and postgresql, not {dialect}")
+
+
+def locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
+    """Read a row that this transaction will write: PostgreSQL locks it; SQLite's writers hold
+    the database lock from BEGIN IMMEDIATE already."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
