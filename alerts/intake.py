@@ -95,6 +95,9 @@ def _alert_in(alert: Alert, grading: Grading | None, detailed: bool) -> AlertIn:
     )
 
 
+DRILL_LABEL = "tocsin_drill"
+
+
 def _opening(
     payload: WebhookPayload, gradings: dict[str, Grading], catalog: Catalog, group: str
 ) -> Declaration | None:
@@ -114,12 +117,16 @@ def _opening(
     description = payload.commonAnnotations.get("description") or lead.annotations.get(
         "description", ""
     )
+    # A drill's alerts carry the run that injected them (``tocsin drill``).
+    drill_run = payload.commonLabels.get(DRILL_LABEL) or lead.labels.get(DRILL_LABEL)
     return Declaration(
         title=title[:_TITLE_CHARS],
         description=description,
         level=top.level,
         type=kind,
         service=service,
+        drill=drill_run is not None,
+        drill_run=drill_run,
         grading=top,
         source=Source.ALERTMANAGER,
         declared_by=ALERTMANAGER,

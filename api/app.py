@@ -30,6 +30,8 @@ from api.routes import (
     incidents,
     messages,
     metrics,
+    reports,
+    reviews,
     slack,
     status,
     subscribers,
@@ -102,6 +104,8 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(messages.router)
     app.include_router(subscribers.router)
+    app.include_router(reviews.router)
+    app.include_router(reports.router)
     app.include_router(status.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)

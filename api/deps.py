@@ -21,6 +21,7 @@ from api.config import ApiConfig
 from playbooks.roster import RosterSource
 from workflows.announcements_client import AnnouncementService
 from workflows.client import IncidentService
+from workflows.reviews_client import ReviewService
 from workflows.statements_client import StatementService
 
 
@@ -54,6 +55,18 @@ class Runtime:
         return StatementService(
             service.client,
             service.task_queue,
+            service.playbooks,
+            call_timeout=service.call_timeout,
+        )
+
+    @property
+    def reviews(self) -> ReviewService:
+        """Reviews and action items: the records, and the workflows that follow them."""
+        service = self.service
+        return ReviewService(
+            service.client,
+            service.task_queue,
+            self.store,
             service.playbooks,
             call_timeout=service.call_timeout,
         )

@@ -17,6 +17,7 @@ from domain.errors import (
     IncidentConflict,
     IncidentNotFound,
     InvalidAction,
+    ReviewNotFound,
     StatementNotFound,
     TemporalUnavailable,
 )
@@ -67,6 +68,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StatementNotFound)
     async def statement_not_found(request: Request, exc: StatementNotFound) -> Response:
+        return _detail(404, str(exc))
+
+    @app.exception_handler(ReviewNotFound)
+    async def review_not_found(request: Request, exc: ReviewNotFound) -> Response:
         return _detail(404, str(exc))
 
     @app.exception_handler(IncidentConflict)

@@ -7,7 +7,7 @@ instead of a silently ignored value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -30,6 +30,15 @@ from domain.models import (
     Source,
     Status,
     TimelineEvent,
+)
+from domain.reviews import (
+    ActionItem,
+    ActionStatus,
+    Amendment,
+    KeyTimes,
+    Priority,
+    Review,
+    ReviewStatus,
 )
 from domain.statements import (
     Channel,
@@ -364,3 +373,179 @@ class MaintenanceOut(BaseModel):
     status: MaintenanceStatus
     created_by: str
     created_at: datetime
+
+
+# ------------------------------------------------------------------------ reviews, reports
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Lines = Annotated[list[Line], Field(max_length=50)]
+Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ReviewPatch(_Body):
+    """What the owner writes; every field is optional, only the given ones change."""
+
+    summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    customer_impact: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    root_cause: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    five_whys: Lines | None = Field(default=None, description="why, why, why… to the root")
+    cause_category: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None
+    ) = None
+    contributing_factors: Lines | None = None
+    went_well: Lines | None = None
+    went_badly: Lines | None = None
+    lessons: Lines | None = None
+    owner: PersonName | None = None
+    status: Literal["draft", "in_review"] | None = Field(
+        default=None, description="in_review: ready for others to read; publish to publish"
+    )
+    version: int | None = Field(
+        default=None, ge=1, description="the version edited; a newer one stored is a 409"
+    )
+    by: PersonName
+
+    def changes(self) -> dict[str, object]:
+        values = self.model_dump(exclude_none=True, exclude={"by", "version"})
+        if "status" in values:
+            values["status"] = ReviewStatus(values["status"])
+        return values
+
+
+class AmendRequest(_Body):
+    summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    customer_impact: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    root_cause: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    five_whys: Lines | None = None
+    cause_category: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None
+    ) = None
+    contributing_factors: Lines | None = None
+    went_well: Lines | None = None
+    went_badly: Lines | None = None
+    lessons: Lines | None = None
+    reason: Reason
+    by: PersonName
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True, exclude={"by", "reason"})
+
+
+class PublishRequest(_Body):
+    by: PersonName
+
+
+class ActionRequest(_Body):
+    title: Title
+    owner: PersonName
+    due_at: AwareDatetime
+    priority: Priority = Priority.MEDIUM
+    by: PersonName
+
+
+class ActionPatch(_Body):
+    status: ActionStatus | None = None
+    reason: Reason | None = Field(default=None, description="why it will not be done")
+    due_at: AwareDatetime | None = None
+    owner: PersonName | None = None
+    by: PersonName
+
+
+class ActionOut(BaseModel):
+    id: str
+    review_id: str
+    incident_id: str
+    title: str
+    owner: str
+    due_at: datetime
+    priority: Priority
+    status: ActionStatus
+    reason: str | None
+    overdue: bool
+    created_at: datetime
+    created_by: str
+    closed_at: datetime | None
+    closed_by: str | None
+
+    @classmethod
+    def of(cls, action: ActionItem, now: datetime) -> ActionOut:
+        return cls(**action.model_dump(exclude={"version"}), overdue=action.overdue(now))
+
+
+class ReviewOut(BaseModel):
+    id: str
+    incident_id: str
+    title: str
+    level: Level
+    type: IncidentType
+    service: str | None
+    drill: bool
+    status: ReviewStatus
+    owner: str
+    due_at: datetime
+    summary: str
+    customer_impact: str
+    root_cause: str
+    five_whys: list[str]
+    cause_category: str | None
+    contributing_factors: list[str]
+    went_well: list[str]
+    went_badly: list[str]
+    lessons: list[str]
+    timeline: list[TimelineEvent]
+    key_times: KeyTimes
+    breaches: list[str]
+    participants: list[str]
+    action_items: list[ActionOut]
+    amendments: list[Amendment]
+    created_at: datetime
+    submitted_at: datetime | None
+    published_at: datetime | None
+    published_by: str | None
+    version: int
+
+    @classmethod
+    def of(cls, review: Review, actions: list[ActionItem], now: datetime) -> ReviewOut:
+        return cls(
+            **review.model_dump(),
+            action_items=[ActionOut.of(a, now) for a in actions],
+        )
+
+
+class ReviewHit(BaseModel):
+    id: str
+    incident_id: str
+    title: str
+    level: Level
+    service: str | None
+    status: ReviewStatus
+    owner: str
+    due_at: datetime
+    published_at: datetime | None
+    root_cause: str
+    rank: float | None = Field(description="how well it matches q; higher is better")
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewHit]
+
+
+class ResponseRowOut(BaseModel):
+    level: Level
+    month: str = Field(description="YYYY-MM of declaration, UTC")
+    count: int
+    acknowledged: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    within_window_ratio: float | None
+    breaches: int
+    statement_breaches: int
+    cleared_by_alerts: int
+
+
+class ResponseReport(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    drill: bool
+    rows: list[ResponseRowOut]
+    definitions: dict[str, str]

@@ -22,3 +22,7 @@ class InvalidAction(Exception):
 
 class TemporalUnavailable(Exception):
     """The workflow engine did not answer in time, or not at all: try again shortly."""
+
+
+class ReviewNotFound(Exception):
+    """No such review or action item (404)."""

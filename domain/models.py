@@ -104,6 +104,16 @@ class EventKind(StrEnum):
     STATEMENT_ESCALATED = "statement_escalated"
     STATEMENT_CORRECTED = "statement_corrected"
     STATEMENT_DELIVERED = "statement_delivered"
+    # The post-incident review and its action items (domain.reviews), after resolution.
+    REVIEW_OPENED = "review_opened"
+    REVIEW_REMINDED = "review_reminded"
+    REVIEW_OVERDUE = "review_overdue"
+    REVIEW_PUBLISHED = "review_published"
+    REVIEW_AMENDED = "review_amended"
+    ACTION_ADDED = "action_added"
+    ACTION_REMINDED = "action_reminded"
+    ACTION_OVERDUE = "action_overdue"
+    ACTION_CLOSED = "action_closed"
 
 
 class NotificationKind(StrEnum):
@@ -118,6 +128,7 @@ class NotificationKind(StrEnum):
     STATUS = "status"  # broadcast of a change (ack, level, update, mitigated, resolved)
     APPROVAL = "approval"  # a statement for customers waits for this person's approval
     STATEMENT = "statement"  # a published statement, to a key account's manager first
+    REVIEW = "review"  # a post-incident review or action item needs its owner
 
 
 class Actor(BaseModel):
@@ -202,6 +213,8 @@ class Declaration(BaseModel):
     type: IncidentType
     service: str | None = None
     drill: bool = False
+    # The drill run that injected it (domain.drills), for a drill incident.
+    drill_run: str | None = None
     source: Source = Source.MANUAL
     declared_by: Actor
     grading: Grading | None = None
@@ -219,6 +232,7 @@ class Incident(BaseModel):
     service: str | None = None
     status: Status = Status.TRIGGERED
     drill: bool = False
+    drill_run: str | None = None
     source: Source = Source.MANUAL
     declared_at: AwareDatetime
     declared_by: str
@@ -226,8 +240,12 @@ class Incident(BaseModel):
     response_window_seconds: float
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
+    # The level in force when it was acknowledged, and the level whose window it breached:
+    # what the reports and metrics count them under (a level can change afterwards).
+    ack_level: Level | None = None
     window_breached: bool = False
     breached_at: AwareDatetime | None = None
+    breach_level: Level | None = None
     mitigated_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
     resolved_by: str | None = None

@@ -5,7 +5,7 @@ Per-level policy is plain data so that organisations write their own without tou
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
@@ -108,6 +108,48 @@ class CustomerPolicy(_Strict):
         return self
 
 
+class ActionPolicy(_Strict):
+    """How an action item of a review is followed until it is done or dropped."""
+
+    remind_before: Duration = Field(
+        default=timedelta(days=2), description="its owner is reminded this long before it is due"
+    )
+    escalate_every: Duration = Field(
+        default=timedelta(days=7),
+        description="overdue: the review's owner and the lead's manager are told, this often",
+    )
+
+
+class ReviewPolicy(_Strict):
+    """The post-incident review every resolved incident gets (DESIGN.md §1: review)."""
+
+    due_in: Duration = Field(
+        default=timedelta(days=5), description="due this long after the incident is resolved"
+    )
+    drill_due_in: Duration = Field(
+        default=timedelta(days=7), description="a drill's review is due this long after"
+    )
+    remind_before: Duration = Field(
+        default=timedelta(days=1), description="the owner is reminded this long before it is due"
+    )
+    overdue_every: Duration = Field(
+        default=timedelta(days=2), description="overdue: the incident's leads are told this often"
+    )
+    actions: ActionPolicy = ActionPolicy()
+
+    def due(self, resolved_at: datetime, drill: bool) -> datetime:
+        return resolved_at + (self.drill_due_in if drill else self.due_in)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        for name in ("due_in", "drill_due_in", "overdue_every"):
+            if getattr(self, name) < timedelta(minutes=1):
+                raise ValueError(f"{name} must be at least 1m")
+        if self.actions.escalate_every < timedelta(minutes=1):
+            raise ValueError("actions.escalate_every must be at least 1m")
+        return self
+
+
 class LevelPlaybook(_Strict):
     level: Level
     name: str = Field(min_length=1)
@@ -123,6 +165,7 @@ class LevelPlaybook(_Strict):
         description="a resolved alert incident whose group fires again this soon reopens",
     )
     customers: CustomerPolicy = CustomerPolicy()
+    review: ReviewPolicy = ReviewPolicy()
 
     @property
     def alerts_cleared(self) -> AlertsCleared:

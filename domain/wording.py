@@ -253,6 +253,65 @@ def statement_delivered(deliveries: Sequence[tuple[str, str, int]]) -> str:
     return "Statement delivered: " + "; ".join(parts)
 
 
+# ------------------------------------------------------------------------------ reviews
+
+
+def _day(at: datetime) -> str:
+    return f"{at:%a %d %b %H:%M} UTC"
+
+
+def review_window_breach(level: Level, at: datetime) -> str:
+    return f"Response window of level {level} breached at {_clock(at)}"
+
+
+def review_statement_breach(message_id: str, due: datetime) -> str:
+    return f"Statement {message_id} not approved by its due time {_clock(due)}"
+
+
+def review_opened(owner: str, due: datetime) -> str:
+    return (
+        f"Post-incident review opened, owned by {owner}, due {_day(due)}: "
+        "prefilled with the timeline, key times and breaches"
+    )
+
+
+def review_reminded(owner: str, due: datetime) -> str:
+    return f"Review due {_day(due)}: {owner} reminded to finish and publish it"
+
+
+def review_overdue(owner: str, due: datetime, now: datetime) -> str:
+    return (
+        f"Review overdue by {humanize(now - due)} (due {_day(due)}); owner {owner}: "
+        "the incident's leads are told"
+    )
+
+
+def review_published(by: str) -> str:
+    return f"Post-incident review published by {by}"
+
+
+def review_amended(by: str, reason: str, fields: Sequence[str]) -> str:
+    return f"Published review amended by {by} ({', '.join(fields)}): {reason}"
+
+
+def action_added(title: str, owner: str, due: datetime) -> str:
+    return f"Action item for {owner}, due {_day(due)}: {title}"
+
+
+def action_reminded(title: str, owner: str, due: datetime) -> str:
+    return f"Action item due {_day(due)}: {owner} reminded — {title}"
+
+
+def action_overdue(title: str, owner: str, due: datetime, now: datetime) -> str:
+    return f"Action item overdue by {humanize(now - due)} ({owner}): {title}"
+
+
+def action_closed(title: str, status: str, by: str, reason: str | None) -> str:
+    why = f": {reason}" if reason else ""
+    word = "done" if status == "done" else "dropped"
+    return f"Action item {word} by {by} — {title}{why}"
+
+
 def asked(targets: Sequence[PageTarget]) -> str:
     return _targets(targets)
 
@@ -269,6 +328,7 @@ _HEADLINES = {
     NotificationKind.STATUS: "STATUS",
     NotificationKind.APPROVAL: "APPROVE",
     NotificationKind.STATEMENT: "STATEMENT",
+    NotificationKind.REVIEW: "REVIEW",
 }
 
 

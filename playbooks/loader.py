@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain.drills import Scenario
 from domain.models import Level
 from domain.playbook import (
     CoordinationMatrix,
@@ -121,6 +122,30 @@ def load_accounts(directory: Path | str | None = None) -> KeyAccounts:
     return _validate(base / ACCOUNTS_FILE, KeyAccounts)
 
 
+DRILLS_DIR = "drills"
+
+
+def load_scenarios(directory: Path | str | None = None) -> dict[str, Scenario]:
+    """The drill scenarios of ``drills/*.yaml``, by name; none when the folder is absent.
+    A scenario's ``name`` must match its file's."""
+    base = (Path(directory) if directory is not None else DEFAULT_DIR) / DRILLS_DIR
+    if not base.is_dir():
+        return {}
+    problems: list[str] = []
+    found: dict[str, Scenario] = {}
+    for path in sorted(base.glob("*.yaml")):
+        scenario = _collect(path, Scenario, problems)
+        if scenario is None:
+            continue
+        if scenario.name != path.stem:
+            problems.append(f"{path}: name: {scenario.name!r} does not match the file name")
+            continue
+        found[scenario.name] = scenario
+    if problems:
+        raise PlaybookError(problems)
+    return found
+
+
 def validate_directory(directory: Path | str | None = None) -> list[str]:
     """Every problem in a playbook directory (playbooks, matrix, roster, Slack channels, key
     accounts, message templates); empty when valid."""
@@ -140,8 +165,9 @@ def validate_directory(directory: Path | str | None = None) -> list[str]:
     base = Path(directory) if directory is not None else DEFAULT_DIR
     if not base.is_dir():
         return problems
-    try:
-        load_accounts(directory)
-    except PlaybookError as exc:
-        problems.extend(exc.problems)
+    for load in (load_accounts, load_scenarios):
+        try:
+            load(directory)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
     return problems + validate_templates(directory)

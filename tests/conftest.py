@@ -106,6 +106,7 @@ def outbound(
         templates=load_templates(playbooks_dir),
         accounts=load_accounts(playbooks_dir),
         public_url="http://tocsin.test",
+        playbooks=load_playbooks(playbooks_dir),
     )
 
 

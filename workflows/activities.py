@@ -17,27 +17,31 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import wording
-from domain.models import Incident, NotificationKind, Recipient, TimelineEvent
+from domain.models import EventKind, Incident, NotificationKind, Recipient, TimelineEvent
 from domain.notify import FAILED, Notification, Notifier, PermanentFailure
-from domain.playbook import Roster
-from domain.rules.targets import recipients
+from domain.playbook import PlaybookSet, Roster
+from domain.rules.targets import lead_targets, recipients
 from playbooks.roster import RosterSource
 from workflows.models import (
     EffectsInput,
     EffectsResult,
     Failure,
     IncidentChanged,
+    IncidentResolved,
     NotifyInput,
     NotifyResult,
     PageIn,
     PagerInput,
     Reached,
     RecordInput,
+    ReviewInput,
     StatementsInput,
     pager_workflow_id,
+    review_workflow_id,
     statements_workflow_id,
 )
 from workflows.pager import PagerWorkflow
+from workflows.reviews import ReviewWorkflow
 from workflows.statements import StatementsWorkflow
 
 if TYPE_CHECKING:
@@ -81,12 +85,15 @@ class IncidentActivities:
         roster: RosterSource,
         client: Client,
         task_queue: str,
+        playbooks: PlaybookSet | None = None,
     ) -> None:
         self._records = records
         self._notifier = notifier
         self._roster = roster
         self._client = client
         self._task_queue = task_queue
+        # The review policy and who leads each incident type, as the worker started with.
+        self._playbooks = playbooks
 
     # ------------------------------------------------------------------- one per activation
 
@@ -116,6 +123,12 @@ class IncidentActivities:
                 )
         if input.customers is not None:
             await self._tell_statements(input)
+        declared = [e for e in input.events if e.kind is EventKind.DECLARED]
+        if declared and incident.service:
+            await self._link_related_reviews(incident, declared[0], result)
+        resolution = [e.seq for e in input.events if e.kind is EventKind.RESOLVED]
+        if self._playbooks is not None and resolution:
+            await self._open_review(incident, max(resolution), self._playbooks)
         if result.reached:
             await self._records.note_reached(
                 incident, [(r.kind, r.at, r.recipients) for r in result.reached]
@@ -172,6 +185,42 @@ class IncidentActivities:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise  # retried; NOT_FOUND: nothing is told of this incident
+
+    async def _link_related_reviews(
+        self, incident: Incident, declared: TimelineEvent, result: EffectsResult
+    ) -> None:
+        """The incident's channel gets the three published reviews of its service most like
+        it: what was learnt last time, at hand."""
+        assert incident.service is not None
+        related = await self._records.reviews.related(incident.service, incident.title)
+        if not related:
+            return
+        lines = "; ".join(f"{r.title} ({r.id}: {r.root_cause[:80]})" for r in related)
+        event = declared.model_copy(
+            update={
+                "text": f"Related reviews of {incident.service}: {lines}",
+                "kind": EventKind.DECLARED,
+            }
+        )
+        key = f"{incident.id}/{declared.seq}/related-reviews"
+        await self._direct(_message(key, NotificationKind.STATUS, incident, event, None), result)
+
+    async def _open_review(self, incident: Incident, seq: int, playbooks: PlaybookSet) -> None:
+        """The incident's review opens (or, resolved again after a reopen, is refreshed)."""
+        resolved = IncidentResolved(incident=incident, through_seq=seq)
+        await self._client.start_workflow(
+            ReviewWorkflow.run,
+            ReviewInput(
+                incident=incident,
+                policy=playbooks.for_level(incident.level).review,
+                leads=lead_targets(playbooks, incident.type),
+                through_seq=seq,
+            ),
+            id=review_workflow_id(incident.id),
+            task_queue=self._task_queue,
+            start_signal="resolved_again",
+            start_signal_args=[resolved],
+        )
 
     async def _hand_to_pager(
         self, message: Notification, recipient: Recipient, roster: Roster

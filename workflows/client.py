@@ -129,7 +129,11 @@ class IncidentService:
     def call_timeout(self) -> float:
         return self._call_timeout
 
-    async def declare(self, declaration: Declaration) -> Incident:
+    async def declare(self, declaration: Declaration, incident_id: str | None = None) -> Incident:
+        """Declare an incident; with ``incident_id`` (a drill's injection, retried) a second
+        declaration under the same id answers the incident the first one opened."""
+        if incident_id is not None:
+            return await self._declare_as(declaration, incident_id)
         for _ in range(5):
             now = utcnow()
             incident_id = mint_incident_id(now)
@@ -155,6 +159,28 @@ class IncidentService:
             except WorkflowAlreadyStartedError:
                 continue  # four random characters collided with an incident of the same day
         raise TemporalUnavailable("could not mint a free incident id")
+
+    async def _declare_as(self, declaration: Declaration, incident_id: str) -> Incident:
+        operation = WithStartWorkflowOperation(
+            IncidentWorkflow.run,
+            IncidentInput(
+                **declaration.model_dump(), incident_id=incident_id, playbooks=self._playbooks
+            ),
+            id=workflow_id(incident_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        try:
+            return await self._call(
+                incident_id,
+                lambda: self._client.execute_update_with_start_workflow(
+                    IncidentWorkflow.current, start_workflow_operation=operation
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            # Opened before and already over: its last recorded state.
+            return await self.current(incident_id)
 
     async def receive_alerts(
         self, payload: WebhookPayload, catalog: Catalog, now: datetime | None = None

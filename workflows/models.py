@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.drills import DrillRun, Scenario, Step
 from domain.models import (
     Actor,
     Declaration,
@@ -22,7 +23,8 @@ from domain.models import (
     TimelineEvent,
 )
 from domain.notify import Notification
-from domain.playbook import CustomerPolicy, PlaybookSet
+from domain.playbook import ActionPolicy, CustomerPolicy, PlaybookSet, ReviewPolicy
+from domain.reviews import ActionItem
 from domain.rules.effects import Notify, NotifyTarget
 from domain.rules.paging import Delivery, PagerState
 from domain.rules.state import IncidentState
@@ -302,4 +304,89 @@ class MaintenanceInput(BaseModel):
 class AnnounceInput(BaseModel):
     maintenance: Maintenance
     kind: str = Field(pattern="^(scheduled|completed|cancelled)$")
+    at: AwareDatetime
+
+
+# ------------------------------------------------------------------------------- reviews
+
+
+def review_workflow_id(incident_id: str) -> str:
+    return f"review-{incident_id}"
+
+
+def action_workflow_id(action_id: str) -> str:
+    return f"action-{action_id}"
+
+
+class ReviewInput(BaseModel):
+    incident: Incident
+    policy: ReviewPolicy
+    # Told when the review is overdue: the incident's lead functions' primary and manager.
+    leads: list[NotifyTarget]
+    # The resolution's event: the review opens once the records hold the timeline up to it.
+    through_seq: int = 0
+    reminded: bool = False
+    told: int = 0
+
+
+class IncidentResolved(BaseModel):
+    """The incident resolved again (it was reopened): its review's draft is refreshed."""
+
+    incident: Incident
+    through_seq: int = 0
+
+
+class FollowReviewInput(BaseModel):
+    review_id: str
+    incident_id: str
+    leads: list[NotifyTarget]
+    overdue: int = Field(ge=0, description="0: the reminder before it is due")
+    at: AwareDatetime = Field(description="when the workflow woke for it")
+
+
+class ActionInput(BaseModel):
+    action: ActionItem
+    policy: ActionPolicy
+    leads: list[NotifyTarget]
+    reminded: bool = False
+    told: int = 0
+
+
+class FollowActionInput(BaseModel):
+    action_id: str
+    leads: list[NotifyTarget]
+    overdue: int = Field(ge=0)
+    at: AwareDatetime = Field(description="when the workflow woke for it")
+
+
+# -------------------------------------------------------------------------------- drills
+
+
+def drill_workflow_id(run_id: str) -> str:
+    return f"drill-{run_id}"
+
+
+class DrillInput(BaseModel):
+    run: DrillRun
+    scenario: Scenario
+    # Started by a Temporal Schedule: the run's id and start come from the workflow itself.
+    scheduled: bool = False
+
+
+class InjectInput(BaseModel):
+    run_id: str
+    index: int
+    step: Step
+    scenario: str
+
+
+class DrillIncidentChanged(BaseModel):
+    """A drill incident changed (acknowledged, resolved …): its drill may be over."""
+
+    incident: Incident
+
+
+class FinishInput(BaseModel):
+    run_id: str
+    scenario: Scenario
     at: AwareDatetime

@@ -23,7 +23,7 @@ from adapters.slack.client import SlackApi
 from adapters.slack.notifier import SlackNotifier
 from adapters.webhooks import WebhookSender
 from domain.notify import Notifier
-from domain.playbook import KeyAccounts
+from domain.playbook import KeyAccounts, PlaybookSet
 from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
 from playbooks.roster import RosterSource
 from playbooks.templates import Templates, load_templates
@@ -36,6 +36,8 @@ from workflows.fanout import Fanout
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
 from workflows.pager_activities import PagerActivities
+from workflows.review_activities import ReviewActivities
+from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
 from workflows.statement_activities import StatementActivities
 from workflows.statements import StatementsWorkflow
 
@@ -62,6 +64,8 @@ class Outbound:
     templates: Templates
     accounts: KeyAccounts
     public_url: str = "http://127.0.0.1:8080"
+    # Review policies and who leads each type; None opens no reviews.
+    playbooks: PlaybookSet | None = None
 
 
 def build_worker(
@@ -72,7 +76,10 @@ def build_worker(
     roster: RosterSource,
     outbound: Outbound,
 ) -> Worker:
-    incidents = IncidentActivities(store, notifier, roster, client, task_queue)
+    incidents = IncidentActivities(
+        store, notifier, roster, client, task_queue, playbooks=outbound.playbooks
+    )
+    reviews = ReviewActivities(store, notifier, roster)
     pagers = PagerActivities(store, notifier)
     fanout = Fanout(store, outbound.mailer, outbound.webhooks, outbound.public_url)
     statements = StatementActivities(
@@ -94,6 +101,8 @@ def build_worker(
             StatementsWorkflow,
             ConfirmSubscriptionWorkflow,
             MaintenanceWorkflow,
+            ReviewWorkflow,
+            ActionItemWorkflow,
         ],
         activities=[
             incidents.apply_effects,
@@ -112,6 +121,11 @@ def build_worker(
             announcements.send_confirmation,
             announcements.record_maintenance,
             announcements.announce_maintenance,
+            reviews.open_review,
+            reviews.current_review,
+            reviews.follow_review,
+            reviews.current_action,
+            reviews.follow_action,
         ],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -130,6 +144,7 @@ def outbound_for(config: WorkerConfig) -> Outbound:
         templates=load_templates(config.playbooks_dir),
         accounts=load_accounts(config.playbooks_dir),
         public_url=config.public_url,
+        playbooks=load_playbooks(config.playbooks_dir),
     )
 
 

@@ -33,10 +33,11 @@ class MetricsSnapshot:
     incident has it, so that Prometheus series exist before the first incident."""
 
     incidents_total: Mapping[tuple[Level, IncidentType, bool], int]
-    open_by_level: Mapping[Level, int]
-    time_to_ack: Mapping[Level, Histogram]
-    breaches_by_level: Mapping[Level, int]
-    escalations_by_level: Mapping[Level, int]
+    # By level and drill.
+    open_by_level: Mapping[tuple[Level, bool], int]
+    time_to_ack: Mapping[tuple[Level, bool], Histogram]
+    breaches_by_level: Mapping[tuple[Level, bool], int]
+    escalations_by_level: Mapping[tuple[Level, bool], int]
     # Notifications a channel refused for good, by the channel's reason.
     failed_notifications: Mapping[str, int]
 
@@ -56,30 +57,46 @@ async def query_metrics(conn: AsyncConnection) -> MetricsSnapshot:
         totals[Level(level), IncidentType(kind), bool(drill)] = int(n)
 
     tta = c.time_to_ack_seconds
-    # COUNT ignores the NULL that CASE yields when the condition is false.
-    bucket_columns = [func.count(case((tta <= bound, 1))) for bound in TTA_BUCKETS]
-    per_level = await conn.execute(
+    # Each figure under the level that held at the moment it is about: an acknowledgement
+    # under the level it came at, a breach under the level whose window it breached.
+    ack_level = func.coalesce(c.ack_level, c.level)
+    breach_level = func.coalesce(c.breach_level, c.level)
+    keys = [(level, drill) for level in Level for drill in (False, True)]
+    open_by_level = dict.fromkeys(keys, 0)
+    escalations = dict.fromkeys(keys, 0)
+    breaches = dict.fromkeys(keys, 0)
+    empty = Histogram(buckets=(*((b, 0) for b in TTA_BUCKETS), (math.inf, 0)), sum=0.0, count=0)
+    histograms = dict.fromkeys(keys, empty)
+    current = await conn.execute(
         select(
             c.level,
+            c.drill,
             func.count(case((c.status != Status.RESOLVED.value, 1))),
-            func.count(case((c.window_breached.is_(True), 1))),
             func.coalesce(func.sum(c.escalation_count), 0),
-            func.count(tta),
-            func.coalesce(func.sum(tta), 0.0),
-            *bucket_columns,
-        ).group_by(c.level)
+        ).group_by(c.level, c.drill)
     )
-    open_by_level = dict.fromkeys(Level, 0)
-    breaches = dict.fromkeys(Level, 0)
-    escalations = dict.fromkeys(Level, 0)
-    empty = Histogram(buckets=(*((b, 0) for b in TTA_BUCKETS), (math.inf, 0)), sum=0.0, count=0)
-    histograms = dict.fromkeys(Level, empty)
-    for level_value, n_open, n_breached, n_escalations, n_acked, tta_sum, *cumulative in per_level:
-        level = Level(level_value)
-        open_by_level[level] = int(n_open)
-        breaches[level] = int(n_breached)
-        escalations[level] = int(n_escalations)
-        histograms[level] = Histogram(
+    for level_value, drill, n_open, n_escalations in current:
+        key = (Level(level_value), bool(drill))
+        open_by_level[key] = int(n_open)
+        escalations[key] = int(n_escalations)
+    breached = await conn.execute(
+        select(breach_level, c.drill, func.count())
+        .where(c.window_breached.is_(True))
+        .group_by(breach_level, c.drill)
+    )
+    for level_value, drill, n in breached:
+        breaches[Level(level_value), bool(drill)] = int(n)
+    # COUNT ignores the NULL that CASE yields when the condition is false.
+    bucket_columns = [func.count(case((tta <= bound, 1))) for bound in TTA_BUCKETS]
+    acked = await conn.execute(
+        select(
+            ack_level, c.drill, func.count(tta), func.coalesce(func.sum(tta), 0.0), *bucket_columns
+        )
+        .where(tta.is_not(None))
+        .group_by(ack_level, c.drill)
+    )
+    for level_value, drill, n_acked, tta_sum, *cumulative in acked:
+        histograms[Level(level_value), bool(drill)] = Histogram(
             buckets=(
                 *zip(TTA_BUCKETS, (int(n) for n in cumulative), strict=True),
                 (math.inf, int(n_acked)),

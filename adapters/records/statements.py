@@ -134,6 +134,16 @@ class StatementRecords:
             rows = (await conn.execute(query)).all()
         return {(level, bool(drill)): int(n) for level, drill, n in rows}
 
+    async def breaches_by_incident(self) -> dict[str, int]:
+        query = (
+            select(customer_messages.c.incident_id, func.count())
+            .where(customer_messages.c.breached.is_(True))
+            .group_by(customer_messages.c.incident_id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {incident_id: int(n) for incident_id, n in rows}
+
     async def delivery_counts(self) -> dict[tuple[str, str], int]:
         """Deliveries by channel and status, over every statement and announcement."""
         query = select(deliveries.c.channel, deliveries.c.status, func.count()).group_by(

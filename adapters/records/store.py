@@ -17,12 +17,15 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import utcnow
+from adapters.records.drills import DrillRecords
 from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
+from adapters.records.reviews import ReviewRecords
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
 from adapters.records.upsert import insert_for, locked
 from domain.models import (
+    EventKind,
     Incident,
     Level,
     NotificationKind,
@@ -40,6 +43,8 @@ class RecordsStore:
         self._engine = engine
         self._writer = writer(engine)
         self.statements = StatementRecords(engine, self._writer)
+        self.reviews = ReviewRecords(engine, self._writer)
+        self.drills = DrillRecords(engine, self._writer)
 
     @classmethod
     def from_url(cls, url: str) -> RecordsStore:
@@ -137,6 +142,55 @@ class RecordsStore:
                 ),
                 [_event_row(e) for e in sorted(events, key=lambda e: e.seq)],
             )
+
+    async def append_event_once(
+        self,
+        key: str,
+        *,
+        incident_id: str,
+        base: int,
+        kind: EventKind,
+        text: str,
+        at: datetime,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> TimelineEvent | None:
+        """A timeline event written outside any workflow's numbering (a review's, an action
+        item's), numbered after ``base`` and the last such event, at most once per ``key``:
+        the event and its key are written in one transaction. None if it was written before."""
+        async with self._writer.begin() as conn:
+            seen = await conn.scalar(
+                select(notifications.c.key).where(notifications.c.key == f"event:{key}")
+            )
+            if seen is not None:
+                return None
+            top = await conn.scalar(
+                select(func.max(timeline_events.c.seq)).where(
+                    timeline_events.c.incident_id == incident_id,
+                    timeline_events.c.seq > base,
+                    timeline_events.c.seq < base + 100_000,
+                )
+            )
+            event = TimelineEvent(
+                incident_id=incident_id,
+                seq=(top or base) + 1,
+                at=at,
+                kind=kind,
+                actor=actor,
+                text=text,
+                data=data or {},
+            )
+            await conn.execute(timeline_events.insert().values(_event_row(event)))
+            await conn.execute(
+                notifications.insert().values(
+                    key=f"event:{key}",
+                    incident_id=incident_id,
+                    kind="timeline",
+                    recipient="-",
+                    sent_at=utcnow(),
+                )
+            )
+        return event
 
     async def notification_sent(self, key: str) -> bool:
         async with self._engine.connect() as conn:
@@ -264,6 +318,21 @@ class RecordsStore:
             .limit(limit)
             .offset(offset)
         )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_incident(row) for row in rows]
+
+    async def incidents_declared(
+        self, since: datetime | None, until: datetime | None, *, drill: bool | None = None
+    ) -> list[Incident]:
+        """Every incident declared in [since, until), oldest first: what reports count."""
+        query = _filtered(select(incidents), status=None, level=None, drill=drill).order_by(
+            incidents.c.declared_at, incidents.c.id
+        )
+        if since is not None:
+            query = query.where(incidents.c.declared_at >= since)
+        if until is not None:
+            query = query.where(incidents.c.declared_at < until)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_incident(row) for row in rows]

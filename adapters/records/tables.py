@@ -72,6 +72,7 @@ incidents = Table(
     Column("service", Text, nullable=True),
     Column("status", String, nullable=False),
     Column("drill", Boolean, nullable=False),
+    Column("drill_run", String, nullable=True),
     Column("source", String, nullable=False),
     Column("declared_at", UTCDateTime, nullable=False),
     Column("declared_by", Text, nullable=False),
@@ -79,10 +80,12 @@ incidents = Table(
     Column("response_window_seconds", Float, nullable=False),
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("acknowledged_by", Text, nullable=True),
+    Column("ack_level", String, nullable=True),
     # Derived on write so the time-to-acknowledge histogram is a plain SQL aggregate.
     Column("time_to_ack_seconds", Float, nullable=True),
     Column("window_breached", Boolean, nullable=False),
     Column("breached_at", UTCDateTime, nullable=True),
+    Column("breach_level", String, nullable=True),
     Column("mitigated_at", UTCDateTime, nullable=True),
     Column("resolved_at", UTCDateTime, nullable=True),
     Column("resolved_by", Text, nullable=True),
@@ -228,3 +231,95 @@ maintenances = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+
+# Post-incident reviews. The review itself (what the owner wrote, the prefilled timeline,
+# key times, amendments) is one JSON document; the columns are what lists and reports filter
+# on. ``search_text`` is what full-text search reads: SQLite indexes it in the FTS5 table
+# ``reviews_fts``, PostgreSQL in the GIN index ``ix_reviews_search`` (neither can be written
+# as SQLAlchemy metadata; see ``managed_by_sql``).
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("incident_id", String, nullable=False, unique=True),
+    Column("status", String, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("level", String, nullable=False),
+    Column("type", String, nullable=False),
+    Column("service", Text, nullable=True),
+    Column("drill", Boolean, nullable=False),
+    Column("cause_category", Text, nullable=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("document", _json(), nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_reviews_status_published_at", "status", "published_at"),
+    Index("ix_reviews_service", "service"),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("review_id", String, nullable=False),
+    Column("incident_id", String, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("priority", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_by", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_action_items_review_id", "review_id"),
+    Index("ix_action_items_status_due_at", "status", "due_at"),
+)
+
+# Drill runs (domain.drills): the run as one document, the columns lists filter on.
+drill_runs = Table(
+    "drill_runs",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("scenario", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("document", _json(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_drill_runs_scenario_started_at", "scenario", "started_at"),
+)
+
+# Responders' triage of incidents (``POST …/classify``): scored in drills.
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("level", String, nullable=False),
+    Column("type", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_classifications_incident_id", "incident_id"),
+)
+
+# Objects the migrations create in SQL of one dialect, which the metadata cannot describe.
+SQL_MANAGED_TABLES = ("reviews_fts",)
+SQL_MANAGED_INDEXES = ("ix_reviews_search",)
+
+
+def managed_by_sql(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """For alembic's ``include_name``: False for the full-text objects made by raw SQL."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not any(name == t or name.startswith(f"{t}_") for t in SQL_MANAGED_TABLES)
+    if type_ == "index":
+        return name not in SQL_MANAGED_INDEXES
+    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs
@@ -34,6 +34,7 @@ from domain.errors import (
 )
 from domain.models import Actor, Declaration, Incident, IncidentType, Level
 from domain.playbook import Roster
+from domain.reviews import Review
 from domain.statements import CustomerMessage
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,14 @@ class StatementActions(Protocol):
     async def reject(self, message_id: str, reason: str, by: Actor) -> CustomerMessage: ...
 
     async def statement(self, message_id: str) -> CustomerMessage: ...
+
+
+class ReviewActions(Protocol):
+    async def of_incident(self, incident_id: str) -> Review | None: ...
+
+    async def edit(
+        self, review_id: str, changes: Mapping[str, Any], now: datetime, version: int | None
+    ) -> Review: ...
 
 
 class BadRequest(ValueError):
@@ -205,9 +214,11 @@ class SlackInbound:
         clock: Callable[[], datetime],
         hooks_url: str = DEFAULT_HOOKS_URL,
         statements: StatementActions | None = None,
+        reviews: ReviewActions | None = None,
     ) -> None:
         self._actions = actions
         self._statements = statements
+        self._reviews = reviews
         self._refs = refs
         self._api = api
         self._roster = roster
@@ -365,6 +376,8 @@ class SlackInbound:
         incident_id = view.private_metadata
         if view.callback_id in _STATEMENT_BUTTONS:
             return await self._statement_form(view, by, user.id)
+        if view.callback_id == layout.REVIEW_EDIT:
+            return await self._review_form(view, user.id)
         call: Awaitable[Incident]
         if view.callback_id == layout.DECLARE:
             errors = _declare_errors(view)
@@ -451,6 +464,47 @@ class SlackInbound:
         self._keep(self._follow_form(task, done, user))
         return {}
 
+    async def _review_form(self, view: View, user: str) -> dict[str, Any]:
+        if self._reviews is None:
+            return {}
+        changes: dict[str, Any] = {}
+        for block in ("summary", "customer_impact", "root_cause"):
+            changes[block] = view.value(block)
+        for block in ("five_whys", "contributing_factors", "went_well", "went_badly", "lessons"):
+            changes[block] = [
+                line.strip() for line in view.value(block).splitlines() if line.strip()
+            ]
+        result = await _outcome(
+            self._reviews.edit(view.private_metadata, changes, self._clock(), None), INLINE
+        )
+        if isinstance(result, str):
+            return {"response_action": "errors", "errors": {"summary": result}}
+        self._keep(self._post(user, f"Review {result.id} saved (version {result.version})."))
+        return {}
+
+    async def _open_review(self, incident_id: str, trigger_id: str | None) -> dict[str, Any] | None:
+        if self._reviews is None:
+            return ephemeral("Reviews cannot be written from here.")
+        found = await _outcome(self._reviews.of_incident(incident_id), INLINE)
+        if isinstance(found, str):
+            return ephemeral(f"Not done: {found}")
+        if found is None:
+            return ephemeral(
+                f"[{incident_id}] has no review yet: it opens when the incident is resolved."
+            )
+        fields = {
+            "summary": found.summary,
+            "customer_impact": found.customer_impact,
+            "root_cause": found.root_cause,
+            "five_whys": "\n".join(found.five_whys),
+            "contributing_factors": "\n".join(found.contributing_factors),
+            "went_well": "\n".join(found.went_well),
+            "went_badly": "\n".join(found.went_badly),
+            "lessons": "\n".join(found.lessons),
+        }
+        problem = await self._open_modal(trigger_id, layout.review_modal(found.id, fields))
+        return ephemeral(problem) if problem else None
+
     # -------------------------------------------------------------------------- commands
 
     async def command(self, body: bytes) -> dict[str, Any] | None:
@@ -472,6 +526,8 @@ class SlackInbound:
         incident_id = await self._refs.get_ref(incident_of_channel_ref(command.channel_id))
         if incident_id is None:
             return ephemeral(layout.NOT_IN_INCIDENT)
+        if verb == "review":
+            return await self._open_review(incident_id, command.trigger_id)
         by = self.actor(command.user_id, command.user_name)
         work = self._incident_command(incident_id, verb, rest, by)
         task = asyncio.ensure_future(work)

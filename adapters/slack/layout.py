@@ -42,6 +42,7 @@ STATEMENT_EDIT = "statement.edit"
 STATEMENT_REJECT = "statement.reject"
 RESOLVE = "incident.resolve"
 DECLARE = "incident.declare"
+REVIEW_EDIT = "review.edit"
 
 _LEVEL_MARK = {
     Level.A: ":red_circle:",
@@ -456,6 +457,38 @@ def resolve_modal(incident_id: str) -> dict[str, Any]:
     )
 
 
+def review_modal(review_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The owner writes the review from the incident's channel; lists one item per line.
+    Blameless: the hint asks about systems and process, not people."""
+
+    def text(block: str, label: str, multiline: bool = True) -> Block:
+        element = _text_input(multiline=multiline, max_length=3000)
+        if fields.get(block):
+            element["initial_value"] = fields[block][:3000]
+        return _input(block, label, element, optional=True)
+
+    hint = _context(
+        "Blameless: ask what in our systems and process let this happen, not who is at "
+        "fault. Lists take one item per line."
+    )
+    return _modal(
+        REVIEW_EDIT,
+        "Post-incident review",
+        [
+            hint,
+            text("summary", "Summary"),
+            text("customer_impact", "Customer impact"),
+            text("root_cause", "Root cause"),
+            text("five_whys", "Five whys (one per line)"),
+            text("contributing_factors", "Contributing factors"),
+            text("went_well", "What went well"),
+            text("went_badly", "What went badly"),
+            text("lessons", "Lessons"),
+        ],
+        metadata=review_id,
+    )
+
+
 # ------------------------------------------------------------------------ command replies
 
 HELP = (
@@ -468,6 +501,7 @@ HELP = (
     "• `/incident mitigated` — the impact has stopped\n"
     "• `/incident resolve <summary>` — it is over\n"
     "• `/incident status` — where it stands\n"
+    "• `/incident review` — write its post-incident review (a form)\n"
     "• `/incident help` — this text"
 )
 

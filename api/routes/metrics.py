@@ -54,30 +54,35 @@ class SnapshotCollector(Collector):
         yield declared
 
         open_now = GaugeMetricFamily(
-            "tocsin_incidents_open", "Incidents not yet resolved, by level.", labels=["level"]
+            "tocsin_incidents_open",
+            "Incidents not yet resolved, by level and whether it is a drill.",
+            labels=["level", "drill"],
         )
-        for level in Level:
-            open_now.add_metric([level.value], snap.open_by_level.get(level, 0))
+        for level, drill in _KEYS:
+            open_now.add_metric(_labels(level, drill), snap.open_by_level.get((level, drill), 0))
         yield open_now
 
         time_to_ack = HistogramMetricFamily(
             "tocsin_time_to_ack_seconds",
-            "Time from declaration to first acknowledgement, by level.",
-            labels=["level"],
+            "Time from declaration to first acknowledgement, by the level in force when it "
+            "came, and drill.",
+            labels=["level", "drill"],
         )
-        for level in Level:
-            histogram = snap.time_to_ack.get(level, _NO_ACKS)
+        for level, drill in _KEYS:
+            histogram = snap.time_to_ack.get((level, drill), _NO_ACKS)
             buckets = [(_bound(le), count) for le, count in histogram.buckets]
-            time_to_ack.add_metric([level.value], buckets, sum_value=histogram.sum)
+            time_to_ack.add_metric(_labels(level, drill), buckets, sum_value=histogram.sum)
         yield time_to_ack
 
         breaches = CounterMetricFamily(
             "tocsin_response_window_breaches",
-            "Incidents not acknowledged within their response window, by level.",
-            labels=["level"],
+            "Incidents not acknowledged within their response window, by the level whose "
+            "window was breached, and drill.",
+            labels=["level", "drill"],
         )
-        for level in Level:
-            breaches.add_metric([level.value], snap.breaches_by_level.get(level, 0))
+        for level, drill in _KEYS:
+            count = snap.breaches_by_level.get((level, drill), 0)
+            breaches.add_metric(_labels(level, drill), count)
         yield breaches
 
         failed = CounterMetricFamily(
@@ -92,11 +97,12 @@ class SnapshotCollector(Collector):
 
         escalations = CounterMetricFamily(
             "tocsin_escalations",
-            "Escalation steps and re-pages fired, by level.",
-            labels=["level"],
+            "Escalation steps and re-pages fired, by level and drill.",
+            labels=["level", "drill"],
         )
-        for level in Level:
-            escalations.add_metric([level.value], snap.escalations_by_level.get(level, 0))
+        for level, drill in _KEYS:
+            count = snap.escalations_by_level.get((level, drill), 0)
+            escalations.add_metric(_labels(level, drill), count)
         yield escalations
 
 
@@ -164,6 +170,13 @@ class _Forward(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._registry.collect()
+
+
+_KEYS = [(level, drill) for level in Level for drill in (False, True)]
+
+
+def _labels(level: Level, drill: bool) -> list[str]:
+    return [level.value, str(drill).lower()]
 
 
 def _bound(le: float) -> str:

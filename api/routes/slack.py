@@ -52,6 +52,7 @@ async def _inbound(request: Request, runtime: RuntimeDep, config: ConfigDep) -> 
             clock=utcnow,
             hooks_url=config.slack_hooks_url,
             statements=runtime.statements,
+            reviews=runtime.reviews,
         )
         request.app.state.slack_inbound = inbound
     return inbound

@@ -140,6 +140,7 @@ class Transition:
         inc, now = self.inc, self.now
         inc.acknowledged_at = now
         inc.acknowledged_by = by.name
+        inc.ack_level = inc.level
         self.s.owner = by
         if inc.status is Status.TRIGGERED:
             inc.status = Status.ACKNOWLEDGED
@@ -152,6 +153,7 @@ class Transition:
             data={
                 "time_to_ack_ms": millis(now - inc.declared_at),
                 "within_window": now <= inc.ack_deadline,
+                "level": inc.level,
                 "slack_user_id": by.slack_user_id,
             },
         )
@@ -251,6 +253,7 @@ class Transition:
         inc, now, policy = self.inc, self.now, self.playbook.on_breach
         inc.window_breached = True
         inc.breached_at = now
+        inc.breach_level = inc.level
         inc.escalation_count += 1
         self.s.next_repage_at = now + policy.repeat_every
         event = self.event(

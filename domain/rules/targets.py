@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.models import Function, IncidentType, Person, Recipient, Role, Tier
-from domain.playbook import CoordinationMatrix, PageTarget, Roster
+from domain.playbook import CoordinationMatrix, PageTarget, PlaybookSet, Roster
 from domain.rules.effects import NotifyTarget
 from domain.rules.state import IncidentState
 
@@ -77,3 +77,14 @@ def _person(roster: Roster, name: str, slack_user_id: str | None) -> Person:
                 ):
                     return person
     return Person(name=name, slack_user_id=slack_user_id)
+
+
+def lead_targets(playbooks: PlaybookSet, kind: IncidentType) -> list[NotifyTarget]:
+    """The primary and the manager of each function leading ``kind``: who hears that a
+    review or an action item is overdue."""
+    leads = playbooks.matrix.functions(kind, Role.LEAD)
+    return [
+        NotifyTarget(function=function, tier=tier, role=Role.LEAD)
+        for function in leads
+        for tier in (Tier.PRIMARY, Tier.MANAGER)
+    ]

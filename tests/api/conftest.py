@@ -69,8 +69,8 @@ class TrackedService(IncidentService):
         super().__init__(stack.client, stack.task_queue, stack.playbooks)
         self.declared = declared
 
-    async def declare(self, declaration: Declaration) -> Incident:
-        incident = await super().declare(declaration)
+    async def declare(self, declaration: Declaration, incident_id: str | None = None) -> Incident:
+        incident = await super().declare(declaration, incident_id)
         self.declared.append(incident.id)
         return incident
 

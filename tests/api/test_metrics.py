@@ -48,14 +48,24 @@ async def test_every_series_exists_at_zero_before_the_first_incident(
             for drill in ("true", "false"):
                 labels = {"level": level.value, "type": kind.value, "drill": drill}
                 assert value(samples, "tocsin_incidents_total", **labels) == 0
-        assert value(samples, "tocsin_incidents_open", level=level.value) == 0
-        assert value(samples, "tocsin_response_window_breaches_total", level=level.value) == 0
-        assert value(samples, "tocsin_escalations_total", level=level.value) == 0
-        assert value(samples, "tocsin_time_to_ack_seconds_count", level=level.value) == 0
-        assert value(samples, "tocsin_time_to_ack_seconds_sum", level=level.value) == 0
+        assert value(samples, "tocsin_incidents_open", drill="false", level=level.value) == 0
+        assert (
+            value(
+                samples, "tocsin_response_window_breaches_total", drill="false", level=level.value
+            )
+            == 0
+        )
+        assert value(samples, "tocsin_escalations_total", drill="false", level=level.value) == 0
+        assert (
+            value(samples, "tocsin_time_to_ack_seconds_count", drill="false", level=level.value)
+            == 0
+        )
+        assert (
+            value(samples, "tocsin_time_to_ack_seconds_sum", drill="false", level=level.value) == 0
+        )
         for bound in [*map(bucket_bound, TTA_BUCKETS), "+Inf"]:
             name = "tocsin_time_to_ack_seconds_bucket"
-            assert value(samples, name, level=level.value, le=bound) == 0
+            assert value(samples, name, drill="false", level=level.value, le=bound) == 0
     series = {name for name, _ in samples}
     assert len([key for key in samples if key[0] == "tocsin_incidents_total"]) == 3 * 3 * 2
     assert "tocsin_incidents_created" not in series
@@ -97,15 +107,21 @@ async def test_metrics_reflect_the_records_after_the_app_restarts(
     assert incidents_total("C", "data_leak", "true") == 1
     assert incidents_total("C", "data_leak", "false") == 0
     assert incidents_total("B", "service_outage", "false") == 0
-    assert value(samples, "tocsin_incidents_open", level="A") == 2
-    assert value(samples, "tocsin_incidents_open", level="C") == 0
-    assert value(samples, "tocsin_time_to_ack_seconds_count", level="A") == 1
-    assert value(samples, "tocsin_time_to_ack_seconds_sum", level="A") == time_to_ack
-    assert value(samples, "tocsin_time_to_ack_seconds_bucket", level="A", le="30.0") == 1
-    assert value(samples, "tocsin_time_to_ack_seconds_bucket", level="A", le="+Inf") == 1
+    assert value(samples, "tocsin_incidents_open", drill="false", level="A") == 2
+    assert value(samples, "tocsin_incidents_open", drill="false", level="C") == 0
+    assert value(samples, "tocsin_time_to_ack_seconds_count", drill="false", level="A") == 1
+    assert value(samples, "tocsin_time_to_ack_seconds_sum", drill="false", level="A") == time_to_ack
+    assert (
+        value(samples, "tocsin_time_to_ack_seconds_bucket", drill="false", level="A", le="30.0")
+        == 1
+    )
+    assert (
+        value(samples, "tocsin_time_to_ack_seconds_bucket", drill="false", level="A", le="+Inf")
+        == 1
+    )
     # Resolving without an ack counts as acknowledging at that moment.
-    assert value(samples, "tocsin_time_to_ack_seconds_count", level="C") == 1
-    assert value(samples, "tocsin_response_window_breaches_total", level="A") == 0
+    assert value(samples, "tocsin_time_to_ack_seconds_count", drill="true", level="C") == 1
+    assert value(samples, "tocsin_response_window_breaches_total", drill="false", level="A") == 0
 
 
 async def test_breached_window_shows_in_breaches_and_escalations(
@@ -122,7 +138,10 @@ async def test_breached_window_shows_in_breaches_and_escalations(
     await eventually(breached)
     record = await recorded(stack.store, incident["id"])
     samples = await scrape(anonymous)
-    assert value(samples, "tocsin_response_window_breaches_total", level="A") == 1
-    assert value(samples, "tocsin_response_window_breaches_total", level="B") == 0
+    assert value(samples, "tocsin_response_window_breaches_total", drill="false", level="A") == 1
+    assert value(samples, "tocsin_response_window_breaches_total", drill="false", level="B") == 0
     assert record.escalation_count >= 1
-    assert value(samples, "tocsin_escalations_total", level="A") == record.escalation_count
+    assert (
+        value(samples, "tocsin_escalations_total", drill="false", level="A")
+        == record.escalation_count
+    )

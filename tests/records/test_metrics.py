@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from adapters.records import TTA_BUCKETS, Histogram, RecordsStore
 from domain.models import IncidentType, Level, Status
@@ -30,10 +31,11 @@ async def test_metrics_of_an_empty_database_are_zero_for_every_series(
 
     assert len(snapshot.incidents_total) == 3 * 3 * 2
     assert set(snapshot.incidents_total.values()) == {0}
+    keys = [(level, drill) for level in Level for drill in (False, True)]
     for by_level in (snapshot.open_by_level, snapshot.breaches_by_level):
-        assert by_level == dict.fromkeys(Level, 0)
-    assert snapshot.escalations_by_level == dict.fromkeys(Level, 0)
-    assert snapshot.time_to_ack == dict.fromkeys(Level, _histogram([0] * 10, 0.0))
+        assert by_level == dict.fromkeys(keys, 0)
+    assert snapshot.escalations_by_level == dict.fromkeys(keys, 0)
+    assert snapshot.time_to_ack == dict.fromkeys(keys, _histogram([0] * 10, 0.0))
 
 
 async def test_metrics_aggregate_the_stored_incidents(store: RecordsStore) -> None:
@@ -70,18 +72,46 @@ async def test_metrics_aggregate_the_stored_incidents(store: RecordsStore) -> No
         (Level.B, OUTAGE, False): 1,
         (Level.C, LEAK, False): 1,
     }
-    assert metrics.open_by_level == {Level.A: 2, Level.B: 1, Level.C: 0}
-    assert metrics.breaches_by_level == {Level.A: 1, Level.B: 2, Level.C: 0}
-    assert metrics.escalations_by_level == {Level.A: 3, Level.B: 3, Level.C: 0}
+
+    def nonzero_of(values: Mapping[tuple[Level, bool], int]) -> dict[tuple[Level, bool], int]:
+        return {key: n for key, n in values.items() if n}
+
+    assert nonzero_of(metrics.open_by_level) == {
+        (Level.A, False): 1,
+        (Level.A, True): 1,
+        (Level.B, False): 1,
+    }
+    assert nonzero_of(metrics.breaches_by_level) == {(Level.A, True): 1, (Level.B, False): 2}
+    assert nonzero_of(metrics.escalations_by_level) == {
+        (Level.A, False): 1,
+        (Level.A, True): 2,
+        (Level.B, False): 3,
+    }
+    acked = {key: h for key, h in metrics.time_to_ack.items() if h.count}
     #                        30  60 120 300 600 900 1800 2700 3600 7200
-    assert metrics.time_to_ack == {
-        Level.A: _histogram([1, 2, 2, 2, 2, 2, 3, 3, 3, 3], 1080.0),
-        Level.B: Histogram(
+    assert acked == {
+        (Level.A, False): _histogram([1, 2, 2, 2, 2, 2, 2, 2, 2, 2], 80.0),
+        (Level.A, True): _histogram([0, 0, 0, 0, 0, 0, 1, 1, 1, 1], 1000.0),
+        (Level.B, False): Histogram(
             buckets=(*((bound, 0) for bound in TTA_BUCKETS), (math.inf, 1)), sum=7200.5, count=1
         ),
-        Level.C: _histogram([0, 0, 0, 1, 1, 1, 1, 1, 1, 1], 300.0),
+        (Level.C, False): _histogram([0, 0, 0, 1, 1, 1, 1, 1, 1, 1], 300.0),
     }
     for histogram in metrics.time_to_ack.values():
         counts = [n for _, n in histogram.buckets]
         assert counts == sorted(counts)
         assert counts[-1] == histogram.count
+
+
+async def test_figures_count_under_the_level_that_held_at_the_moment(store: RecordsStore) -> None:
+    # Acknowledged at A, then lowered to B; breached at B, then raised to A.
+    await store.apply(incident("x1", level=Level.B, ack_after=100, ack_level=Level.A), [])
+    await store.apply(incident("x2", level=Level.A, window_breached=True, breach_level=Level.B), [])
+
+    metrics = await store.metrics()
+
+    assert metrics.time_to_ack[Level.A, False].count == 1
+    assert metrics.time_to_ack[Level.B, False].count == 0
+    assert metrics.breaches_by_level[Level.B, False] == 1
+    assert metrics.breaches_by_level[Level.A, False] == 0
+    assert metrics.open_by_level[Level.A, False] == 1  # the level now

@@ -13,7 +13,7 @@ from adapters.slack import layout
 from domain.models import Actor, Declaration, Incident, IncidentType, Level
 from domain.statements import CustomerMessage, MessageStatus
 from testkit.waiting import eventually
-from tests.slack.conftest import SlackStack, button, interaction, post_signed
+from tests.slack.conftest import SlackStack, button, command, interaction, post_signed
 from workflows.models import statements_workflow_id, workflow_id
 
 GIL = "U0PR00001"  # brand / PR primary in the bundled roster: the comms lead
@@ -163,3 +163,56 @@ async def test_reject_asks_why_and_a_fresh_draft_follows(slack: SlackStack) -> N
     (fresh,) = await eventually(fresh_draft)
     assert fresh.due_at == rejected.due_at
     await finish(slack, incident)
+
+
+async def test_the_review_is_written_from_the_incident_channel(slack: SlackStack) -> None:
+    incident = await declare(slack)
+    await slack.service.acknowledge(incident.id, Actor(name="Ada Okafor"))
+    await slack.service.resolve(incident.id, Actor(name="Ada Okafor"), "rolled back")
+    review = await eventually(lambda: slack.store.reviews.of_incident(incident.id))
+    channel = await eventually(lambda: _channel(slack, incident))
+
+    opened = await post_signed(slack, "/slack/commands", command("review", channel))
+
+    assert opened.status_code == 200
+    (view,) = await eventually(lambda: list(slack.fake.views.values()) or None)
+    assert view["callback_id"] == layout.REVIEW_EDIT
+    assert view["private_metadata"] == review.id
+    assert "rolled back" in json.dumps(view["blocks"])  # prefilled with the summary
+    values = {
+        "summary": "Checkout failed for 20 minutes.",
+        "root_cause": "A feature flag defaulted on.",
+        "lessons": "Flags ship off\nCanary every deploy\n",
+    }
+    saved = await post_signed(
+        slack,
+        "/slack/interactions",
+        interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": "U0TECH001", "username": "ada", "name": "ada"},
+                "view": {
+                    "callback_id": layout.REVIEW_EDIT,
+                    "private_metadata": review.id,
+                    "state": {
+                        "values": {
+                            block: {"value": {"type": "plain_text_input", "value": text}}
+                            for block, text in values.items()
+                        }
+                    },
+                },
+            }
+        ),
+    )
+
+    assert saved.json() == {}
+    stored = await slack.store.reviews.get(review.id)
+    assert stored is not None
+    assert stored.root_cause == "A feature flag defaulted on."
+    assert stored.lessons == ["Flags ship off", "Canary every deploy"]
+    await finish(slack, incident)
+
+
+async def _channel(stack: SlackStack, incident: Incident) -> str | None:
+    found = stack.fake.channel_by_name(layout.channel_name(incident))
+    return found.id if found is not None else None

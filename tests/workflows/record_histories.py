@@ -27,12 +27,14 @@ from domain.models import (
     Declaration,
     EventKind,
     Function,
+    Incident,
     IncidentType,
     Level,
     Recipient,
     Role,
     Tier,
 )
+from domain.reviews import ActionItem, ActionStatus
 from domain.statements import CustomerMessage, Maintenance, MessageStatus, Stage
 from playbooks.loader import load_roster
 from testkit.waiting import eventually
@@ -42,12 +44,15 @@ from tocsin.binaries import temporal_test_server
 from workflows.announcements_client import AnnouncementService
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
+    action_workflow_id,
     maintenance_workflow_id,
     pager_workflow_id,
+    review_workflow_id,
     statements_workflow_id,
     workflow_id,
 )
 from workflows.pager import PagerWorkflow
+from workflows.reviews_client import ReviewService
 from workflows.statements_client import StatementService
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -231,6 +236,64 @@ async def maintenance_completed(stack: Stack) -> WorkflowHistory:
     return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(hours=3))
 
 
+async def _resolved(stack: Stack) -> Incident:
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            service="checkout",
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    await stack.service.acknowledge(incident.id, BOB)
+    return await stack.service.resolve(incident.id, BOB, "rolled back")
+
+
+async def review_reminded_overdue_published(stack: Stack) -> WorkflowHistory:
+    """Opened, reminded, overdue twice, then published."""
+    incident = await _resolved(stack)
+    review = await eventually(lambda: stack.store.reviews.of_incident(incident.id))
+    await stack.env.sleep(timedelta(days=5, hours=1))
+    now = await stack.env.get_current_time()
+    service = ReviewService(stack.client, stack.task_queue, stack.store, stack.playbooks)
+    await service.edit(review.id, {"root_cause": "a feature flag"}, now, None)
+    await service.publish(review.id, "Bob", now)
+    return await _after(stack, review_workflow_id(incident.id), timedelta(minutes=1))
+
+
+async def action_followed_until_done(stack: Stack) -> WorkflowHistory:
+    """Reminded, overdue, moved, overdue again, done."""
+    incident = await _resolved(stack)
+    review = await eventually(lambda: stack.store.reviews.of_incident(incident.id))
+    now = await stack.env.get_current_time()
+    service = ReviewService(stack.client, stack.task_queue, stack.store, stack.playbooks)
+    action = ActionItem(
+        id="a-00000000abcd",
+        review_id=review.id,
+        incident_id=incident.id,
+        title="Canary deploys",
+        owner="Bob",
+        due_at=now + timedelta(days=3),
+        created_at=now,
+        created_by="Bob",
+    )
+    await service.add_action(review.id, action, now)
+    await stack.env.sleep(timedelta(days=4))
+    now = await stack.env.get_current_time()
+    await service.change_action(
+        action.id, status=None, reason=None, due_at=now + timedelta(days=2), owner=None,
+        by="Bob", now=now,
+    )  # fmt: skip
+    await stack.env.sleep(timedelta(days=10))
+    now = await stack.env.get_current_time()
+    await service.change_action(
+        action.id, status=ActionStatus.DONE, reason=None, due_at=None, owner=None,
+        by="Bob", now=now,
+    )  # fmt: skip
+    return await _after(stack, action_workflow_id(action.id), timedelta(minutes=1))
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
@@ -239,6 +302,8 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "statements_lifecycle": statements_lifecycle,
     "statement_held_and_escalated": statement_held_and_escalated,
     "maintenance_completed": maintenance_completed,
+    "review_reminded_overdue_published": review_reminded_overdue_published,
+    "action_followed_until_done": action_followed_until_done,
 }
 
 

@@ -14,6 +14,7 @@ from temporalio.worker import Replayer
 from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
+from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
 from workflows.statements import StatementsWorkflow
 from workflows.worker import sandbox_runner
 
@@ -28,6 +29,8 @@ def replayer() -> Replayer:
             StatementsWorkflow,
             ConfirmSubscriptionWorkflow,
             MaintenanceWorkflow,
+            ReviewWorkflow,
+            ActionItemWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),

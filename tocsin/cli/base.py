@@ -73,12 +73,7 @@ class Api:
         params: dict[str, Any] | None = None,
     ) -> Any:
         """``path`` under ``/api/v1``; an error answer ends the command with its detail."""
-        headers = {"Authorization": f"Bearer {self._token()}"}
-        try:
-            with httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=30.0) as c:
-                response = c.request(method, f"{API_PREFIX}{path}", json=body, params=params)
-        except httpx.TransportError as exc:
-            fail(f"cannot reach the tocsin API at {self.url} ({exc}); is `tocsin up` running?")
+        response = self._send(method, path, body, params)
         try:
             payload = response.json()
         except ValueError:
@@ -87,6 +82,31 @@ class Api:
             detail = payload.get("detail") if isinstance(payload, dict) else None
             fail(describe_detail(detail) if detail else f"HTTP {response.status_code}")
         return payload
+
+    def text(self, path: str, *, params: dict[str, Any] | None = None) -> str:
+        """A text answer (Markdown) of ``path`` under ``/api/v1``."""
+        response = self._send("GET", path, None, params)
+        if response.is_error:
+            try:
+                detail = response.json().get("detail")
+            except ValueError:
+                detail = None
+            fail(describe_detail(detail) if detail else f"HTTP {response.status_code}")
+        return response.text
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        try:
+            with httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=30.0) as c:
+                return c.request(method, f"{API_PREFIX}{path}", json=body, params=params)
+        except httpx.TransportError as exc:
+            fail(f"cannot reach the tocsin API at {self.url} ({exc}); is `tocsin up` running?")
 
     def show(self, payload: Any, render: Any) -> None:
         """Print ``payload`` as JSON with ``--json``, else through ``render``."""

@@ -1,0 +1,123 @@
+"""Response reports and the quarterly digest (DESIGN.md §3), computed from the records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from adapters.clock import utcnow
+from api.config import API_PREFIX
+from api.deps import Authenticated, RuntimeDep
+from api.markdown import quarterly_markdown
+from api.schemas import ResponseReport, ResponseRowOut
+from domain.reports import DEFINITIONS, Digest, Quarter, ResponseRow, digest, response_rows
+
+router = APIRouter(prefix=API_PREFIX, tags=["reports"], dependencies=[Authenticated])
+
+QuarterParam = Annotated[
+    str | None,
+    Query(pattern=r"^\d{4}[Qq][1-4]$", examples=["2026Q4"], description="default: this one"),
+]
+
+
+def _rows(rows: list[ResponseRow]) -> list[ResponseRowOut]:
+    return [
+        ResponseRowOut(
+            level=r.level,
+            month=r.month,
+            count=r.count,
+            acknowledged=r.acknowledged,
+            mtta_seconds=r.mtta_seconds,
+            mttr_seconds=r.mttr_seconds,
+            within_window_ratio=r.within_window_ratio,
+            breaches=r.breaches,
+            statement_breaches=r.statement_breaches,
+            cleared_by_alerts=r.cleared_by_alerts,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/reports/response", response_model=ResponseReport)
+async def response_report(
+    runtime: RuntimeDep,
+    since: Annotated[datetime | None, Query(description="declared at or after")] = None,
+    until: Annotated[datetime | None, Query(description="declared before")] = None,
+    drill: Annotated[bool, Query(description="count drills instead of real incidents")] = False,
+) -> ResponseReport:
+    """Rows by level and month of declaration; ``definitions`` says what each column counts."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise _bad(name, "give a time zone, e.g. 2026-10-01T00:00:00Z")
+    if since is not None and until is not None and until <= since:
+        raise _bad("until", "must be after since")
+    incidents = await runtime.store.incidents_declared(since, until, drill=drill)
+    breaches = await runtime.store.statements.breaches_by_incident()
+    rows = response_rows(incidents, breaches, drills=drill)
+    return ResponseReport(
+        since=since, until=until, drill=drill, rows=_rows(rows), definitions=DEFINITIONS
+    )
+
+
+async def _digest(runtime: RuntimeDep, quarter: str | None) -> Digest:
+    now = utcnow()
+    which = Quarter.parse(quarter) if quarter else Quarter.of(now.date())
+    incidents = await runtime.store.incidents_declared(which.start, which.end, drill=None)
+    breaches = await runtime.store.statements.breaches_by_incident()
+    reviews = await runtime.store.reviews.find(since=which.start, until=which.end, limit=10_000)
+    actions = await runtime.store.reviews.actions()
+    return digest(which, incidents, breaches, reviews, actions, now)
+
+
+@router.get("/reports/quarterly")
+async def quarterly_report(runtime: RuntimeDep, quarter: QuarterParam = None) -> dict[str, Any]:
+    """The quarter's digest: incidents by level and type, the response by month, breaches,
+    top root causes and repeat services, action items open and overdue, drills, leadership."""
+    d = await _digest(runtime, quarter)
+    now = utcnow()
+    return {
+        "quarter": str(d.quarter),
+        "incidents": [
+            {"level": level.value, "type": kind.value, "count": n}
+            for (level, kind), n in sorted(d.by_level_and_type.items())
+        ],
+        "response": [r.model_dump() for r in _rows(d.response)],
+        "window_breaches": d.window_breaches,
+        "statement_breaches": d.statement_breaches,
+        "top_root_causes": [{"cause": c, "count": n} for c, n in d.top_causes],
+        "repeat_services": [{"service": s, "count": n} for s, n in d.repeat_services],
+        "reviews_published": d.reviews_published,
+        "reviews_missing": max(d.reviews_missing, 0),
+        "action_items_open": [
+            {
+                "id": a.id,
+                "title": a.title,
+                "owner": a.owner,
+                "due_at": a.due_at.isoformat(),
+                "overdue": a.overdue(now),
+            }
+            for a in d.open_actions
+        ],
+        "action_items_overdue": len(d.overdue_actions),
+        "drills": d.drills,
+        "leadership_incidents": d.leadership_incidents,
+    }
+
+
+@router.get(
+    "/reports/quarterly.md",
+    response_class=Response,
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+async def quarterly_as_markdown(runtime: RuntimeDep, quarter: QuarterParam = None) -> Response:
+    d = await _digest(runtime, quarter)
+    return Response(quarterly_markdown(d, utcnow()), media_type="text/markdown; charset=utf-8")
+
+
+def _bad(name: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"loc": ["query", name], "msg": message, "type": "value_error"}],
+    )

@@ -1,0 +1,205 @@
+"""Post-incident reviews, their action items and the knowledge base (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from adapters.clock import utcnow
+from api.config import API_PREFIX
+from api.deps import Authenticated, RuntimeDep
+from api.markdown import review_markdown
+from api.schemas import (
+    INCIDENT_ID_PATTERN,
+    ActionOut,
+    ActionPatch,
+    ActionRequest,
+    AmendRequest,
+    PublishRequest,
+    ReviewHit,
+    ReviewList,
+    ReviewOut,
+    ReviewPatch,
+)
+from domain.errors import ReviewNotFound
+from domain.reviews import ActionItem, ActionStatus, Review, ReviewStatus
+
+router = APIRouter(prefix=API_PREFIX, tags=["reviews"], dependencies=[Authenticated])
+
+IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN, examples=["20261123-k7qz"])]
+ReviewId = Annotated[str, Path(pattern=r"^r-[A-Za-z0-9_-]{1,100}$", examples=["r-20261123-k7qz"])]
+ActionId = Annotated[str, Path(pattern=r"^a-[0-9a-f]{12}$", examples=["a-3fa9c1d2e4b5"])]
+
+
+async def _out(runtime: RuntimeDep, review: Review) -> ReviewOut:
+    actions = await runtime.store.reviews.actions(review_id=review.id)
+    return ReviewOut.of(review, actions, utcnow())
+
+
+@router.get("/incidents/{incident_id}/review", response_model=ReviewOut)
+async def incident_review(incident_id: IncidentId, runtime: RuntimeDep) -> ReviewOut:
+    """The incident's review; it opens when the incident is resolved."""
+    review = await runtime.store.reviews.of_incident(incident_id)
+    if review is None:
+        if await runtime.store.get_incident(incident_id) is None:
+            await runtime.service.current(incident_id)  # 404 for an unknown incident
+        raise ReviewNotFound(
+            f"incident {incident_id} has no review yet: it opens when the incident is resolved"
+        )
+    return await _out(runtime, review)
+
+
+@router.get("/reviews", response_model=ReviewList)
+async def list_reviews(
+    runtime: RuntimeDep,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"\S",
+            description="words of the title, root cause, factors, lessons: published reviews",
+        ),
+    ] = None,
+    status_: Annotated[ReviewStatus | None, Query(alias="status")] = None,
+    service: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReviewList:
+    """With ``q``, the knowledge base: published reviews matching every word, best first
+    (stemmed: "deploys" finds "deploy"). Without, reviews newest first."""
+    hits: list[tuple[Review, float | None]]
+    if q is not None:
+        found = await runtime.store.reviews.search(
+            q, status=status_ or ReviewStatus.PUBLISHED, service=service, limit=limit
+        )
+        hits = [(r, rank) for r, rank in found]
+    else:
+        listed = await runtime.store.reviews.find(status=status_, service=service, limit=limit)
+        hits = [(r, None) for r in listed]
+    return ReviewList(
+        items=[
+            ReviewHit(**r.model_dump(include=set(ReviewHit.model_fields)), rank=rank)
+            for r, rank in hits
+        ]
+    )
+
+
+@router.get(
+    "/reviews/{review_id}.md",
+    response_class=Response,
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+async def review_as_markdown(review_id: ReviewId, runtime: RuntimeDep) -> Response:
+    review = await runtime.reviews.get(review_id)
+    actions = await runtime.store.reviews.actions(review_id=review.id)
+    return Response(
+        review_markdown(review, actions),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{review.id}.md"'},
+    )
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewOut)
+async def get_review(review_id: ReviewId, runtime: RuntimeDep) -> ReviewOut:
+    return await _out(runtime, await runtime.reviews.get(review_id))
+
+
+@router.patch(
+    "/reviews/{review_id}",
+    response_model=ReviewOut,
+    responses={409: {"description": "published: amend it; or changed since `version`"}},
+)
+async def edit_review(review_id: ReviewId, body: ReviewPatch, runtime: RuntimeDep) -> ReviewOut:
+    """What the owner writes, before publication."""
+    edited = await runtime.reviews.edit(review_id, body.changes(), utcnow(), body.version)
+    return await _out(runtime, edited)
+
+
+@router.post("/reviews/{review_id}/publish", response_model=ReviewOut)
+async def publish_review(
+    review_id: ReviewId, body: PublishRequest, runtime: RuntimeDep
+) -> ReviewOut:
+    """Into the knowledge base; reminders stop. Needs a summary and a root cause."""
+    return await _out(runtime, await runtime.reviews.publish(review_id, body.by, utcnow()))
+
+
+@router.post(
+    "/reviews/{review_id}/amendments",
+    response_model=ReviewOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def amend_review(review_id: ReviewId, body: AmendRequest, runtime: RuntimeDep) -> ReviewOut:
+    """Change a published review, with a reason; the change and the old text are kept."""
+    amended = await runtime.reviews.amend(review_id, body.changes(), body.by, body.reason, utcnow())
+    return await _out(runtime, amended)
+
+
+@router.post(
+    "/reviews/{review_id}/actions",
+    response_model=ActionOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_action(
+    review_id: ReviewId, body: ActionRequest, runtime: RuntimeDep, response: Response
+) -> ActionOut:
+    """An action item, followed until it is done or dropped: its owner is reminded before it
+    is due, and the review's owner and the lead's manager are told while it is overdue."""
+    review = await runtime.reviews.get(review_id)
+    now = utcnow()
+    action = ActionItem(
+        id=f"a-{secrets.token_hex(6)}",
+        review_id=review.id,
+        incident_id=review.incident_id,
+        title=body.title,
+        owner=body.owner,
+        due_at=body.due_at,
+        priority=body.priority,
+        created_at=now,
+        created_by=body.by,
+    )
+    added = await runtime.reviews.add_action(review.id, action, now)
+    response.headers["Location"] = f"{API_PREFIX}/actions/{added.id}"
+    return ActionOut.of(added, now)
+
+
+@router.patch("/actions/{action_id}", response_model=ActionOut)
+async def change_action(action_id: ActionId, body: ActionPatch, runtime: RuntimeDep) -> ActionOut:
+    """Done, dropped (``wont_do`` with a reason), reopened, moved or handed over."""
+    now = utcnow()
+    changed = await runtime.reviews.change_action(
+        action_id,
+        status=body.status,
+        reason=body.reason,
+        due_at=body.due_at,
+        owner=body.owner,
+        by=body.by,
+        now=now,
+    )
+    return ActionOut.of(changed, now)
+
+
+@router.get("/actions", response_model=list[ActionOut])
+async def list_actions(
+    runtime: RuntimeDep,
+    status_: Annotated[ActionStatus | None, Query(alias="status")] = None,
+    overdue: Annotated[bool, Query(description="only open items past their due date")] = False,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[ActionOut]:
+    now = utcnow()
+    if overdue and status_ not in (None, ActionStatus.OPEN):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[
+                {
+                    "loc": ["query", "status"],
+                    "msg": "only open items are overdue",
+                    "type": "value_error",
+                }
+            ],
+        )
+    found = await runtime.store.reviews.actions(
+        status=status_, overdue_at=now if overdue else None, owner=owner
+    )
+    return [ActionOut.of(a, now) for a in found]

@@ -1,0 +1,242 @@
+"""The rules of reviews and action items, as pure functions: who owns a review, what it is
+prefilled with from the incident's records, how it may change, and when a reminder or an
+overdue notice falls due. ``workflows.reviews`` holds the timers and runs what they decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import wording
+from domain.errors import IncidentConflict, InvalidAction
+from domain.models import Incident, Role, TimelineEvent
+from domain.playbook import ActionPolicy, ReviewPolicy
+from domain.reviews import (
+    WRITTEN_FIELDS,
+    ActionItem,
+    Amendment,
+    KeyTimes,
+    Review,
+    ReviewStatus,
+    review_id,
+)
+from domain.statements import CustomerMessage
+
+
+def owner_of(incident: Incident) -> str:
+    """The incident's lead — the lead function's first person reached — else whoever
+    acknowledged it, else whoever declared it."""
+    leads = sorted((p for p in incident.paged if p.role is Role.LEAD), key=lambda p: p.at)
+    if leads:
+        return leads[0].name
+    return incident.acknowledged_by or incident.declared_by
+
+
+def _seconds(later: datetime | None, earlier: datetime) -> float | None:
+    return None if later is None else (later - earlier).total_seconds()
+
+
+def key_times(incident: Incident, messages: Sequence[CustomerMessage]) -> KeyTimes:
+    first = next(
+        (m for m in sorted(messages, key=lambda m: m.drafted_at) if m.due_at is not None), None
+    )
+    # A drill's statements are "published" to its preview: they count for the drill.
+    published_at = min((m.published_at for m in messages if m.published_at), default=None)
+    due = first.due_at if first is not None else None
+    return KeyTimes(
+        declared_at=incident.declared_at,
+        response_window_seconds=incident.response_window_seconds,
+        acknowledged_at=incident.acknowledged_at,
+        time_to_ack_seconds=_seconds(incident.acknowledged_at, incident.declared_at),
+        acknowledged_within_window=(
+            None
+            if incident.acknowledged_at is None
+            else incident.acknowledged_at <= incident.ack_deadline
+        ),
+        breached_at=incident.breached_at,
+        mitigated_at=incident.mitigated_at,
+        time_to_mitigate_seconds=_seconds(incident.mitigated_at, incident.declared_at),
+        resolved_at=incident.resolved_at,
+        time_to_resolve_seconds=_seconds(incident.resolved_at, incident.declared_at),
+        first_statement_due_at=due,
+        first_statement_published_at=published_at,
+        first_statement_on_time=(
+            None if due is None or published_at is None else published_at <= due
+        ),
+    )
+
+
+def breaches(incident: Incident, messages: Sequence[CustomerMessage]) -> list[str]:
+    found = []
+    if incident.window_breached and incident.breached_at is not None:
+        level = incident.breach_level or incident.level
+        found.append(wording.review_window_breach(level, incident.breached_at))
+    for message in messages:
+        if message.breached and message.due_at is not None:
+            found.append(wording.review_statement_breach(message.id, message.due_at))
+    return found
+
+
+def participants(incident: Incident, timeline: Sequence[TimelineEvent]) -> list[str]:
+    names = {incident.declared_by, *(p.name for p in incident.paged)}
+    if incident.acknowledged_by:
+        names.add(incident.acknowledged_by)
+    names.update(e.actor for e in timeline if e.actor and e.actor != "tocsin")
+    return sorted(names)
+
+
+def prefill(
+    incident: Incident,
+    timeline: Sequence[TimelineEvent],
+    messages: Sequence[CustomerMessage],
+    policy: ReviewPolicy,
+    now: datetime,
+) -> Review:
+    """The draft a resolved incident's review opens with: everything its records say."""
+    resolved_at = incident.resolved_at or now
+    return Review(
+        id=review_id(incident.id),
+        incident_id=incident.id,
+        title=incident.title,
+        level=incident.level,
+        type=incident.type,
+        service=incident.service,
+        drill=incident.drill,
+        owner=owner_of(incident),
+        due_at=policy.due(resolved_at, incident.drill),
+        summary=incident.resolution_summary or "",
+        timeline=list(timeline),
+        key_times=key_times(incident, messages),
+        breaches=breaches(incident, messages),
+        participants=participants(incident, timeline),
+        created_at=now,
+    )
+
+
+def refreshed(review: Review, prefilled: Review) -> Review:
+    """A draft brought up to date with its incident's records (a reopened and resolved
+    again incident); what the owner wrote stays."""
+    if review.status is ReviewStatus.PUBLISHED:
+        return review
+    return review.model_copy(
+        update={
+            "timeline": prefilled.timeline,
+            "key_times": prefilled.key_times,
+            "breaches": prefilled.breaches,
+            "participants": prefilled.participants,
+            "level": prefilled.level,
+            "due_at": max(review.due_at, prefilled.due_at),
+            "version": review.version + 1,
+        }
+    )
+
+
+def edit(review: Review, changes: Mapping[str, Any], now: datetime) -> Review:
+    """The owner's writing, before publication; a published review changes by amendment."""
+    if review.status is ReviewStatus.PUBLISHED:
+        raise IncidentConflict(
+            f"review {review.id} is published: change it with an amendment "
+            "(POST /api/v1/reviews/{id}/amendments), which is recorded"
+        )
+    update = {k: v for k, v in changes.items() if k in (*WRITTEN_FIELDS, "owner", "status")}
+    status = update.pop("status", None)
+    if status is not None and status is not review.status:
+        if status is ReviewStatus.PUBLISHED:
+            raise InvalidAction("publish with POST /api/v1/reviews/{id}/publish")
+        update["submitted_at"] = now if status is ReviewStatus.IN_REVIEW else None
+        update["status"] = status
+    return review.model_copy(update={**update, "version": review.version + 1})
+
+
+def publish(review: Review, by: str, now: datetime) -> Review:
+    if review.status is ReviewStatus.PUBLISHED:
+        raise IncidentConflict(f"review {review.id} was published by {review.published_by}")
+    missing = [name for name in ("summary", "root_cause") if not getattr(review, name).strip()]
+    if missing:
+        raise InvalidAction(
+            f"review {review.id} cannot be published without {' and '.join(missing)}"
+        )
+    return review.model_copy(
+        update={
+            "status": ReviewStatus.PUBLISHED,
+            "published_at": now,
+            "published_by": by,
+            "submitted_at": review.submitted_at or now,
+            "version": review.version + 1,
+        }
+    )
+
+
+def amend(
+    review: Review, changes: Mapping[str, Any], by: str, reason: str, now: datetime
+) -> Review:
+    if review.status is not ReviewStatus.PUBLISHED:
+        raise IncidentConflict(f"review {review.id} is a {review.status.value}: edit it instead")
+    diff: dict[str, dict[str, object]] = {}
+    update: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in WRITTEN_FIELDS:
+            continue
+        before = getattr(review, name)
+        if before != value:
+            diff[name] = {"before": before, "after": value}
+            update[name] = value
+    if not diff:
+        raise InvalidAction("the amendment changes nothing")
+    amendment = Amendment(at=now, by=by, reason=reason, changes=diff)
+    return review.model_copy(
+        update={
+            **update,
+            "amendments": [*review.amendments, amendment],
+            "version": review.version + 1,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- follow-up
+
+
+@dataclass(frozen=True)
+class Wake:
+    """The next thing a follow-up timer does: remind before the due time, or tell others
+    that it is overdue (the ``n``-th time)."""
+
+    at: datetime
+    overdue: int  # 0: the reminder before it is due
+
+
+def review_wake(review: Review, policy: ReviewPolicy, reminded: bool, told: int) -> Wake | None:
+    if review.status is ReviewStatus.PUBLISHED:
+        return None
+    if not reminded:
+        return Wake(review.due_at - policy.remind_before, 0)
+    return Wake(review.due_at + policy.overdue_every * told, told + 1)
+
+
+def action_wake(action: ActionItem, policy: ActionPolicy, reminded: bool, told: int) -> Wake | None:
+    if not action.status.is_open:
+        return None
+    if not reminded:
+        return Wake(action.due_at - policy.remind_before, 0)
+    return Wake(action.due_at + policy.escalate_every * told, told + 1)
+
+
+def overdue_for(due_at: datetime, now: datetime) -> timedelta:
+    return max(now - due_at, timedelta(0))
+
+
+__all__ = [
+    "Wake",
+    "action_wake",
+    "amend",
+    "edit",
+    "key_times",
+    "owner_of",
+    "prefill",
+    "publish",
+    "refreshed",
+    "review_wake",
+]
