@@ -26,6 +26,7 @@ from api.middleware import BodySizeLimit
 from api.routes import (
     alerts,
     docs,
+    drills,
     health,
     incidents,
     messages,
@@ -36,7 +37,7 @@ from api.routes import (
     status,
     subscribers,
 )
-from playbooks.loader import load_playbooks
+from playbooks.loader import load_playbooks, load_scenarios
 from playbooks.roster import RosterSource
 from workflows.client import IncidentService
 from workflows.connect import connect_with_retry
@@ -73,6 +74,7 @@ def create_app(
             catalog=catalog,
             slack=SlackApi.from_config(config.slack) if config.slack else None,
             roster=RosterSource(config.playbooks_dir),
+            scenarios=load_scenarios(config.playbooks_dir),
         )
         log.info("API connected to Temporal at %s", config.temporal_address)
         try:
@@ -106,6 +108,7 @@ def create_app(
     app.include_router(subscribers.router)
     app.include_router(reviews.router)
     app.include_router(reports.router)
+    app.include_router(drills.router)
     app.include_router(status.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)

@@ -18,9 +18,13 @@ from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from alerts.catalog import Catalog, load_catalog
 from api.config import ApiConfig
+from domain.drills import Scenario
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_scenarios
 from playbooks.roster import RosterSource
 from workflows.announcements_client import AnnouncementService
 from workflows.client import IncidentService
+from workflows.drills_client import DrillService
 from workflows.reviews_client import ReviewService
 from workflows.statements_client import StatementService
 
@@ -47,6 +51,7 @@ class Runtime:
     # Slack: the API opens forms and answers privately; None without a bot token.
     slack: SlackApi | None = None
     roster: RosterSource | None = None
+    scenarios: dict[str, Scenario] = field(default_factory=load_scenarios)
 
     @property
     def statements(self) -> StatementService:
@@ -68,6 +73,21 @@ class Runtime:
             service.task_queue,
             self.store,
             service.playbooks,
+            call_timeout=service.call_timeout,
+        )
+
+    @property
+    def drills(self) -> DrillService:
+        """Drill runs, classifications, the lead's scores and the drills' schedules."""
+        service = self.service
+        return DrillService(
+            service.client,
+            service.task_queue,
+            self.store,
+            service.playbooks,
+            self.scenarios,
+            self.roster or RosterSource(DEFAULT_DIR),
+            incidents=service,
             call_timeout=service.call_timeout,
         )
 

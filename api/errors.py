@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from domain.errors import (
+    DrillNotFound,
     IncidentConflict,
     IncidentNotFound,
     InvalidAction,
@@ -72,6 +73,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ReviewNotFound)
     async def review_not_found(request: Request, exc: ReviewNotFound) -> Response:
+        return _detail(404, str(exc))
+
+    @app.exception_handler(DrillNotFound)
+    async def drill_not_found(request: Request, exc: DrillNotFound) -> Response:
         return _detail(404, str(exc))
 
     @app.exception_handler(IncidentConflict)

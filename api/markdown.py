@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from domain.drills import DrillReport, DrillStatus
 from domain.durations import humanize
 from domain.models import Level
 from domain.reports import Digest, ResponseRow
@@ -196,7 +197,13 @@ def quarterly_markdown(d: Digest, now: datetime) -> str:
     lines += [
         "## Drills",
         "",
-        *_bullets([str(drill) for drill in d.drills], "_no drills recorded this quarter_"),
+        *_bullets(
+            [
+                f"{r['id']}: {r['status']}, {r['targets_met']} of {r['targets']} targets met"
+                for r in d.drills
+            ],
+            "_no drills recorded this quarter_",
+        ),
         "",
         "## Leadership participation",
         "",
@@ -204,4 +211,59 @@ def quarterly_markdown(d: Digest, now: datetime) -> str:
         + (f": {', '.join(d.leadership_incidents)}." if d.leadership_incidents else "."),
         "",
     ]
+    return "\n".join(lines)
+
+
+def _measured(target: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if target in ("classification_accuracy", "reputation_recovery"):
+        return f"{value:.0%}"
+    if target == "collaboration":
+        return f"{value:g}/10"
+    return _seconds(value)
+
+
+def drill_markdown(report: DrillReport) -> str:
+    run = report.run
+    verdict = (
+        "running"
+        if run.status is DrillStatus.RUNNING
+        else ("passed" if report.passed else "not passed")
+    )
+    lines = [
+        f"# DRILL report: {run.scenario} ({run.kind.value})",
+        "",
+        f"- **Run:** {run.id}, started {_when(run.started_at)} by {run.started_by}",
+        f"- **Finished:** {_when(run.finished_at)}",
+        f"- **Result:** {verdict} — {report.met} of {report.targets} targets met",
+        f"- **Incidents:** {', '.join(run.incidents[i] for i in sorted(run.incidents)) or '—'}",
+        "",
+        "## Targets",
+        "",
+        "| Target | Goal | Measured | Met | Note |",
+        "|---|---|---|---|---|",
+    ]
+    for s in run.scores:
+        lines.append(
+            f"| {s.target.replace('_', ' ')} | {_cell(s.goal)} | {_measured(s.target, s.value)}"
+            f" | {'yes' if s.met else 'no'} | {_cell(s.note) or ''} |"
+        )
+    lines += ["", "## Classification accuracy by responder (last drills)", ""]
+    if report.responders:
+        lines += ["| Responder | Right | Classified | Accuracy |", "|---|---|---|---|"]
+        lines += [
+            f"| {_cell(r.name)} | {r.right} | {r.total} | {r.accuracy:.0%} |"
+            for r in report.responders
+        ]
+    else:
+        lines.append("_nobody classified a drill incident_")
+    lines += ["", "## Leadership participation by quarter (seed: at least quarterly)", ""]
+    lines += ["| Quarter | Drills | Leadership taking part | Met |", "|---|---|---|---|"]
+    lines += [
+        f"| {q.quarter} | {q.drills} | {_cell(', '.join(q.leaders)) or '—'}"
+        f" | {'yes' if q.met else 'no'} |"
+        for q in report.leadership
+    ]
+    lines += ["", "## Follow-ups", "", *_bullets(report.follow_ups), ""]
     return "\n".join(lines)

@@ -9,14 +9,19 @@ pure function of what happened, so a run is scored the same way today and in a y
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.durations import Duration
+from domain.durations import Duration, format_duration
 from domain.models import Function, Incident, IncidentType, Level
+
+# Who closes a drill's incidents still open at its end: that is not a recovery.
+CLOSED_BY = "tocsin"
 
 
 class _Strict(BaseModel):
@@ -68,11 +73,32 @@ class Step(_Strict):
         return self
 
 
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/\-?]+$")
+
+
+def check_cron(text: str) -> str:
+    """Five cron fields (minute hour day-of-month month day-of-week), as Temporal reads them."""
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(f"{text!r} is not five cron fields such as '0 10 1 * *'")
+    return " ".join(fields)
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Berlin") from None
+    return name
+
+
 class Schedule(_Strict):
     """When the drill runs by itself (a Temporal Schedule); ``tocsin drill schedule``."""
 
-    cron: str = Field(min_length=9, description="five fields, e.g. '0 10 1 * *'")
-    timezone: str = "UTC"
+    cron: Annotated[str, AfterValidator(check_cron)] = Field(
+        description="five fields, e.g. '0 10 1 * *'"
+    )
+    timezone: Annotated[str, AfterValidator(check_timezone)] = "UTC"
     jitter: Duration = timedelta(0)
 
 
@@ -106,7 +132,8 @@ class Scenario(_Strict):
         for index, step in enumerate(self.steps):
             if step.at >= self.duration:
                 raise ValueError(
-                    f"steps[{index}].at ({step.at}) is not before the drill's end ({self.duration})"
+                    f"steps[{index}].at ({format_duration(step.at)}) is not before the drill's end "
+                    f"({format_duration(self.duration)})"
                 )
         if self.kind is DrillKind.ROUTINE and (
             self.targets.recovery_ratio is None or self.targets.recovery_target is None
@@ -166,6 +193,8 @@ class DrillRun(BaseModel):
     ends_at: AwareDatetime
     finished_at: AwareDatetime | None = None
     started_by: str
+    # The workflow that runs it: a run started by a Schedule is named by Temporal.
+    workflow_id: str = ""
     # Step index -> incident id, as each injection opened it.
     incidents: dict[int, str] = Field(default_factory=dict)
     scores: list[Score] = Field(default_factory=list)
@@ -226,7 +255,7 @@ def score(
             Score(
                 target=f"step_{index + 1}_acknowledged",
                 value=seconds,
-                goal=f"acknowledged within {within}",
+                goal=f"acknowledged within {format_duration(within)}",
                 met=seconds is not None and seconds <= within.total_seconds(),
                 note="never injected"
                 if incident is None
@@ -241,14 +270,17 @@ def score(
         recoveries = [
             (i.resolved_at - i.declared_at).total_seconds()
             for i in incidents.values()
-            if i.resolved_at is not None
+            if i.resolved_at is not None and i.resolved_by != CLOSED_BY
         ]
         worst = max(recoveries) if len(recoveries) == len(scenario.steps) else None
         scores.append(
             Score(
                 target="recovery",
                 value=worst,
-                goal=f"recovered within {t.recovery_ratio:.0%} of {t.recovery_target} ({limit})",
+                goal=(
+                    f"recovered within {t.recovery_ratio:.0%} of "
+                    f"{format_duration(t.recovery_target)} ({format_duration(limit)})"
+                ),
                 met=worst is not None and worst <= limit.total_seconds(),
                 note="" if worst is not None else "not every incident was resolved",
             )
@@ -270,7 +302,7 @@ def score(
             Score(
                 target="joint_response",
                 value=joint,
-                goal=f"every lead function acknowledged within {t.joint_response}",
+                goal=f"every lead function acknowledged within {format_duration(t.joint_response)}",
                 met=joint is not None and joint <= t.joint_response.total_seconds(),
                 note="" if joint is not None else "not every lead function acknowledged",
             )
@@ -299,6 +331,83 @@ def score(
             )
         )
     return scores
+
+
+# -------------------------------------------------------------------------------- report
+
+
+class ResponderAccuracy(BaseModel):
+    name: str
+    right: int
+    total: int
+    accuracy: float
+
+
+class QuarterParticipation(BaseModel):
+    quarter: str
+    drills: int
+    leaders: list[str] = Field(description="leadership who took part in a drill that quarter")
+    met: bool = Field(description="seed target: leadership takes part at least quarterly")
+
+
+class DrillReport(BaseModel):
+    run: DrillRun
+    passed: bool
+    met: int
+    targets: int
+    responders: list[ResponderAccuracy]
+    leadership: list[QuarterParticipation]
+    follow_ups: list[str]
+
+
+def _quarter(at: datetime) -> str:
+    return f"{at.year}Q{(at.month - 1) // 3 + 1}"
+
+
+def drill_report(
+    run: DrillRun,
+    recent: list[tuple[DrillRun, dict[str, Expect]]],
+    classifications: list[Classification],
+    participants: dict[str, set[str]],
+    leaders: set[str],
+) -> DrillReport:
+    """The run's targets, each responder's classification accuracy over ``recent`` runs
+    (with what each of their incidents was expected to be), and leadership's part in
+    drills by quarter (``participants``: run id → who acted on its incidents)."""
+    expected: dict[str, Expect] = {}
+    for _, expects in recent:
+        expected.update(expects)
+    tally: dict[str, list[int]] = {}
+    for c in classifications:
+        want = expected.get(c.incident_id)
+        if want is None:
+            continue
+        right_total = tally.setdefault(c.by, [0, 0])
+        right_total[0] += int(c.level is want.level and c.type is want.type)
+        right_total[1] += 1
+    responders = [
+        ResponderAccuracy(name=name, right=r, total=t, accuracy=r / t)
+        for name, (r, t) in sorted(tally.items())
+    ]
+    quarters: dict[str, tuple[int, set[str]]] = {}
+    for past, _ in recent:
+        q = _quarter(past.started_at)
+        count, who = quarters.get(q, (0, set()))
+        quarters[q] = (count + 1, who | (participants.get(past.id, set()) & leaders))
+    leadership = [
+        QuarterParticipation(quarter=q, drills=n, leaders=sorted(who), met=bool(who))
+        for q, (n, who) in sorted(quarters.items(), reverse=True)
+    ]
+    met = sum(1 for s in run.scores if s.met)
+    return DrillReport(
+        run=run,
+        passed=bool(run.scores) and met == len(run.scores),
+        met=met,
+        targets=len(run.scores),
+        responders=responders,
+        leadership=leadership,
+        follow_ups=run.lead_scores.follow_ups if run.lead_scores else [],
+    )
 
 
 def drill_id(scenario: str, started_at: datetime) -> str:

@@ -26,3 +26,7 @@ class TemporalUnavailable(Exception):
 
 class ReviewNotFound(Exception):
     """No such review or action item (404)."""
+
+
+class DrillNotFound(Exception):
+    """No such drill scenario, run or schedule (404); the message names the known ones."""

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.email import Mailer, OutboxMailer
 from adapters.records import RecordsStore, migrate
 from adapters.webhooks import WebhookSender
+from alerts.catalog import load_catalog
 from domain.models import NotificationKind, Recipient
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
@@ -107,6 +108,7 @@ def outbound(
         accounts=load_accounts(playbooks_dir),
         public_url="http://tocsin.test",
         playbooks=load_playbooks(playbooks_dir),
+        catalog=load_catalog(),
     )
 
 

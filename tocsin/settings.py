@@ -168,6 +168,7 @@ class Settings(BaseSettings):
             task_queue=self.task_queue,
             database_url=self.resolved_database_url(),
             playbooks_dir=self.playbooks_dir,
+            services_file=self.services_file,
             notifications_log=self.data_dir / "logs" / "notifications.log",
             slack=self.slack_config(),
             metrics_host=self.api_host,

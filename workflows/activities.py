@@ -22,7 +22,9 @@ from domain.notify import FAILED, Notification, Notifier, PermanentFailure
 from domain.playbook import PlaybookSet, Roster
 from domain.rules.targets import lead_targets, recipients
 from playbooks.roster import RosterSource
+from workflows.drills import DrillWorkflow
 from workflows.models import (
+    DrillIncidentChanged,
     EffectsInput,
     EffectsResult,
     Failure,
@@ -129,6 +131,8 @@ class IncidentActivities:
         resolution = [e.seq for e in input.events if e.kind is EventKind.RESOLVED]
         if self._playbooks is not None and resolution:
             await self._open_review(incident, max(resolution), self._playbooks)
+        if incident.drill_run is not None:
+            await self._tell_drill(incident)
         if result.reached:
             await self._records.note_reached(
                 incident, [(r.kind, r.at, r.recipients) for r in result.reached]
@@ -185,6 +189,20 @@ class IncidentActivities:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise  # retried; NOT_FOUND: nothing is told of this incident
+
+    async def _tell_drill(self, incident: Incident) -> None:
+        """The drill that injected the incident follows it: it ends when all are resolved."""
+        assert incident.drill_run is not None
+        run = await self._records.drills.get(incident.drill_run)
+        if run is None or not run.workflow_id:
+            return  # no run of that name: a drill incident declared by hand
+        try:
+            await self._client.get_workflow_handle(run.workflow_id).signal(
+                DrillWorkflow.incident_changed, DrillIncidentChanged(incident=incident)
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise  # retried; NOT_FOUND: the drill is over
 
     async def _link_related_reviews(
         self, incident: Incident, declared: TimelineEvent, result: EffectsResult

@@ -18,6 +18,8 @@ class WorkerConfig:
     task_queue: str
     database_url: str
     playbooks_dir: Path
+    # The service catalog drills grade their alerts with; None: the bundled one.
+    services_file: Path | None = None
     # Without Slack, notifications go to stdout and this file.
     notifications_log: Path | None = None
     slack: SlackConfig | None = None

@@ -15,7 +15,7 @@ from temporalio import activity
 from alerts.catalog import Catalog
 from alerts.intake import DRILL_LABEL
 from alerts.models import WebhookPayload
-from domain.drills import DrillRun, DrillStatus, InjectAlert, Scenario, Score, score
+from domain.drills import CLOSED_BY, DrillRun, DrillStatus, InjectAlert, Scenario, Score, score
 from domain.errors import IncidentConflict, IncidentNotFound
 from domain.models import (
     Actor,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOCSIN = Actor(name="tocsin")
+TOCSIN = Actor(name=CLOSED_BY)
 # The records' lease that lets one run of a scenario go on at a time.
 LEASE_MARGIN = timedelta(minutes=30)
 
@@ -111,7 +111,8 @@ class DrillActivities:
             log.warning("drill %s skipped: another %s drill is running", run.id, run.scenario)
             return False
         if await self._records.drills.get(run.id) is None:
-            await self._records.drills.save(run)
+            workflow_id = activity.info().workflow_id
+            await self._records.drills.save(run.model_copy(update={"workflow_id": workflow_id}))
         return True
 
     @activity.defn(name="inject_step")
@@ -191,6 +192,10 @@ class DrillActivities:
         assert run is not None, f"drill run {input.run_id} was not recorded"
         if run.status is DrillStatus.FINISHED:
             return run
+        # Scored first: an incident the drill's end closes was not recovered by anyone.
+        scores = await compute_scores(
+            self._records, self._roster.current(), self._playbooks, input.scenario, run
+        )
         for incident_id in run.incidents.values():
             try:
                 current = await self._incidents.current(incident_id)
@@ -200,9 +205,6 @@ class DrillActivities:
                     )
             except (IncidentNotFound, IncidentConflict):
                 pass
-        scores = await compute_scores(
-            self._records, self._roster.current(), self._playbooks, input.scenario, run
-        )
         finished = run.model_copy(
             update={
                 "status": DrillStatus.FINISHED,

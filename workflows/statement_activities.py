@@ -82,7 +82,9 @@ class StatementActivities:
             "level": incident.level.value,
         }
         kind = None if input.holding else incident.type
-        return self._templates.render(kind, input.stage, values)
+        body = self._templates.render(kind, input.stage, values)
+        # A drill's statement is never published, but is read and approved like a real one.
+        return f"DRILL (not sent to customers): {body}" if incident.drill else body
 
     @activity.defn(name="record_statement")
     async def record(self, input: RecordStatementInput) -> None:

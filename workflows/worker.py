@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
@@ -22,6 +24,7 @@ from adapters.slack.client import REGISTRY as SLACK_METRICS
 from adapters.slack.client import SlackApi
 from adapters.slack.notifier import SlackNotifier
 from adapters.webhooks import WebhookSender
+from alerts.catalog import Catalog, load_catalog
 from domain.notify import Notifier
 from domain.playbook import KeyAccounts, PlaybookSet
 from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
@@ -30,8 +33,11 @@ from playbooks.templates import Templates, load_templates
 from workflows.activities import IncidentActivities
 from workflows.announcement_activities import AnnouncementActivities
 from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
+from workflows.client import IncidentService
 from workflows.config import WorkerConfig
 from workflows.connect import connect_with_retry
+from workflows.drill_activities import DrillActivities
+from workflows.drills import DrillWorkflow
 from workflows.fanout import Fanout
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
@@ -66,6 +72,8 @@ class Outbound:
     public_url: str = "http://127.0.0.1:8080"
     # Review policies and who leads each type; None opens no reviews.
     playbooks: PlaybookSet | None = None
+    # What drills grade their injected alerts with; with the playbooks, drills can run.
+    catalog: Catalog | None = None
 
 
 def build_worker(
@@ -92,18 +100,31 @@ def build_worker(
         fanout,
     )
     announcements = AnnouncementActivities(store, outbound.mailer, fanout)
+    workflows: list[type] = [
+        IncidentWorkflow,
+        PagerWorkflow,
+        StatementsWorkflow,
+        ConfirmSubscriptionWorkflow,
+        MaintenanceWorkflow,
+        ReviewWorkflow,
+        ActionItemWorkflow,
+    ]
+    drill_activities: list[Callable[..., Any]] = []
+    if outbound.playbooks is not None and outbound.catalog is not None:
+        drills = DrillActivities(
+            store,
+            notifier,
+            roster,
+            IncidentService(client, task_queue, outbound.playbooks),
+            outbound.catalog,
+            outbound.playbooks,
+        )
+        workflows.append(DrillWorkflow)
+        drill_activities = [drills.begin_drill, drills.inject_step, drills.finish_drill]
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            IncidentWorkflow,
-            PagerWorkflow,
-            StatementsWorkflow,
-            ConfirmSubscriptionWorkflow,
-            MaintenanceWorkflow,
-            ReviewWorkflow,
-            ActionItemWorkflow,
-        ],
+        workflows=workflows,
         activities=[
             incidents.apply_effects,
             incidents.record,
@@ -126,6 +147,7 @@ def build_worker(
             reviews.follow_review,
             reviews.current_action,
             reviews.follow_action,
+            *drill_activities,
         ],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -145,6 +167,9 @@ def outbound_for(config: WorkerConfig) -> Outbound:
         accounts=load_accounts(config.playbooks_dir),
         public_url=config.public_url,
         playbooks=load_playbooks(config.playbooks_dir),
+        catalog=load_catalog(config.services_file)
+        if config.services_file is not None
+        else load_catalog(),
     )
 
 

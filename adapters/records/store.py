@@ -274,6 +274,14 @@ class RecordsStore:
             )
         return True
 
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now; None when it is free or lapsed."""
+        async with self._engine.connect() as conn:
+            current = (await conn.execute(select(leases).where(leases.c.name == name))).first()
+        if current is None or current.expires_at <= utcnow():
+            return None
+        return str(current.holder)
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writer.begin() as conn:
             await conn.execute(

@@ -25,7 +25,9 @@ from adapters.slack import layout
 from adapters.slack.client import SlackApi
 from adapters.slack.config import DEFAULT_HOOKS_URL
 from adapters.slack.notifier import Refs, bundle_ref, incident_of_channel_ref
+from domain.drills import Classification, DrillRun
 from domain.errors import (
+    DrillNotFound,
     IncidentConflict,
     IncidentNotFound,
     InvalidAction,
@@ -74,6 +76,14 @@ class ReviewActions(Protocol):
     async def edit(
         self, review_id: str, changes: Mapping[str, Any], now: datetime, version: int | None
     ) -> Review: ...
+
+
+class DrillActions(Protocol):
+    async def start(self, name: str, by: Actor, now: datetime) -> DrillRun: ...
+
+    async def classify(
+        self, incident_id: str, level: Level, type: IncidentType, by: Actor, now: datetime
+    ) -> Classification: ...
 
 
 class BadRequest(ValueError):
@@ -215,8 +225,10 @@ class SlackInbound:
         hooks_url: str = DEFAULT_HOOKS_URL,
         statements: StatementActions | None = None,
         reviews: ReviewActions | None = None,
+        drills: DrillActions | None = None,
     ) -> None:
         self._actions = actions
+        self._drills = drills
         self._statements = statements
         self._reviews = reviews
         self._refs = refs
@@ -523,12 +535,16 @@ class SlackInbound:
                 command.trigger_id, layout.declare_modal(command.channel_id)
             )
             return ephemeral(problem) if problem else None
+        by = self.actor(command.user_id, command.user_name)
+        if verb == "drill":
+            return await self._start_drill(rest, by)
         incident_id = await self._refs.get_ref(incident_of_channel_ref(command.channel_id))
         if incident_id is None:
             return ephemeral(layout.NOT_IN_INCIDENT)
         if verb == "review":
             return await self._open_review(incident_id, command.trigger_id)
-        by = self.actor(command.user_id, command.user_name)
+        if verb == "classify":
+            return await self._classify(incident_id, rest, by)
         work = self._incident_command(incident_id, verb, rest, by)
         task = asyncio.ensure_future(work)
         finished, _ = await asyncio.wait({task}, timeout=INLINE)
@@ -538,6 +554,50 @@ class SlackInbound:
         return ephemeral(
             f"Working on `{verb}` for [{incident_id}]: the workflow engine is slow to answer "
             "right now; the outcome follows here."
+        )
+
+    async def _start_drill(self, rest: str, by: Actor) -> dict[str, Any]:
+        if self._drills is None:
+            return ephemeral("Drills are not available on this tocsin.")
+        name = rest.split()[0].lower() if rest else ""
+        if not name:
+            return ephemeral(
+                f"Usage: `/incident drill <scenario>`. {await self._known_scenarios(by)}"
+            )
+        result = await _outcome(self._drills.start(name, by, self._clock()), INLINE)
+        if isinstance(result, str):
+            return ephemeral(f"No drill started: {result}")
+        return ephemeral(
+            f"DRILL {result.id} started by {by.name}: its incidents are paged like real ones "
+            f"and marked DRILL; it ends by {result.ends_at:%H:%M} UTC at the latest."
+        )
+
+    async def _known_scenarios(self, by: Actor) -> str:
+        assert self._drills is not None
+        result = await _outcome(self._drills.start("", by, self._clock()), INLINE)
+        return result if isinstance(result, str) else ""
+
+    async def _classify(self, incident_id: str, rest: str, by: Actor) -> dict[str, Any]:
+        usage = "Usage: `/incident classify <A|B|C> <type>`, the type one of " + ", ".join(
+            f"`{t.value}`" for t in IncidentType
+        )
+        if self._drills is None:
+            return ephemeral("Drills are not available on this tocsin.")
+        level, _, kind = rest.partition(" ")
+        kind = kind.strip().lower().replace(" ", "_").replace("-", "_")
+        if level.upper() not in {lv.value for lv in Level} or kind not in {
+            t.value for t in IncidentType
+        }:
+            return ephemeral(usage)
+        call = self._drills.classify(
+            incident_id, Level(level.upper()), IncidentType(kind), by, self._clock()
+        )
+        result = await _outcome(call, INLINE)
+        if isinstance(result, str):
+            return ephemeral(f"Not classified: {result}")
+        return ephemeral(
+            f"Classified [{incident_id}] as level {result.level} "
+            f"{result.type.value.replace('_', ' ')}; it is scored when the drill ends."
         )
 
     async def _follow_command(
@@ -655,6 +715,8 @@ async def _outcome(call: Awaitable[_T], within: float) -> _T | str:
         return str(exc)
     except IncidentNotFound:
         return "that incident no longer exists."
+    except DrillNotFound as exc:
+        return str(exc)
     except StatementNotFound:
         return "that statement no longer exists."
     except TemporalUnavailable:

@@ -494,6 +494,7 @@ def review_modal(review_id: str, fields: dict[str, str]) -> dict[str, Any]:
 HELP = (
     "*/incident* commands:\n"
     "• `/incident declare` — open a new incident (a form)\n"
+    "• `/incident drill <scenario>` — start a drill (routine, integrated, comprehensive)\n"
     "In an incident's channel:\n"
     "• `/incident ack` — acknowledge it\n"
     "• `/incident level <A|B|C> <reason>` — change its level\n"
@@ -502,6 +503,7 @@ HELP = (
     "• `/incident resolve <summary>` — it is over\n"
     "• `/incident status` — where it stands\n"
     "• `/incident review` — write its post-incident review (a form)\n"
+    "• `/incident classify <A|B|C> <type>` — triage a drill incident (scored)\n"
     "• `/incident help` — this text"
 )
 

@@ -68,7 +68,22 @@ async def _digest(runtime: RuntimeDep, quarter: str | None) -> Digest:
     breaches = await runtime.store.statements.breaches_by_incident()
     reviews = await runtime.store.reviews.find(since=which.start, until=which.end, limit=10_000)
     actions = await runtime.store.reviews.actions()
-    return digest(which, incidents, breaches, reviews, actions, now)
+    runs = [
+        r
+        for r in await runtime.store.drills.runs(limit=1000)
+        if which.start <= r.started_at < which.end
+    ]
+    drills: list[dict[str, object]] = [
+        {
+            "id": r.id,
+            "scenario": r.scenario,
+            "status": r.status.value,
+            "targets_met": sum(s.met for s in r.scores),
+            "targets": len(r.scores),
+        }
+        for r in runs
+    ]
+    return digest(which, incidents, breaches, reviews, actions, now, drills=drills)
 
 
 @router.get("/reports/quarterly")

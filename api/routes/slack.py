@@ -53,6 +53,7 @@ async def _inbound(request: Request, runtime: RuntimeDep, config: ConfigDep) -> 
             hooks_url=config.slack_hooks_url,
             statements=runtime.statements,
             reviews=runtime.reviews,
+            drills=runtime.drills,
         )
         request.app.state.slack_inbound = inbound
     return inbound

@@ -36,12 +36,15 @@ from domain.models import (
 )
 from domain.reviews import ActionItem, ActionStatus
 from domain.statements import CustomerMessage, Maintenance, MessageStatus, Stage
-from playbooks.loader import load_roster
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_roster, load_scenarios
+from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
 from tocsin.binaries import temporal_test_server
 from workflows.announcements_client import AnnouncementService
+from workflows.drills_client import DrillService, manual_workflow_id
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     action_workflow_id,
@@ -294,6 +297,45 @@ async def action_followed_until_done(stack: Stack) -> WorkflowHistory:
     return await _after(stack, action_workflow_id(action.id), timedelta(minutes=1))
 
 
+async def drill_routine_answered(stack: Stack) -> WorkflowHistory:
+    """A routine drill: injected through the intake, classified, acknowledged, resolved."""
+    drills = DrillService(
+        stack.client,
+        stack.task_queue,
+        stack.store,
+        stack.playbooks,
+        load_scenarios(),
+        RosterSource(DEFAULT_DIR),
+    )
+    run = await drills.start("routine", Actor(name="Jo"), await stack.env.get_current_time())
+
+    async def injected() -> str | None:
+        recorded = await stack.store.drills.get(run.id)
+        return recorded.incidents.get(0) if recorded else None
+
+    incident_id = await eventually(injected)
+    now = await stack.env.get_current_time()
+    await drills.classify(incident_id, Level.B, IncidentType.SERVICE_OUTAGE, Actor(name="Ada"), now)
+    await stack.env.sleep(timedelta(minutes=10))
+    await stack.service.acknowledge(incident_id, Actor(name="Ada Okafor"))
+    await stack.service.resolve(incident_id, Actor(name="Ada Okafor"), "rolled back")
+    return await _after(stack, manual_workflow_id("routine"), timedelta(seconds=5))
+
+
+async def drill_unanswered(stack: Stack) -> WorkflowHistory:
+    """A routine drill nobody answers: it ends at its deadline."""
+    drills = DrillService(
+        stack.client,
+        stack.task_queue,
+        stack.store,
+        stack.playbooks,
+        load_scenarios(),
+        RosterSource(DEFAULT_DIR),
+    )
+    await drills.start("routine", Actor(name="Jo"), await stack.env.get_current_time())
+    return await _after(stack, manual_workflow_id("routine"), timedelta(hours=2, minutes=1))
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
@@ -304,6 +346,8 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "maintenance_completed": maintenance_completed,
     "review_reminded_overdue_published": review_reminded_overdue_published,
     "action_followed_until_done": action_followed_until_done,
+    "drill_routine_answered": drill_routine_answered,
+    "drill_unanswered": drill_unanswered,
 }
 
 

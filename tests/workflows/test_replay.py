@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
+from workflows.drills import DrillWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.pager import PagerWorkflow
 from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
@@ -31,6 +32,7 @@ def replayer() -> Replayer:
             MaintenanceWorkflow,
             ReviewWorkflow,
             ActionItemWorkflow,
+            DrillWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),
