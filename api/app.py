@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from alerts.catalog import load_catalog
+from api.auth import Authentication
 from api.config import ApiConfig
 from api.deps import Runtime
 from api.errors import install_error_handlers
@@ -36,6 +37,7 @@ from api.routes import (
     slack,
     status,
     subscribers,
+    tokens,
 )
 from playbooks.loader import load_playbooks, load_scenarios
 from playbooks.roster import RosterSource
@@ -102,6 +104,8 @@ def create_app(
         per_path={alerts.WEBHOOK_PATH: config.intake_max_body_bytes},
         hints={alerts.WEBHOOK_PATH: alerts.TOO_LARGE_HINT},
     )
+    # Outermost: a request without a valid token learns nothing, not even a body limit.
+    app.add_middleware(Authentication, exempt=(alerts.WEBHOOK_PATH,))
     install_error_handlers(app)
     app.include_router(incidents.router)
     app.include_router(messages.router)
@@ -109,6 +113,7 @@ def create_app(
     app.include_router(reviews.router)
     app.include_router(reports.router)
     app.include_router(drills.router)
+    app.include_router(tokens.router)
     app.include_router(status.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)

@@ -44,3 +44,5 @@ class ApiConfig:
     # Public sign-ups (``limits`` notation): per address, and per client address.
     signup_per_address: str = "3/hour"
     signup_per_client: str = "10/hour"
+    # Requests per API token (``limits`` notation), counted per API process.
+    rate_limit_per_token: str = "600/minute"  # noqa: S105 (a rate, not a secret)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +18,7 @@ from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from alerts.catalog import Catalog, load_catalog
 from api.config import ApiConfig
+from domain.access import Permission, Principal
 from domain.drills import Scenario
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_scenarios
@@ -77,6 +78,11 @@ class Runtime:
         )
 
     @property
+    def people(self) -> RosterSource:
+        """The live roster: the configured one, else the bundled playbooks'."""
+        return self.roster or RosterSource(DEFAULT_DIR)
+
+    @property
     def drills(self) -> DrillService:
         """Drill runs, classifications, the lead's scores and the drills' schedules."""
         service = self.service
@@ -86,7 +92,7 @@ class Runtime:
             self.store,
             service.playbooks,
             self.scenarios,
-            self.roster or RosterSource(DEFAULT_DIR),
+            self.people,
             incidents=service,
             call_timeout=service.call_timeout,
         )
@@ -132,11 +138,28 @@ _bearer = HTTPBearer(auto_error=False, description="the API token (TOCSIN_API_TO
 
 
 async def require_token(
-    config: ConfigDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Reject the request unless it carries the configured bearer token."""
-    _check(credentials, config.api_token)
+) -> Principal:
+    """Who the request comes from, as ``api.auth.Authentication`` found from its token (it
+    answered 401 already when there was none); ``credentials`` documents the scheme."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise _unauthorized("missing bearer token")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(require_token)]
+
+
+def may(permission: Permission) -> Any:
+    """The request's principal, once its role is found to grant ``permission`` (else 403)."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        principal.require(permission)
+        return principal
+
+    return Depends(check)
 
 
 _intake_bearer = HTTPBearer(

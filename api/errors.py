@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from domain.access import Forbidden
 from domain.errors import (
     DrillNotFound,
     IncidentConflict,
@@ -21,6 +22,7 @@ from domain.errors import (
     ReviewNotFound,
     StatementNotFound,
     TemporalUnavailable,
+    TokenNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReviewNotFound)
     async def review_not_found(request: Request, exc: ReviewNotFound) -> Response:
         return _detail(404, str(exc))
+
+    @app.exception_handler(TokenNotFound)
+    async def token_not_found(request: Request, exc: TokenNotFound) -> Response:
+        return _detail(404, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _detail(403, str(exc))
 
     @app.exception_handler(DrillNotFound)
     async def drill_not_found(request: Request, exc: DrillNotFound) -> Response:

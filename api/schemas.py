@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from api.status_page import Component
+from domain.access import Role
 from domain.drills import check_cron, check_timezone
 from domain.models import (
     Grading,
@@ -61,6 +62,14 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
 
+# Who acts. A token bound to a roster person acts as them: ``by`` may be left out, and
+# naming anyone else is a 403 unless the token may act for others.
+By = Annotated[
+    PersonName | None,
+    Field(description="who acts; default: the token's person, else the token's name"),
+]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,31 +83,33 @@ class DeclareRequest(_Body):
     type: IncidentType
     service: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     drill: bool = False
-    by: PersonName = Field(default="api", description="who declares the incident")
+    by: PersonName | None = Field(
+        default=None, description="who declares it; default: the token's person, else its name"
+    )
 
 
 class AckRequest(_Body):
-    by: PersonName
+    by: By = None
 
 
 class ChangeLevelRequest(_Body):
     level: Level
     reason: Reason
-    by: PersonName
+    by: By = None
 
 
 class PostUpdateRequest(_Body):
     text: Text
-    by: PersonName
+    by: By = None
 
 
 class MitigateRequest(_Body):
-    by: PersonName
+    by: By = None
     note: Note = ""
 
 
 class ResolveRequest(_Body):
-    by: PersonName
+    by: By = None
     summary: Note = ""
 
 
@@ -210,24 +221,24 @@ class DraftRequest(_Body):
     body: StatementText | None = Field(
         default=None, description="the statement; drafted from the stage's template if omitted"
     )
-    by: PersonName
+    by: By = None
 
 
 class ApproveRequest(_Body):
     body: StatementText | None = Field(
         default=None, description="an edited text, approved instead of the draft's"
     )
-    by: PersonName
+    by: By = None
 
 
 class RejectRequest(_Body):
     reason: Reason
-    by: PersonName
+    by: By = None
 
 
 class CorrectRequest(_Body):
     body: StatementText
-    by: PersonName
+    by: By = None
 
 
 class DeliveryOut(BaseModel):
@@ -279,7 +290,7 @@ class SubscribeRequest(_Body):
     webhook_url: AnyHttpUrl | None = Field(
         default=None, description="called with each published statement, signed"
     )
-    by: PersonName
+    by: By = None
 
     @model_validator(mode="after")
     def _one_of(self) -> SubscribeRequest:
@@ -317,7 +328,7 @@ ComponentStatus = Annotated[
 class OverrideRequest(_Body):
     status: ComponentStatus
     reason: Reason
-    by: PersonName
+    by: By = None
 
 
 class OverrideOut(BaseModel):
@@ -352,7 +363,7 @@ class MaintenanceRequest(_Body):
     )
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    by: PersonName
+    by: By = None
 
     @model_validator(mode="after")
     def _ordered(self) -> MaintenanceRequest:
@@ -362,7 +373,7 @@ class MaintenanceRequest(_Body):
 
 
 class CancelMaintenanceRequest(_Body):
-    by: PersonName
+    by: By = None
 
 
 class MaintenanceOut(BaseModel):
@@ -405,7 +416,7 @@ class ReviewPatch(_Body):
     version: int | None = Field(
         default=None, ge=1, description="the version edited; a newer one stored is a 409"
     )
-    by: PersonName
+    by: By = None
 
     def changes(self) -> dict[str, object]:
         values = self.model_dump(exclude_none=True, exclude={"by", "version"})
@@ -427,14 +438,14 @@ class AmendRequest(_Body):
     went_badly: Lines | None = None
     lessons: Lines | None = None
     reason: Reason
-    by: PersonName
+    by: By = None
 
     def changes(self) -> dict[str, object]:
         return self.model_dump(exclude_none=True, exclude={"by", "reason"})
 
 
 class PublishRequest(_Body):
-    by: PersonName
+    by: By = None
 
 
 class ActionRequest(_Body):
@@ -442,7 +453,7 @@ class ActionRequest(_Body):
     owner: PersonName
     due_at: AwareDatetime
     priority: Priority = Priority.MEDIUM
-    by: PersonName
+    by: By = None
 
 
 class ActionPatch(_Body):
@@ -450,7 +461,7 @@ class ActionPatch(_Body):
     reason: Reason | None = Field(default=None, description="why it will not be done")
     due_at: AwareDatetime | None = None
     owner: PersonName | None = None
-    by: PersonName
+    by: By = None
 
 
 class ActionOut(BaseModel):
@@ -558,7 +569,7 @@ class ResponseReport(BaseModel):
 
 class DrillStartRequest(_Body):
     scenario: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,40}$")]
-    by: PersonName
+    by: By = None
 
 
 class ClassifyRequest(_Body):
@@ -566,7 +577,7 @@ class ClassifyRequest(_Body):
 
     level: Level
     type: IncidentType
-    by: PersonName
+    by: By = None
 
 
 class ClassificationOut(BaseModel):
@@ -583,7 +594,7 @@ class LeadScoresRequest(_Body):
     collaboration: float = Field(ge=0, le=10, description="0 to 10; the target is 8.5")
     reputation_recovery: float = Field(ge=0, le=1, description="0 to 1; the target is 0.85")
     follow_ups: list[Reason] = Field(default_factory=list, max_length=50)
-    by: PersonName
+    by: By = None
 
 
 class ScoreOut(BaseModel):
@@ -639,11 +650,11 @@ class ScheduleRequest(_Body):
         Annotated[str, StringConstraints(max_length=64), AfterValidator(check_timezone)] | None
     ) = Field(default=None, description="an IANA time zone, e.g. Europe/Berlin")
     jitter_seconds: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
-    by: PersonName
+    by: By = None
 
 
 class ScheduleActionRequest(_Body):
-    by: PersonName
+    by: By = None
 
 
 class ScheduleOut(BaseModel):
@@ -661,3 +672,31 @@ class ScheduleOut(BaseModel):
 
 class ScheduleList(BaseModel):
     schedules: list[ScheduleOut]
+
+
+# ------------------------------------------------------------------------------- tokens
+
+
+class TokenRequest(_Body):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = Field(
+        description="lower case, digits, . _ -; unique"
+    )
+    role: Role
+    person: PersonName | None = Field(default=None, description="a roster name it acts as")
+    acts_for_others: bool = Field(
+        default=False, description="an integration's token: may name any `by`"
+    )
+
+
+class TokenOut(BaseModel):
+    name: str
+    role: Role
+    person: str | None
+    acts_for_others: bool
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="shown this once; only its SHA-256 is kept")

@@ -30,3 +30,7 @@ class ReviewNotFound(Exception):
 
 class DrillNotFound(Exception):
     """No such drill scenario, run or schedule (404); the message names the known ones."""
+
+
+class TokenNotFound(Exception):
+    """No live API token of that name (404)."""

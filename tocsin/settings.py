@@ -82,11 +82,14 @@ class Settings(BaseSettings):
     signup_per_client: str = Field(
         default="10/hour", description="public sign-ups per client IP (limits notation)"
     )
+    api_rate_limit: str = Field(
+        default="600/minute", description="requests per API token (limits notation)"
+    )
     worker_metrics_port: int | None = Field(
         default=None, description="serve the worker's Slack metrics for Prometheus here"
     )
 
-    @field_validator("signup_per_address", "signup_per_client")
+    @field_validator("signup_per_address", "signup_per_client", "api_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         try:
@@ -159,6 +162,7 @@ class Settings(BaseSettings):
             webhook_allow_private=self.webhook_allow_private,
             signup_per_address=self.signup_per_address,
             signup_per_client=self.signup_per_client,
+            rate_limit_per_token=self.api_rate_limit,
         )
 
     def worker_config(self) -> WorkerConfig:

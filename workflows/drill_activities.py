@@ -259,7 +259,7 @@ class DrillActivities:
                     incident=incident,
                     event=line,
                     recipient=None,
-                    text=f"STATUS   [{incident.id}] DRILL: {text}",
+                    text=f"STATUS   [{incident.id}] {text}",
                 )
             )
         except PermanentFailure as exc:

@@ -23,6 +23,7 @@ from adapters.records.metrics import MetricsSnapshot, query_metrics
 from adapters.records.reviews import ReviewRecords
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
+from adapters.records.tokens import TokenRecords
 from adapters.records.upsert import insert_for, locked
 from domain.models import (
     EventKind,
@@ -45,6 +46,7 @@ class RecordsStore:
         self.statements = StatementRecords(engine, self._writer)
         self.reviews = ReviewRecords(engine, self._writer)
         self.drills = DrillRecords(engine, self._writer)
+        self.tokens = TokenRecords(engine, self._writer)
 
     @classmethod
     def from_url(cls, url: str) -> RecordsStore:

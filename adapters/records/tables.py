@@ -309,6 +309,34 @@ classifications = Table(
     Index("ix_classifications_incident_id", "incident_id"),
 )
 
+# Named API tokens (ADR 0015): only a SHA-256 of each is kept; the token is shown once.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("role", String, nullable=False),
+    Column("person", Text, nullable=True),
+    Column("acts_for_others", Boolean, nullable=False),
+    Column("token_hash", String, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Every change made through the API: which token, as whom, what, and the answer.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("token", String, nullable=False),
+    Column("person", Text, nullable=True),
+    Column("method", String, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)
+
 # Objects the migrations create in SQL of one dialect, which the metadata cannot describe.
 SQL_MANAGED_TABLES = ("reviews_fts",)
 SQL_MANAGED_INDEXES = ("ix_reviews_search",)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from adapters.clock import utcnow
 from api.config import API_PREFIX
-from api.deps import Authenticated, RuntimeDep
+from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import drill_markdown
 from api.schemas import (
     INCIDENT_ID_PATTERN,
@@ -28,6 +28,7 @@ from api.schemas import (
     ScheduleRequest,
     ScoreOut,
 )
+from domain.access import Permission, Principal
 from domain.drills import DrillReport, DrillRun, DrillStatus, LeadScores
 from domain.models import Actor
 from workflows.drills_client import ScheduleView
@@ -99,10 +100,12 @@ async def scenarios(runtime: RuntimeDep) -> ScenarioList:
 
 
 @router.post("/drills", status_code=status.HTTP_201_CREATED, response_model=DrillOut)
-async def start_drill(body: DrillStartRequest, runtime: RuntimeDep) -> DrillOut:
+async def start_drill(
+    who: Annotated[Principal, may(Permission.LEAD)], body: DrillStartRequest, runtime: RuntimeDep
+) -> DrillOut:
     """Start a run of the scenario now. 404 names the known scenarios; 409 while a run of
     the same scenario is going on."""
-    run = await runtime.drills.start(body.scenario, Actor(name=body.by), utcnow())
+    run = await runtime.drills.start(body.scenario, Actor(name=who.acting(body.by)), utcnow())
     return drill_out(run)
 
 
@@ -128,7 +131,10 @@ async def list_schedules(runtime: RuntimeDep) -> ScheduleList:
 
 @router.put("/drills/schedules/{scenario}", response_model=ScheduleOut)
 async def put_schedule(
-    scenario: ScenarioName, body: ScheduleRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    scenario: ScenarioName,
+    body: ScheduleRequest,
+    runtime: RuntimeDep,
 ) -> ScheduleOut:
     """Create the scenario's schedule, or bring it to this calendar; a paused one stays
     paused. Left out, the calendar, time zone and jitter come from the scenario file."""
@@ -139,7 +145,7 @@ async def put_schedule(
         cron=body.cron,
         timezone=body.timezone,
         jitter=jitter,
-        by=Actor(name=body.by),
+        by=Actor(name=who.acting(body.by)),
     )
     return schedule_out(view)
 
@@ -151,28 +157,39 @@ async def get_schedule(scenario: ScenarioName, runtime: RuntimeDep) -> ScheduleO
 
 @router.post("/drills/schedules/{scenario}/pause", response_model=ScheduleOut)
 async def pause_schedule(
-    scenario: ScenarioName, body: ScheduleActionRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    scenario: ScenarioName,
+    body: ScheduleActionRequest,
+    runtime: RuntimeDep,
 ) -> ScheduleOut:
-    return schedule_out(await runtime.drills.pause(scenario, Actor(name=body.by)))
+    return schedule_out(await runtime.drills.pause(scenario, Actor(name=who.acting(body.by))))
 
 
 @router.post("/drills/schedules/{scenario}/unpause", response_model=ScheduleOut)
 async def unpause_schedule(
-    scenario: ScenarioName, body: ScheduleActionRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    scenario: ScenarioName,
+    body: ScheduleActionRequest,
+    runtime: RuntimeDep,
 ) -> ScheduleOut:
-    return schedule_out(await runtime.drills.unpause(scenario, Actor(name=body.by)))
+    return schedule_out(await runtime.drills.unpause(scenario, Actor(name=who.acting(body.by))))
 
 
 @router.post("/drills/schedules/{scenario}/trigger", response_model=ScheduleOut)
 async def trigger_schedule(
-    scenario: ScenarioName, body: ScheduleActionRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    scenario: ScenarioName,
+    body: ScheduleActionRequest,
+    runtime: RuntimeDep,
 ) -> ScheduleOut:
     """Run the scheduled drill now (409 while a run of it is going on)."""
     return schedule_out(await runtime.drills.trigger(scenario))
 
 
 @router.delete("/drills/schedules/{scenario}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_schedule(scenario: ScenarioName, runtime: RuntimeDep) -> Response:
+async def delete_schedule(
+    who: Annotated[Principal, may(Permission.LEAD)], scenario: ScenarioName, runtime: RuntimeDep
+) -> Response:
     await runtime.drills.unschedule(scenario)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -203,13 +220,18 @@ async def drill_report(run_id: RunId, runtime: RuntimeDep) -> DrillReport:
 
 
 @router.put("/drills/{run_id}/scores", response_model=DrillOut)
-async def lead_scores(run_id: RunId, body: LeadScoresRequest, runtime: RuntimeDep) -> DrillOut:
+async def lead_scores(
+    who: Annotated[Principal, may(Permission.LEAD)],
+    run_id: RunId,
+    body: LeadScoresRequest,
+    runtime: RuntimeDep,
+) -> DrillOut:
     """The lead's collaboration (0 to 10) and reputation-recovery (0 to 1) scores and
     follow-ups; a finished run is scored again with them."""
     scores = LeadScores(
         collaboration=body.collaboration,
         reputation_recovery=body.reputation_recovery,
-        by=body.by,
+        by=who.acting(body.by),
         at=utcnow(),
         follow_ups=list(body.follow_ups),
     )
@@ -223,12 +245,15 @@ async def lead_scores(run_id: RunId, body: LeadScoresRequest, runtime: RuntimeDe
     tags=["drills"],
 )
 async def classify(
-    incident_id: IncidentId, body: ClassifyRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    body: ClassifyRequest,
+    runtime: RuntimeDep,
 ) -> ClassificationOut:
     """A responder's triage of a drill incident, scored against what the scenario expected
     (409 for an incident that is not a drill's)."""
     c = await runtime.drills.classify(
-        incident_id, body.level, body.type, Actor(name=body.by), utcnow()
+        incident_id, body.level, body.type, Actor(name=who.acting(body.by)), utcnow()
     )
     return ClassificationOut(
         incident_id=c.incident_id, by=c.by, level=c.level, type=c.type, at=c.at

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from adapters.clock import utcnow
 from api.config import API_PREFIX
-from api.deps import Authenticated, ServiceDep, StoreDep
+from api.deps import Authenticated, ServiceDep, StoreDep, may
 from api.schemas import (
     INCIDENT_ID_PATTERN,
     AckRequest,
@@ -21,6 +21,7 @@ from api.schemas import (
     ResolveRequest,
     Timeline,
 )
+from domain.access import Permission, Principal
 from domain.errors import IncidentNotFound
 from domain.models import Actor, Declaration, Incident, Level, Status
 
@@ -37,7 +38,10 @@ def _out(incident: Incident) -> IncidentOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentOut)
 async def declare_incident(
-    body: DeclareRequest, incidents: ServiceDep, response: Response
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    body: DeclareRequest,
+    incidents: ServiceDep,
+    response: Response,
 ) -> IncidentOut:
     """Declare an incident: its workflow starts and pages the lead function at once."""
     incident = await incidents.declare(
@@ -48,7 +52,7 @@ async def declare_incident(
             type=body.type,
             service=body.service or None,
             drill=body.drill,
-            declared_by=Actor(name=body.by),
+            declared_by=Actor(name=who.acting(body.by)),
         )
     )
     response.headers["Location"] = f"{PREFIX}/{incident.id}"
@@ -65,7 +69,7 @@ async def list_incidents(
     level: Level | None = None,
     drill: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> IncidentList:
     """Incidents from the records, newest first."""
     if is_open is not None:
@@ -99,40 +103,59 @@ async def get_incident(
 
 @router.post("/{incident_id}/ack", response_model=IncidentOut)
 async def acknowledge_incident(
-    incident_id: IncidentId, body: AckRequest, incidents: ServiceDep
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    body: AckRequest,
+    incidents: ServiceDep,
 ) -> IncidentOut:
     """First acknowledgement; a second one is a 409 that names who acknowledged first."""
-    return _out(await incidents.acknowledge(incident_id, Actor(name=body.by)))
+    return _out(await incidents.acknowledge(incident_id, Actor(name=who.acting(body.by))))
 
 
 @router.post("/{incident_id}/level", response_model=IncidentOut)
 async def change_incident_level(
-    incident_id: IncidentId, body: ChangeLevelRequest, incidents: ServiceDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    incident_id: IncidentId,
+    body: ChangeLevelRequest,
+    incidents: ServiceDep,
 ) -> IncidentOut:
     return _out(
-        await incidents.change_level(incident_id, body.level, body.reason, Actor(name=body.by))
+        await incidents.change_level(
+            incident_id, body.level, body.reason, Actor(name=who.acting(body.by))
+        )
     )
 
 
 @router.post("/{incident_id}/updates", response_model=IncidentOut)
 async def post_incident_update(
-    incident_id: IncidentId, body: PostUpdateRequest, incidents: ServiceDep
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    body: PostUpdateRequest,
+    incidents: ServiceDep,
 ) -> IncidentOut:
-    return _out(await incidents.post_update(incident_id, body.text, Actor(name=body.by)))
+    return _out(
+        await incidents.post_update(incident_id, body.text, Actor(name=who.acting(body.by)))
+    )
 
 
 @router.post("/{incident_id}/mitigate", response_model=IncidentOut)
 async def mitigate_incident(
-    incident_id: IncidentId, body: MitigateRequest, incidents: ServiceDep
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    body: MitigateRequest,
+    incidents: ServiceDep,
 ) -> IncidentOut:
-    return _out(await incidents.mitigate(incident_id, Actor(name=body.by), body.note))
+    return _out(await incidents.mitigate(incident_id, Actor(name=who.acting(body.by)), body.note))
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentOut)
 async def resolve_incident(
-    incident_id: IncidentId, body: ResolveRequest, incidents: ServiceDep
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    body: ResolveRequest,
+    incidents: ServiceDep,
 ) -> IncidentOut:
-    return _out(await incidents.resolve(incident_id, Actor(name=body.by), body.summary))
+    return _out(await incidents.resolve(incident_id, Actor(name=who.acting(body.by)), body.summary))
 
 
 @router.get("/{incident_id}/timeline", response_model=Timeline)

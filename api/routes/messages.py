@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from api.config import API_PREFIX
-from api.deps import Authenticated, RuntimeDep, StoreDep
+from api.deps import Authenticated, RuntimeDep, StoreDep, may
 from api.schemas import (
     INCIDENT_ID_PATTERN,
     ApproveRequest,
@@ -18,6 +18,7 @@ from api.schemas import (
     MessageOut,
     RejectRequest,
 )
+from domain.access import Permission, Principal
 from domain.errors import IncidentNotFound
 from domain.models import Actor, Incident
 from domain.statements import CustomerMessage
@@ -64,39 +65,60 @@ async def list_messages(
     response_model=MessageOut,
 )
 async def draft_message(
-    incident_id: IncidentId, body: DraftRequest, runtime: RuntimeDep, response: Response
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    incident_id: IncidentId,
+    body: DraftRequest,
+    runtime: RuntimeDep,
+    response: Response,
 ) -> MessageOut:
     """A statement drafted for the incident (from the stage's template when no body is
     given); the communications lead is asked to approve it."""
     incident = await _incident(runtime, incident_id)
-    message = await runtime.statements.draft(incident, body.stage, Actor(name=body.by), body.body)
+    message = await runtime.statements.draft(
+        incident, body.stage, Actor(name=who.acting(body.by)), body.body
+    )
     response.headers["Location"] = f"{API_PREFIX}/incidents/{incident_id}/messages"
     return await _out(runtime, message)
 
 
 @router.post("/messages/{message_id}/approve", response_model=MessageOut)
 async def approve_message(
-    message_id: MessageId, body: ApproveRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    message_id: MessageId,
+    body: ApproveRequest,
+    runtime: RuntimeDep,
 ) -> MessageOut:
     """Approve a draft, as it is or with an edited ``body``: it is published at once. A 409
     names who approved it first."""
-    message = await runtime.statements.approve(message_id, Actor(name=body.by), body.body)
+    message = await runtime.statements.approve(
+        message_id, Actor(name=who.acting(body.by)), body.body
+    )
     return await _out(runtime, message)
 
 
 @router.post("/messages/{message_id}/reject", response_model=MessageOut)
 async def reject_message(
-    message_id: MessageId, body: RejectRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    message_id: MessageId,
+    body: RejectRequest,
+    runtime: RuntimeDep,
 ) -> MessageOut:
     """Reject a draft with a reason; a fresh draft is asked for, with the same due time."""
-    message = await runtime.statements.reject(message_id, body.reason, Actor(name=body.by))
+    message = await runtime.statements.reject(
+        message_id, body.reason, Actor(name=who.acting(body.by))
+    )
     return await _out(runtime, message)
 
 
 @router.post("/messages/{message_id}/correct", response_model=MessageOut)
 async def correct_message(
-    message_id: MessageId, body: CorrectRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    message_id: MessageId,
+    body: CorrectRequest,
+    runtime: RuntimeDep,
 ) -> MessageOut:
     """Publish a correction of a published statement; the original stays, superseded."""
-    message = await runtime.statements.correct(message_id, body.body, Actor(name=body.by))
+    message = await runtime.statements.correct(
+        message_id, body.body, Actor(name=who.acting(body.by))
+    )
     return await _out(runtime, message)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from adapters.clock import utcnow
 from api.config import API_PREFIX
-from api.deps import Authenticated, RuntimeDep
+from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import review_markdown
 from api.schemas import (
     INCIDENT_ID_PATTERN,
@@ -23,6 +23,7 @@ from api.schemas import (
     ReviewOut,
     ReviewPatch,
 )
+from domain.access import Permission, Principal
 from domain.errors import ReviewNotFound
 from domain.reviews import ActionItem, ActionStatus, Review, ReviewStatus
 
@@ -111,7 +112,12 @@ async def get_review(review_id: ReviewId, runtime: RuntimeDep) -> ReviewOut:
     response_model=ReviewOut,
     responses={409: {"description": "published: amend it; or changed since `version`"}},
 )
-async def edit_review(review_id: ReviewId, body: ReviewPatch, runtime: RuntimeDep) -> ReviewOut:
+async def edit_review(
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    review_id: ReviewId,
+    body: ReviewPatch,
+    runtime: RuntimeDep,
+) -> ReviewOut:
     """What the owner writes, before publication."""
     edited = await runtime.reviews.edit(review_id, body.changes(), utcnow(), body.version)
     return await _out(runtime, edited)
@@ -119,10 +125,15 @@ async def edit_review(review_id: ReviewId, body: ReviewPatch, runtime: RuntimeDe
 
 @router.post("/reviews/{review_id}/publish", response_model=ReviewOut)
 async def publish_review(
-    review_id: ReviewId, body: PublishRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.LEAD)],
+    review_id: ReviewId,
+    body: PublishRequest,
+    runtime: RuntimeDep,
 ) -> ReviewOut:
     """Into the knowledge base; reminders stop. Needs a summary and a root cause."""
-    return await _out(runtime, await runtime.reviews.publish(review_id, body.by, utcnow()))
+    return await _out(
+        runtime, await runtime.reviews.publish(review_id, who.acting(body.by), utcnow())
+    )
 
 
 @router.post(
@@ -130,9 +141,16 @@ async def publish_review(
     response_model=ReviewOut,
     status_code=status.HTTP_201_CREATED,
 )
-async def amend_review(review_id: ReviewId, body: AmendRequest, runtime: RuntimeDep) -> ReviewOut:
+async def amend_review(
+    who: Annotated[Principal, may(Permission.LEAD)],
+    review_id: ReviewId,
+    body: AmendRequest,
+    runtime: RuntimeDep,
+) -> ReviewOut:
     """Change a published review, with a reason; the change and the old text are kept."""
-    amended = await runtime.reviews.amend(review_id, body.changes(), body.by, body.reason, utcnow())
+    amended = await runtime.reviews.amend(
+        review_id, body.changes(), who.acting(body.by), body.reason, utcnow()
+    )
     return await _out(runtime, amended)
 
 
@@ -142,7 +160,11 @@ async def amend_review(review_id: ReviewId, body: AmendRequest, runtime: Runtime
     status_code=status.HTTP_201_CREATED,
 )
 async def add_action(
-    review_id: ReviewId, body: ActionRequest, runtime: RuntimeDep, response: Response
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    review_id: ReviewId,
+    body: ActionRequest,
+    runtime: RuntimeDep,
+    response: Response,
 ) -> ActionOut:
     """An action item, followed until it is done or dropped: its owner is reminded before it
     is due, and the review's owner and the lead's manager are told while it is overdue."""
@@ -157,7 +179,7 @@ async def add_action(
         due_at=body.due_at,
         priority=body.priority,
         created_at=now,
-        created_by=body.by,
+        created_by=who.acting(body.by),
     )
     added = await runtime.reviews.add_action(review.id, action, now)
     response.headers["Location"] = f"{API_PREFIX}/actions/{added.id}"
@@ -165,7 +187,12 @@ async def add_action(
 
 
 @router.patch("/actions/{action_id}", response_model=ActionOut)
-async def change_action(action_id: ActionId, body: ActionPatch, runtime: RuntimeDep) -> ActionOut:
+async def change_action(
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    action_id: ActionId,
+    body: ActionPatch,
+    runtime: RuntimeDep,
+) -> ActionOut:
     """Done, dropped (``wont_do`` with a reason), reopened, moved or handed over."""
     now = utcnow()
     changed = await runtime.reviews.change_action(
@@ -174,7 +201,7 @@ async def change_action(action_id: ActionId, body: ActionPatch, runtime: Runtime
         reason=body.reason,
         due_at=body.due_at,
         owner=body.owner,
-        by=body.by,
+        by=who.acting(body.by),
         now=now,
     )
     return ActionOut.of(changed, now)

@@ -12,7 +12,7 @@ from adapters.clock import utcnow
 from adapters.records.statements import Subscriber
 from adapters.webhooks import UnsafeUrl, check_url, new_secret
 from api.config import API_PREFIX
-from api.deps import Authenticated, ConfigDep, RuntimeDep
+from api.deps import Authenticated, ConfigDep, RuntimeDep, may
 from api.routes.status import build_page
 from api.schemas import (
     CancelMaintenanceRequest,
@@ -24,6 +24,7 @@ from api.schemas import (
     SubscribeRequest,
     SubscriberOut,
 )
+from domain.access import Permission, Principal
 from domain.statements import Maintenance, MaintenanceStatus, Override
 
 router = APIRouter(prefix=API_PREFIX, dependencies=[Authenticated])
@@ -54,7 +55,11 @@ def _field_error(field: str, message: str) -> HTTPException:
     tags=["subscribers"],
 )
 async def add_subscriber(
-    body: SubscribeRequest, runtime: RuntimeDep, config: ConfigDep, response: Response
+    who: Annotated[Principal, may(Permission.ADMINISTER)],
+    body: SubscribeRequest,
+    runtime: RuntimeDep,
+    config: ConfigDep,
+    response: Response,
 ) -> SubscriberCreated:
     """An e-mail address or a webhook endpoint, active at once. A webhook's signing secret
     (``whsec_…``) is in this answer and never shown again."""
@@ -107,7 +112,11 @@ async def list_subscribers(
     tags=["subscribers"],
     responses={404: {"description": "no such subscriber"}},
 )
-async def remove_subscriber(subscriber_id: SubscriberId, runtime: RuntimeDep) -> Response:
+async def remove_subscriber(
+    who: Annotated[Principal, may(Permission.ADMINISTER)],
+    subscriber_id: SubscriberId,
+    runtime: RuntimeDep,
+) -> Response:
     if not await runtime.store.statements.remove_subscriber(subscriber_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscriber {subscriber_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -135,7 +144,11 @@ def _component(runtime: RuntimeDep, component_id: str) -> None:
     "/components/{component_id}/override", response_model=ComponentOut, tags=["status page"]
 )
 async def override_component(
-    component_id: ComponentId, body: OverrideRequest, runtime: RuntimeDep, config: ConfigDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    component_id: ComponentId,
+    body: OverrideRequest,
+    runtime: RuntimeDep,
+    config: ConfigDep,
 ) -> ComponentOut:
     """Show ``status`` for the component whatever its incidents say, until cleared."""
     _component(runtime, component_id)
@@ -144,7 +157,7 @@ async def override_component(
             component=component_id,
             status=body.status,
             reason=body.reason,
-            by=body.by,
+            by=who.acting(body.by),
             at=utcnow(),
         )
     )
@@ -155,7 +168,10 @@ async def override_component(
     "/components/{component_id}/override", response_model=ComponentOut, tags=["status page"]
 )
 async def clear_override(
-    component_id: ComponentId, runtime: RuntimeDep, config: ConfigDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    component_id: ComponentId,
+    runtime: RuntimeDep,
+    config: ConfigDep,
 ) -> ComponentOut:
     """Back to the status its open incidents give it."""
     _component(runtime, component_id)
@@ -178,7 +194,10 @@ async def _current(runtime: RuntimeDep, config: ConfigDep, component_id: str) ->
     tags=["status page"],
 )
 async def schedule_maintenance(
-    body: MaintenanceRequest, runtime: RuntimeDep, response: Response
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    body: MaintenanceRequest,
+    runtime: RuntimeDep,
+    response: Response,
 ) -> MaintenanceOut:
     """Shown on the status page at once, announced to subscribers now and when it ends."""
     known = dict(runtime.catalog.components())
@@ -198,7 +217,7 @@ async def schedule_maintenance(
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         status=MaintenanceStatus.SCHEDULED,
-        created_by=body.by,
+        created_by=who.acting(body.by),
         created_at=now,
         version=1,
     )
@@ -233,7 +252,10 @@ async def get_maintenance(maintenance_id: MaintenanceId, runtime: RuntimeDep) ->
     responses={409: {"description": "the maintenance is over already"}},
 )
 async def cancel_maintenance(
-    maintenance_id: MaintenanceId, body: CancelMaintenanceRequest, runtime: RuntimeDep
+    who: Annotated[Principal, may(Permission.COMMUNICATE)],
+    maintenance_id: MaintenanceId,
+    body: CancelMaintenanceRequest,
+    runtime: RuntimeDep,
 ) -> MaintenanceOut:
     """Subscribers are told it is cancelled; a completed maintenance is a 409."""
     found = await _maintenance(runtime, maintenance_id)
@@ -241,5 +263,5 @@ async def cancel_maintenance(
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"maintenance {maintenance_id} is {found.status.value}"
         )
-    cancelled = await runtime.announcements.cancel_maintenance(maintenance_id, body.by)
+    cancelled = await runtime.announcements.cancel_maintenance(maintenance_id, who.acting(body.by))
     return MaintenanceOut(**cancelled.model_dump())

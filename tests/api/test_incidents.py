@@ -68,7 +68,7 @@ async def test_declare_answers_201_with_the_incident_and_its_response_window(
     await eventually(lambda: bool(stack.notifier.of_kind(NotificationKind.PAGE, body["id"])))
 
 
-async def test_declare_defaults_the_declarer_to_api_and_marks_drills(
+async def test_declare_defaults_the_declarer_to_the_token_and_marks_drills(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.post(
@@ -78,7 +78,7 @@ async def test_declare_defaults_the_declarer_to_api_and_marks_drills(
 
     assert response.status_code == 201
     body = response.json()
-    assert body["declared_by"] == "api"
+    assert body["declared_by"] == "bootstrap"  # the admin token of `tocsin up`
     assert body["drill"] is True
     assert body["service"] is None
     assert body["response_window_seconds"] == 60 * 60

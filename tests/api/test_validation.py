@@ -90,7 +90,7 @@ async def test_malformed_body_is_422_and_starts_nothing(
 @pytest.mark.parametrize(
     ("action", "body", "field"),
     [
-        ("ack", {}, "by"),
+        ("ack", {"by": 7}, "by"),
         ("ack", {"by": ""}, "by"),
         ("ack", {"by": "Bob", "as": "Dave"}, "as"),
         ("level", {"level": "Z", "reason": "r", "by": "Bob"}, "level"),
@@ -98,7 +98,7 @@ async def test_malformed_body_is_422_and_starts_nothing(
         ("level", {"level": "C", "reason": " ", "by": "Bob"}, "reason"),
         ("updates", {"text": "", "by": "Bob"}, "text"),
         ("updates", {"by": "Bob"}, "text"),
-        ("mitigate", {"note": "n"}, "by"),
+        ("mitigate", {"note": 5, "by": "Bob"}, "note"),
         ("resolve", {"by": "Bob", "summary": 3}, "summary"),
     ],
 )

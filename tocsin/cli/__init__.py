@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 # Each module registers its commands on the one app.
-from tocsin.cli import drills, incidents, messages, playbooks, processes, reviews
+from tocsin.cli import drills, incidents, messages, playbooks, processes, reviews, tokens
 from tocsin.cli.base import app
 
-__all__ = ["app", "drills", "incidents", "main", "messages", "playbooks", "processes", "reviews"]
+__all__ = [
+    "app",
+    "drills",
+    "incidents",
+    "main",
+    "messages",
+    "playbooks",
+    "processes",
+    "reviews",
+    "tokens",
+]
 
 
 def main() -> None:

@@ -225,7 +225,7 @@ def _schedules_table(schedules: list[ScheduleOut]) -> str:
         ]
         for s in schedules
     ]
-    return table(["SCENARIO", "CRON", "TIME ZONE", "JITTER", "STATE", "NEXT", "RUNS"], rows)
+    return table(["SCENARIO", "CRON", "TIME ZONE", "JITTER", "STATE", "NEXT (UTC)", "RUNS"], rows)
 
 
 @drill_app.command("schedule")
