@@ -11,13 +11,14 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint fmt system-deps bench vendor screenshots
+.PHONY: run test lint fmt system-deps bench soak vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,bench,charts]'
+# constraints.txt pins every package to the versions the suite last passed with.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench,charts]'
 	touch $@
 
 run: $(STAMP)
@@ -48,6 +49,13 @@ fmt: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
+
+# The long trials (docs/reliability.md): 20 crash trials per process, schemathesis with many
+# examples, the forged-request properties. Not part of `make test`.
+soak: $(STAMP) system-deps
+	TOCSIN_CRASH_TRIALS=20 TOCSIN_FUZZ_EXAMPLES=100 TOCSIN_FUZZ_SECONDS=1200 \
+	  $(BIN)/pytest -q tests/integration/test_crash.py tests/integration/test_fuzz.py \
+	  tests/unit/test_slack_forgery.py tests/integration/test_secrets.py
 
 # The README's pictures, taken by the browser tests from the pages they check.
 screenshots: $(STAMP) system-deps

@@ -84,7 +84,8 @@ class OutboxMailer:
 
     async def send(self, to: str, subject: str, body: str, headers: dict[str, str]) -> str:
         mail = message("tocsin <tocsin@localhost>", to, subject, body, headers)
-        safe = re.sub(r"[^A-Za-z0-9@._-]", "_", to)
+        # A file name has at most 255 bytes; an address may have 254 of its own.
+        safe = re.sub(r"[^A-Za-z0-9@._-]", "_", to)[:80]
         path = self._directory / f"{uuid.uuid4().hex[:12]}-{safe}.eml"
         await asyncio.to_thread(self._write, path, mail.as_bytes())
         return str(mail["Message-ID"])

@@ -51,6 +51,15 @@ class Alert(_Payload):
 
     _labels = field_validator("labels", "annotations")(_check_mapping)
 
+    @field_validator("startsAt", "endsAt", mode="before")
+    @classmethod
+    def _text_only(cls, value: object) -> object:
+        # Alertmanager writes RFC 3339 text; a number would otherwise pass as epoch seconds,
+        # which the schema (date-time) does not allow.
+        if isinstance(value, int | float):
+            raise ValueError("expected an RFC 3339 date-time such as 2026-12-01T10:00:00Z")
+        return value
+
     @field_validator("endsAt")
     @classmethod
     def _zero_is_none(cls, value: datetime | None) -> datetime | None:
@@ -72,7 +81,7 @@ class Alert(_Payload):
 class WebhookPayload(_Payload):
     version: Literal["4"]
     groupKey: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: int = Field(default=0, ge=0, strict=True)  # not true/false as 1/0
     status: AlertStatus
     receiver: str = Field(min_length=1, max_length=256)
     groupLabels: dict[str, str] = Field(default_factory=dict)

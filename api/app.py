@@ -24,6 +24,7 @@ from api.config import ApiConfig
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
+from api.openapi import install as install_openapi
 from api.routes import (
     alerts,
     docs,
@@ -107,6 +108,7 @@ def create_app(
     # Outermost: a request without a valid token learns nothing, not even a body limit.
     app.add_middleware(Authentication, exempt=(alerts.WEBHOOK_PATH,))
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(incidents.router)
     app.include_router(messages.router)
     app.include_router(subscribers.router)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -44,6 +45,15 @@ def unavailable(detail: str) -> JSONResponse:
     )
 
 
+def _methods_of(request: Request) -> list[str]:
+    path = request.url.path
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -63,6 +73,14 @@ def install_error_handlers(app: FastAPI) -> None:
             # deeper than the parser allows); for the caller that is malformed JSON too.
             error = {"loc": ["body"], "msg": "body is not valid JSON", "type": "json_invalid"}
             return _detail(422, [error])
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only; a path with
+            # GET and POST on separate routes must say both.
+            return JSONResponse(
+                {"detail": "Method Not Allowed"},
+                status_code=405,
+                headers={"Allow": ", ".join(_methods_of(request))},
+            )
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(IncidentNotFound)

@@ -6,6 +6,8 @@ instead of a silently ignored value.
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -14,16 +16,18 @@ from pydantic import (
     AnyHttpUrl,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
 from api.status_page import Component
 from domain.access import Role
-from domain.drills import check_cron, check_timezone
+from domain.drills import CRON_PATTERN, check_cron, check_timezone
 from domain.models import (
     Grading,
     Incident,
@@ -55,10 +59,18 @@ from domain.statements import (
 
 INCIDENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=r"\S")
+]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 
 
@@ -68,6 +80,17 @@ By = Annotated[
     PersonName | None,
     Field(description="who acts; default: the token's person, else the token's name"),
 ]
+
+
+def _iso_only(value: object) -> object:
+    # Without this a number ("0.5") is read as seconds since 1970, which the schema's
+    # date-time does not allow.
+    if isinstance(value, str) and not re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a date-time such as 2026-12-01T10:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 class _Body(BaseModel):
@@ -640,15 +663,20 @@ class ScenarioList(BaseModel):
     scenarios: list[ScenarioOut]
 
 
+Cron = Annotated[str, StringConstraints(pattern=CRON_PATTERN), AfterValidator(check_cron)]
+# The schema lists the zones this machine knows, so a client can see what is accepted.
+_ZONES = {"type": "string", "enum": sorted(zoneinfo.available_timezones())}
+
+
 class ScheduleRequest(_Body):
     """Overrides of the scenario's own calendar; what is left out comes from the scenario."""
 
-    cron: Annotated[str, StringConstraints(max_length=100), AfterValidator(check_cron)] | None = (
-        Field(default=None, description="five cron fields, e.g. '0 10 1 * *'")
+    cron: (
+        Annotated[str, StringConstraints(pattern=CRON_PATTERN), AfterValidator(check_cron)] | None
+    ) = Field(default=None, description="five cron fields, e.g. '0 10 1 * *'")
+    timezone: Annotated[str, AfterValidator(check_timezone), WithJsonSchema(_ZONES)] | None = Field(
+        default=None, description="an IANA time zone, e.g. Europe/Berlin"
     )
-    timezone: (
-        Annotated[str, StringConstraints(max_length=64), AfterValidator(check_timezone)] | None
-    ) = Field(default=None, description="an IANA time zone, e.g. Europe/Berlin")
     jitter_seconds: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
     by: By = None
 

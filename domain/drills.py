@@ -74,6 +74,8 @@ class Step(_Strict):
 
 
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/\-?]+$")
+# Five such fields, as the API's schema states it.
+CRON_PATTERN = r"^\s*[0-9A-Za-z*,/?-]+(\s+[0-9A-Za-z*,/?-]+){4}\s*$"
 
 
 def check_cron(text: str) -> str:

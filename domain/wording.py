@@ -71,8 +71,13 @@ def engaged(role: Role, functions: Sequence[Function]) -> str:
     return f"Informed {names}"
 
 
-def escalated(step: int, of: int, page: Sequence[PageTarget]) -> str:
-    return f"Not acknowledged yet: escalation step {step} of {of} pages {_targets(page)}"
+def escalated(
+    step: int, of: int, page: Sequence[PageTarget], late_by: timedelta | None = None
+) -> str:
+    text = f"Not acknowledged yet: escalation step {step} of {of} pages {_targets(page)}"
+    if late_by is not None:
+        text += f" (late by {humanize(late_by)}: tocsin was not running when it fell due)"
+    return text
 
 
 def breached(incident: Incident, page: Sequence[PageTarget], now: datetime) -> str:

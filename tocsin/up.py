@@ -3,19 +3,25 @@
 It starts a Temporal dev server (state in the data directory, so incidents survive a restart),
 migrates the records database, then runs the worker and the API as child processes. Children
 get their own process group: Ctrl-C reaches only this supervisor, which stops them in order
-(API, worker, Temporal) so nothing in flight is cut off by Temporal vanishing first.
+(API, worker, Temporal) so nothing in flight is cut off by Temporal vanishing first. Each
+child also asks the kernel to kill it when the supervisor dies (``PR_SET_PDEATHSIG``), so a
+SIGKILL of the supervisor leaves no orphans; a child that dies is restarted with backoff,
+and one that keeps dying stops the stack with its name. The data directory is locked by the
+stack using it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import fcntl
 import os
 import secrets
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -30,10 +36,23 @@ TEMPORAL_DEADLINE = 60.0
 API_DEADLINE = 60.0
 STOP_TIMEOUT = 10.0
 _POLL = 0.2
+# A child that dies is started again after 1, 2, 4 … 30 s; dying this often this quickly, it
+# is given up on and the stack stops.
+RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW = 300.0
+LOCK_FILE = "tocsin-up.lock"
+_PR_SET_PDEATHSIG = 1
 
 
 class StartupFailed(Exception):
     pass
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: the kernel sends SIGKILL when the supervisor dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 @dataclass
@@ -41,6 +60,10 @@ class Child:
     name: str
     process: asyncio.subprocess.Process
     log: Path
+    argv: list[str]
+    stdout_to_terminal: bool = False
+    # When it died before, for the restart budget.
+    deaths: list[float] = field(default_factory=list)
 
     @property
     def exited(self) -> bool:
@@ -125,18 +148,27 @@ class Stack:
     async def _spawn(
         self, name: str, argv: list[str], log: Path, *, stdout_to_terminal: bool = False
     ) -> Child:
+        child = Child(name, await self._exec(argv, log, stdout_to_terminal), log, argv)
+        child.stdout_to_terminal = stdout_to_terminal
+        self.children.append(child)
+        return child
+
+    async def _exec(
+        self, argv: list[str], log: Path, stdout_to_terminal: bool
+    ) -> asyncio.subprocess.Process:
         with log.open("a", encoding="utf-8") as log_file:
-            process = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=None if stdout_to_terminal else log_file,
                 stderr=log_file,
                 env=self._child_env(),
                 process_group=0,
+                preexec_fn=_die_with_parent,
             )
-        child = Child(name, process, log)
-        self.children.append(child)
-        return child
+
+    async def restart(self, child: Child) -> None:
+        child.process = await self._exec(child.argv, child.log, child.stdout_to_terminal)
 
     async def start(self) -> None:
         temporal = await self._spawn(
@@ -230,6 +262,29 @@ class Stack:
             for task in waits:
                 task.cancel()
 
+    async def supervise(self, stopping: asyncio.Event) -> Child:
+        """Restart children that die, with backoff; return the one that keeps dying."""
+        loop = asyncio.get_running_loop()
+        while True:
+            died = await self.watch()
+            now = loop.time()
+            died.deaths = [t for t in died.deaths if now - t < RESTART_WINDOW] + [now]
+            if len(died.deaths) > RESTARTS_ALLOWED:
+                return died
+            wait = RESTART_BACKOFF[min(len(died.deaths), len(RESTART_BACKOFF)) - 1]
+            print(
+                f"tocsin up: {died.name} exited with code {died.process.returncode}; "
+                f"restarting it in {wait:g}s (restart {len(died.deaths)} of "
+                f"{RESTARTS_ALLOWED} within {RESTART_WINDOW / 60:g} minutes); see {died.log}",
+                file=sys.stderr,
+                flush=True,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), wait)
+            if stopping.is_set():
+                return died
+            await self.restart(died)
+
     async def stop(self) -> None:
         """Stop the children in reverse start order: API, worker, then Temporal."""
         for child in reversed(self.children):
@@ -299,6 +354,7 @@ class Prepared:
     settings: Settings
     token: str | None
     temporal_bin: Path
+    lock: int
 
 
 def _prepare(settings: Settings, temporal_port: int) -> Prepared:
@@ -323,12 +379,32 @@ def _prepare(settings: Settings, temporal_port: int) -> Prepared:
         raise StartupFailed(f"port(s) already in use: {listed}; pick others with --*-port")
     data_dir = settings.data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    lock = _lock(data_dir)
     configured = settings.api_token is not None and settings.api_token.get_secret_value()
     token = None if configured else ensure_token(data_dir)
     if settings.intake_token is None or not settings.intake_token.get_secret_value():
         ensure_token(data_dir, INTAKE_TOKEN_FILE)
     resolved = settings.model_copy(update={"data_dir": data_dir, "playbooks_dir": playbooks_dir})
-    return Prepared(resolved, token, temporal_bin)
+    return Prepared(resolved, token, temporal_bin, lock)
+
+
+def _lock(data_dir: Path) -> int:
+    """Hold the data directory for this stack: a second ``tocsin up`` on it would start a
+    second Temporal on the same database. Released by the kernel when this process ends."""
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StartupFailed(
+            f"the data directory {data_dir} is in use by another tocsin up (pid {holder}); "
+            "stop it, or give this one another --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 async def run(settings: Settings, temporal_port: int) -> int:
@@ -355,7 +431,7 @@ async def run(settings: Settings, temporal_port: int) -> int:
             return 0
         starting.result()
         print(_banner(stack, prepared.token), flush=True)
-        watching = asyncio.ensure_future(stack.watch())
+        watching = asyncio.ensure_future(stack.supervise(stopping))
         await asyncio.wait({watching, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         if stop_requested.done():
             watching.cancel()
@@ -363,8 +439,9 @@ async def run(settings: Settings, temporal_port: int) -> int:
             return 0
         died = watching.result()
         print(
-            f"tocsin up: {died.name} stopped unexpectedly (exit code {died.process.returncode}); "
-            f"see {died.log}. Stopping the rest.",
+            f"tocsin up: {died.name} keeps dying (exit code {died.process.returncode}, "
+            f"{len(died.deaths)} times within {RESTART_WINDOW / 60:g} minutes); see {died.log}. "
+            "Stopping the rest.",
             file=sys.stderr,
             flush=True,
         )

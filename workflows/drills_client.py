@@ -25,6 +25,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.records import RecordsStore
 from domain.drills import (
@@ -41,7 +42,7 @@ from domain.drills import (
 from domain.drills import (
     Schedule as DrillSchedule,
 )
-from domain.errors import DrillNotFound, IncidentConflict, IncidentNotFound
+from domain.errors import DrillNotFound, IncidentConflict, IncidentNotFound, InvalidAction
 from domain.models import Actor, Function, IncidentType, Level
 from domain.playbook import PlaybookSet
 from playbooks.roster import RosterSource
@@ -342,7 +343,16 @@ class DrillService:
                 f"no schedule for the {name} drill; create it with: tocsin drill schedule {name}"
             )
 
-        await call_engine(call, self._call_timeout, not_found=missing, closed=missing)
+        async def refused_as_invalid() -> None:
+            try:
+                await call()
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.INVALID_ARGUMENT:
+                    # A calendar Temporal cannot read ("99 * * * *"): the caller's to fix.
+                    raise InvalidAction(f"the schedule was refused: {exc.message}") from None
+                raise
+
+        await call_engine(refused_as_invalid, self._call_timeout, not_found=missing, closed=missing)
 
     def _handle(self, name: str) -> ScheduleHandle:
         self.scenario(name)

@@ -47,6 +47,8 @@ __all__ = ["ALERTMANAGER", "CONFLICT", "INVALID", "IncidentWorkflow"]
 CONFLICT = "Conflict"
 INVALID = "InvalidAction"
 EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
+# Steps that fell due while nothing ran fire late, marked, before the breach (issue 14).
+LATE_STEPS_FIRED = "late-steps-fired"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -108,6 +110,7 @@ class IncidentWorkflow:
         self._wake = False
         self._dirty = False
         self._effects_in_one: bool | None = None
+        self._late_steps: bool | None = None
         self._queued: list[Notify] = []
         self._effects: asyncio.Task[None] | None = None
         self._in_flight = 0
@@ -163,7 +166,16 @@ class IncidentWorkflow:
                     pass
             # Timers never fire early; comparing against the instant waited for keeps
             # sub-millisecond rounding from postponing a breach by another loop.
-            self._apply(lifecycle.fire_due(self._s, self._playbooks, max(workflow.now(), due)))
+            if self._late_steps is None:
+                self._late_steps = workflow.patched(LATE_STEPS_FIRED)
+            self._apply(
+                lifecycle.fire_due(
+                    self._s,
+                    self._playbooks,
+                    max(workflow.now(), due),
+                    late_steps=self._late_steps,
+                )
+            )
 
     @property
     def _inc(self) -> Incident:

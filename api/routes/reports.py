@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -11,14 +10,18 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep
 from api.markdown import quarterly_markdown
-from api.schemas import ResponseReport, ResponseRowOut
+from api.schemas import IsoDatetime, ResponseReport, ResponseRowOut
 from domain.reports import DEFINITIONS, Digest, Quarter, ResponseRow, digest, response_rows
 
 router = APIRouter(prefix=API_PREFIX, tags=["reports"], dependencies=[Authenticated])
 
 QuarterParam = Annotated[
     str | None,
-    Query(pattern=r"^\d{4}[Qq][1-4]$", examples=["2026Q4"], description="default: this one"),
+    Query(
+        pattern=r"^(19[7-9]\d|[2-9]\d{3})[Qq][1-4]$",
+        examples=["2026Q4"],
+        description="default: this one",
+    ),
 ]
 
 
@@ -43,8 +46,8 @@ def _rows(rows: list[ResponseRow]) -> list[ResponseRowOut]:
 @router.get("/reports/response", response_model=ResponseReport)
 async def response_report(
     runtime: RuntimeDep,
-    since: Annotated[datetime | None, Query(description="declared at or after")] = None,
-    until: Annotated[datetime | None, Query(description="declared before")] = None,
+    since: Annotated[IsoDatetime | None, Query(description="declared at or after")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="declared before")] = None,
     drill: Annotated[bool, Query(description="count drills instead of real incidents")] = False,
 ) -> ResponseReport:
     """Rows by level and month of declaration; ``definitions`` says what each column counts."""

@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from adapters.clock import utcnow
 from api.config import API_PREFIX
@@ -28,6 +29,22 @@ from domain.errors import ReviewNotFound
 from domain.reviews import ActionItem, ActionStatus, Review, ReviewStatus
 
 router = APIRouter(prefix=API_PREFIX, tags=["reviews"], dependencies=[Authenticated])
+
+
+class _ReviewIdConvertor(Convertor[str]):
+    """A review id in a path, never ``….md``: so ``PATCH /reviews/r-1.md`` is a 405 from the
+    Markdown route, not a 422 from the review's own."""
+
+    regex = r"r-[A-Za-z0-9_-]{1,100}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("review_id", _ReviewIdConvertor())
 
 IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN, examples=["20261123-k7qz"])]
 ReviewId = Annotated[str, Path(pattern=r"^r-[A-Za-z0-9_-]{1,100}$", examples=["r-20261123-k7qz"])]
@@ -102,13 +119,13 @@ async def review_as_markdown(review_id: ReviewId, runtime: RuntimeDep) -> Respon
     )
 
 
-@router.get("/reviews/{review_id}", response_model=ReviewOut)
+@router.get("/reviews/{review_id:review_id}", response_model=ReviewOut)
 async def get_review(review_id: ReviewId, runtime: RuntimeDep) -> ReviewOut:
     return await _out(runtime, await runtime.reviews.get(review_id))
 
 
 @router.patch(
-    "/reviews/{review_id}",
+    "/reviews/{review_id:review_id}",
     response_model=ReviewOut,
     responses={409: {"description": "published: amend it; or changed since `version`"}},
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -204,9 +205,9 @@ async def status_feed(request: Request, runtime: RuntimeDep, config: ConfigDep) 
     for item, update in reversed(updates[:FEED_ENTRIES]):
         entry = feed.add_entry()
         entry.id(f"{url}#{update.id}")
-        entry.title(f"{STAGE_LABEL[update.stage.value]}: {item.incident.title}")
+        entry.title(_xml_safe(f"{STAGE_LABEL[update.stage.value]}: {item.incident.title}"))
         entry.link(href=f"{url}#{item.incident.id}")
-        entry.content(update.body, type="text")
+        entry.content(_xml_safe(update.body), type="text")
         published = update.published_at or update.drafted_at
         entry.published(published)
         entry.updated(published)
@@ -215,6 +216,15 @@ async def status_feed(request: Request, runtime: RuntimeDep, config: ConfigDep) 
         media_type="application/atom+xml",
         headers={"Cache-Control": CACHE_CONTROL, "ETag": etag},
     )
+
+
+# What XML 1.0 cannot carry at all (most control characters); a title someone pasted with
+# one in it must not take the feed down.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 # ------------------------------------------------------------------------------- sign-up

@@ -37,6 +37,9 @@ from domain.rules.state import IncidentState
 
 ALERTMANAGER = Actor(name="Alertmanager")
 
+# A timer fires a few milliseconds after its instant; one this late was held up by an outage.
+LATE_AFTER = timedelta(seconds=5)
+
 
 def open_incident(
     declaration: Declaration, *, incident_id: str, declared_at: datetime, playbooks: PlaybookSet
@@ -216,9 +219,16 @@ class Transition:
 
     # ----------------------------------------------------------------------------- timers
 
-    def fire_due(self) -> None:
+    def fire_due(self, late_steps: bool = False) -> None:
         s, inc, now = self.s, self.inc, self.now
         if inc.acknowledged_at is None:
+            if late_steps and not inc.window_breached:
+                # Steps that fell due while tocsin was down fire now, each marked late, so
+                # every tier they page is paged and the timeline says what happened.
+                while (step_at := next_step_at(s, self.playbooks)) is not None and step_at <= now:
+                    late = now - step_at
+                    self._escalate(s.next_step, late if late > LATE_AFTER else None)
+                    s.next_step += 1
             if not inc.window_breached and inc.ack_deadline <= now:
                 # Back after an outage past the deadline: the breach pages the tiers that the
                 # remaining steps would have paged, so they are not paged twice.
@@ -239,13 +249,16 @@ class Transition:
     def _page_targets(self, page: list[Any]) -> list[NotifyTarget]:
         return targets.resolve(self.playbooks.matrix, self.inc.type, page)
 
-    def _escalate(self, index: int) -> None:
+    def _escalate(self, index: int, late_by: timedelta | None = None) -> None:
         steps = self.playbook.escalation
         self.inc.escalation_count += 1
+        data: dict[str, Any] = {"step": index + 1, "after": steps[index].after}
+        if late_by is not None:
+            data["late_by_ms"] = millis(late_by)
         event = self.event(
             EventKind.ESCALATED,
-            wording.escalated(index + 1, len(steps), steps[index].page),
-            data={"step": index + 1, "after": steps[index].after},
+            wording.escalated(index + 1, len(steps), steps[index].page, late_by),
+            data=data,
         )
         self.notify(NotificationKind.ESCALATION, event, self._page_targets(steps[index].page))
 
@@ -357,11 +370,17 @@ def resolve(
     return t.outcome()
 
 
-def fire_due(state: IncidentState, playbooks: PlaybookSet, now: datetime) -> Outcome:
+def fire_due(
+    state: IncidentState, playbooks: PlaybookSet, now: datetime, *, late_steps: bool = False
+) -> Outcome:
     """Everything due at or before ``now``: escalation steps, the breach, a re-page, a
-    reminder. Nothing changes when nothing is due."""
+    reminder. Nothing changes when nothing is due.
+
+    With ``late_steps`` (incidents begun since the ``late-steps-fired`` patch), steps that
+    fell due while nothing ran, up to the deadline, fire late and marked so before the
+    breach; before it they were folded into the breach, which paged only its own tiers."""
     t = Transition(state, playbooks, now)
-    t.fire_due()
+    t.fire_due(late_steps)
     return t.outcome()
 
 

@@ -151,7 +151,7 @@ async def _exercise(up: TocsinUp, hook_url: str, answers: list[str]) -> str:
                 return False
             tries = {d["channel"]: d["attempts"] for d in out.json()["items"][0]["deliveries"]}
             # The mail server refused the login; the webhook answered 500, then again.
-            return tries.get("email", 0) >= 1 and tries.get("webhook", 0) >= 2
+            return bool(tries.get("email", 0) >= 1 and tries.get("webhook", 0) >= 2)
 
         await eventually(tried, within=60, every=0.5, report=lambda: seen[0] if seen else "")
     return secret

@@ -7,6 +7,9 @@ restart check proves that response windows are durable timers, not in-memory sle
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -40,6 +43,9 @@ class Api:
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    async def get_ready(self) -> int:
+        return (await self.http.get(self.http.base_url.join("/readyz"))).status_code
 
     async def get(self, incident_id: str) -> dict[str, Any]:
         response = await self.http.get(f"/incidents/{incident_id}")
@@ -188,3 +194,73 @@ async def test_up_with_a_broken_playbook_dir_exits_nonzero_and_starts_nothing(
     assert not listening(up.api_port)
     assert not listening(up.temporal_port)
     assert not up.data_dir.exists()
+
+
+async def test_sigkill_of_the_supervisor_leaves_no_process_behind(
+    tmp_path: Path, playbooks: Path, runs: list[TocsinUp]
+) -> None:
+    up = TocsinUp(tmp_path, playbooks)
+    runs.append(up)
+    await up.start()
+    await up.wait_until_up()
+    assert up.process is not None
+    children = up.pids()
+    assert len(children) >= 3, children  # Temporal, worker, API
+
+    os.kill(up.process.pid, signal.SIGKILL)
+    await up.process.wait()
+
+    await eventually(lambda: not any(alive(pid) for pid in children), within=20)
+    assert not listening(up.api_port)
+    assert not listening(up.temporal_port)
+
+
+async def test_a_second_stack_on_the_same_data_directory_is_refused(
+    tmp_path: Path, playbooks: Path, runs: list[TocsinUp]
+) -> None:
+    first = TocsinUp(tmp_path, playbooks, name="first")
+    runs.append(first)
+    await first.start()
+    await first.wait_until_up()
+    assert first.process is not None
+    second = TocsinUp(tmp_path, playbooks, data_dir=first.data_dir, name="second")
+    runs.append(second)
+
+    await second.start()
+    assert second.process is not None
+    code = await asyncio.wait_for(second.process.wait(), STOP_DEADLINE)
+
+    assert code != 0
+    assert (
+        f"the data directory {first.data_dir} is in use by another tocsin up "
+        f"(pid {first.process.pid})" in second.text()
+    )
+    assert not listening(second.temporal_port)
+    assert not listening(second.api_port)
+    assert (await Api(first).get_ready()) == 200  # the first one is untouched
+
+
+async def test_a_worker_that_dies_is_restarted_and_pages_go_on(
+    tmp_path: Path, playbooks: Path, runs: list[TocsinUp]
+) -> None:
+    up = TocsinUp(tmp_path, playbooks)
+    runs.append(up)
+    await up.start()
+    await up.wait_until_up()
+    worker = up.pid_of("worker")
+
+    os.kill(worker, signal.SIGKILL)
+
+    def restarted() -> int | None:
+        with contextlib.suppress(RuntimeError):
+            pid = up.pid_of("worker")
+            return pid if pid != worker else None
+        return None
+
+    await eventually(restarted, within=30)
+    assert "worker exited with code -9; restarting it in 1s (restart 1 of 5" in up.text()
+    api = Api(up)
+    incident = await api.declare("Checkout failing", "B")
+    paged = await eventually(lambda: api.event(incident["id"], "paged"), within=30)
+    assert paged["kind"] == "paged"
+    assert not up.exited

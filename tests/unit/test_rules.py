@@ -280,7 +280,7 @@ def test_the_rules_never_change_the_state_they_are_given(
         assert given_state == frozen
 
 
-def test_a_stack_down_past_the_deadline_breaches_once_and_pages_no_skipped_step() -> None:
+def test_before_the_late_steps_patch_a_stack_down_past_the_deadline_only_breached() -> None:
     run = opened(Level.A, IncidentType.SERVICE_OUTAGE)
     late = T0 + timedelta(minutes=40)  # past every step (5m, 10m) and the 15m deadline
 
@@ -289,6 +289,40 @@ def test_a_stack_down_past_the_deadline_breaches_once_and_pages_no_skipped_step(
     assert [e.kind for e in outcome.events] == [EventKind.BREACHED]
     assert outcome.events[0].data["skipped_steps"] == 2
     assert [n.kind for n in outcome.notifications] == [NotificationKind.BREACH]
+
+
+def test_steps_that_fell_due_while_the_stack_was_down_fire_late_marked_then_the_breach() -> None:
+    run = opened(Level.A, IncidentType.SERVICE_OUTAGE)
+    late = T0 + timedelta(minutes=40)  # past both steps (5m, 10m) and the 15m deadline
+
+    outcome = lifecycle.fire_due(run.state, PLAYBOOKS, late, late_steps=True)
+
+    kinds = [e.kind for e in outcome.events]
+    assert kinds == [EventKind.ESCALATED, EventKind.ESCALATED, EventKind.BREACHED]
+    first, second, breach = outcome.events
+    assert first.data["late_by_ms"] == 35 * 60 * 1000
+    assert second.data["late_by_ms"] == 30 * 60 * 1000
+    assert first.text.endswith("(late by 35m 0s: tocsin was not running when it fell due)")
+    assert breach.data["skipped_steps"] == 0
+    assert [n.kind for n in outcome.notifications] == [
+        NotificationKind.ESCALATION,
+        NotificationKind.ESCALATION,
+        NotificationKind.BREACH,
+    ]
+    # Each step pages its own tier: nobody the playbook names is left out.
+    tiers = [{t.tier for t in n.targets} for n in outcome.notifications]
+    assert tiers[0] != tiers[2]
+
+
+def test_a_step_fired_on_time_is_not_marked_late() -> None:
+    run = opened(Level.A, IncidentType.SERVICE_OUTAGE)
+    on_time = T0 + timedelta(minutes=5, milliseconds=40)
+
+    outcome = lifecycle.fire_due(run.state, PLAYBOOKS, on_time, late_steps=True)
+
+    (step,) = outcome.events
+    assert "late_by_ms" not in step.data
+    assert "late by" not in step.text
 
 
 # --------------------------------------------------------------------------------- alerts

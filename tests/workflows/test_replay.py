@@ -4,9 +4,11 @@ already running (a non-deterministic change not guarded by ``workflow.patched``)
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -14,6 +16,7 @@ from temporalio.worker import Replayer
 from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.drills import DrillWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.models import DrillInput
 from workflows.pager import PagerWorkflow
 from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
 from workflows.statements import StatementsWorkflow
@@ -55,3 +58,29 @@ async def test_committed_histories_replay_on_current_code(path: Path) -> None:
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
 
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="DrillWorkflow", sandboxed=False)
+class UnpatchedDrillWorkflow:
+    """The drill workflow with one change not behind ``workflow.patched``: a timer before its
+    first activity. Histories recorded before it cannot replay on it."""
+
+    @workflow.run
+    async def run(self, input: DrillInput) -> None:
+        await workflow.sleep(timedelta(seconds=1))
+        await workflow.execute_activity(
+            "begin_drill", input.run, start_to_close_timeout=timedelta(minutes=1)
+        )
+
+
+async def test_a_workflow_change_without_a_patch_fails_the_replay() -> None:
+    path = HISTORIES / "drill_routine_answered.json"
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    history = WorkflowHistory.from_json(path.stem, text)
+    unpatched = Replayer(workflows=[UnpatchedDrillWorkflow], data_converter=pydantic_data_converter)
+
+    result = await unpatched.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert result.replay_failure is not None
+    assert type(result.replay_failure).__name__ == "NondeterminismError"
+    assert "Nondeterminism error" in str(result.replay_failure)

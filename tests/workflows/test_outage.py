@@ -1,0 +1,97 @@
+"""Nothing silently dropped across an outage: with no worker running past the escalation
+step and the deadline, the step fires late when a worker comes back — marked late on the
+timeline, paging its own tier — and then the breach.
+
+On the dev server, in real time: the time-skipping server stops skipping while a workflow
+task waits with no worker to take it, which is the very situation tried here."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.records import RecordsStore, migrate
+from domain.models import Actor, Declaration, EventKind, IncidentType, Level, NotificationKind
+from playbooks.loader import load_playbooks
+from playbooks.roster import RosterSource
+from testkit.playbooks import playbook_dir
+from testkit.waiting import eventually
+from tests.conftest import RecordingNotifier, outbound
+from workflows.client import IncidentService
+from workflows.worker import build_worker
+
+OUTAGE_LEVEL = """\
+level: A
+name: Outage trial
+response_window: 3s
+escalation:
+  - after: 1s
+    page: [secondary]
+on_breach:
+  page: [manager]
+  repeat_every: 1h
+update_every: 1h
+on_alerts_cleared: mitigated
+reopen_within: 2s
+"""
+
+
+async def test_steps_due_while_no_worker_ran_fire_late_then_the_breach(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    ts_env = dev_env
+    directory = playbook_dir(tmp_path / "playbooks", {"A": OUTAGE_LEVEL})
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    notifier = RecordingNotifier()
+    queue = f"tocsin-outage-{uuid.uuid4()}"
+    playbooks = load_playbooks(directory)
+    service = IncidentService(ts_env.client, queue, playbooks)
+
+    def worker() -> object:
+        return build_worker(
+            ts_env.client,
+            queue,
+            store,
+            notifier,
+            RosterSource(directory),
+            outbound(tmp_path, directory),
+        )
+
+    try:
+        async with worker():  # type: ignore[attr-defined]
+            incident = await service.declare(
+                Declaration(
+                    title="Checkout failing",
+                    level=Level.A,
+                    type=IncidentType.SERVICE_OUTAGE,
+                    declared_by=Actor(name="Alice"),
+                )
+            )
+            await eventually(lambda: notifier.of_kind(NotificationKind.PAGE, incident.id) or None)
+        # Nothing runs past the step (1s) and the deadline (3s).
+        await asyncio.sleep(9)
+        async with worker():  # type: ignore[attr-defined]
+
+            async def breached() -> list[EventKind] | None:
+                kinds = [e.kind for e in await store.timeline(incident.id)]
+                return kinds if EventKind.BREACHED in kinds else None
+
+            kinds = await eventually(breached, within=20)
+            events = await store.timeline(incident.id)
+            escalations = await eventually(
+                lambda: notifier.of_kind(NotificationKind.ESCALATION, incident.id) or None
+            )
+    finally:
+        await store.close()
+
+    steps = [e for e in events if e.kind is EventKind.ESCALATED]
+    assert [e.data["step"] for e in steps] == [1]
+    assert all(e.data["late_by_ms"] >= 5000 for e in steps)
+    assert all("tocsin was not running when it fell due" in e.text for e in steps)
+    assert kinds.index(EventKind.BREACHED) > kinds.index(EventKind.ESCALATED)
+    assert {n.recipient.person.name for n in escalations if n.recipient} == {"Ben Lindqvist"}
