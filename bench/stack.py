@@ -39,6 +39,8 @@ def bench_stack(workdir: Path, slack_url: str) -> TocsinUp:
         # measure the pacing, not tocsin.
         TOCSIN_SLACK_MIN_INTERVAL_SECONDS="0",
         TOCSIN_INTAKE_TIMEOUT_SECONDS="60",
+        # The load generator is one token; the per-token limit would measure the limit.
+        TOCSIN_API_RATE_LIMIT="1000000/minute",
     )
     playbooks = playbook_dir(workdir / "playbooks", levels={"C": LEVEL_C})
     return TocsinUp(workdir, playbooks, env=env)

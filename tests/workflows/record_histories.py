@@ -297,9 +297,8 @@ async def action_followed_until_done(stack: Stack) -> WorkflowHistory:
     return await _after(stack, action_workflow_id(action.id), timedelta(minutes=1))
 
 
-async def drill_routine_answered(stack: Stack) -> WorkflowHistory:
-    """A routine drill: injected through the intake, classified, acknowledged, resolved."""
-    drills = DrillService(
+def _drills(stack: Stack) -> DrillService:
+    return DrillService(
         stack.client,
         stack.task_queue,
         stack.store,
@@ -307,6 +306,11 @@ async def drill_routine_answered(stack: Stack) -> WorkflowHistory:
         load_scenarios(),
         RosterSource(DEFAULT_DIR),
     )
+
+
+async def drill_routine_answered(stack: Stack) -> WorkflowHistory:
+    """A routine drill: injected through the intake, classified, acknowledged, resolved."""
+    drills = _drills(stack)
     run = await drills.start("routine", Actor(name="Jo"), await stack.env.get_current_time())
 
     async def injected() -> str | None:
@@ -324,14 +328,7 @@ async def drill_routine_answered(stack: Stack) -> WorkflowHistory:
 
 async def drill_unanswered(stack: Stack) -> WorkflowHistory:
     """A routine drill nobody answers: it ends at its deadline."""
-    drills = DrillService(
-        stack.client,
-        stack.task_queue,
-        stack.store,
-        stack.playbooks,
-        load_scenarios(),
-        RosterSource(DEFAULT_DIR),
-    )
+    drills = _drills(stack)
     await drills.start("routine", Actor(name="Jo"), await stack.env.get_current_time())
     return await _after(stack, manual_workflow_id("routine"), timedelta(hours=2, minutes=1))
 

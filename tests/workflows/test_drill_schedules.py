@@ -76,8 +76,7 @@ async def test_schedules_are_created_listed_paused_unpaused_and_triggered(
         assert run.started_by == "schedule"
         assert run.status is DrillStatus.RUNNING
         assert run.workflow_id.startswith("drill-routine-scheduled")
-        incident = await dev_stack.store.get_incident(run.incidents[0])
-        assert incident is not None
+        incident = await eventually(lambda: dev_stack.store.get_incident(run.incidents[0]))
         assert incident.drill
         assert (await drills.describe("routine")).runs_so_far == 1
         await dev_stack.client.get_workflow_handle(run.workflow_id).terminate("test over")

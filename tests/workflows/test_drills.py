@@ -76,7 +76,9 @@ async def test_routine_drill_graded_through_the_intake_and_scored(stack: Stack) 
     assert first.drill
     assert first.drill_run == run.id
     assert (first.level, first.type) == (Level.B, IncidentType.SERVICE_OUTAGE)
-    pages = [n for n in stack.notifier.sent if n.incident.id == first.id]
+    pages = await eventually(
+        lambda: [n for n in stack.notifier.sent if n.incident.id == first.id] or None
+    )
     assert pages
     assert all("DRILL" in n.text for n in pages if n.text)
 
