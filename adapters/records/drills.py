@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.records.tables import classifications, drill_runs
-from adapters.records.upsert import insert_for
+from adapters.records.upsert import newer_wins
 from domain.drills import Classification, DrillRun
 
 
@@ -28,14 +28,7 @@ class DrillRecords:
             "version": run.version,
         }
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, drill_runs).values(row)
-            result = await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[drill_runs.c.id],
-                    set_={c.name: stmt.excluded[c.name] for c in drill_runs.c if c.name != "id"},
-                    where=drill_runs.c.version < stmt.excluded.version,
-                )
-            )
+            result = await conn.execute(newer_wins(conn, drill_runs, row))
         return bool(result.rowcount)
 
     async def get(self, run_id: str) -> DrillRun | None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import utcnow
 from adapters.records.tables import action_items, incidents, reviews
-from adapters.records.upsert import insert_for
+from adapters.records.upsert import newer_wins
 from domain.reviews import ActionItem, ActionStatus, Review, ReviewStatus
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -78,14 +78,7 @@ class ReviewRecords:
             "updated_at": utcnow(),
         }
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, reviews).values(row)
-            result = await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[reviews.c.id],
-                    set_={c.name: stmt.excluded[c.name] for c in reviews.c if c.name != "id"},
-                    where=reviews.c.version < stmt.excluded.version,
-                )
-            )
+            result = await conn.execute(newer_wins(conn, reviews, row))
             written = bool(result.rowcount)
             if written and conn.dialect.name == "sqlite":
                 await _index_sqlite(conn, review)
@@ -175,14 +168,7 @@ class ReviewRecords:
         row = action.model_dump()
         row["priority"], row["status"] = action.priority.value, action.status.value
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, action_items).values(row)
-            result = await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[action_items.c.id],
-                    set_={c.name: stmt.excluded[c.name] for c in action_items.c if c.name != "id"},
-                    where=action_items.c.version < stmt.excluded.version,
-                )
-            )
+            result = await conn.execute(newer_wins(conn, action_items, row))
         return bool(result.rowcount)
 
     async def action(self, action_id: str) -> ActionItem | None:

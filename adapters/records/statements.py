@@ -20,7 +20,7 @@ from adapters.records.tables import (
     maintenances,
     subscribers,
 )
-from adapters.records.upsert import insert_for, locked
+from adapters.records.upsert import insert_for, locked, newer_wins
 from domain.statements import (
     Channel,
     CustomerMessage,
@@ -62,16 +62,7 @@ class StatementRecords:
         row["stage"], row["status"] = message.stage.value, message.status.value
         row["updated_at"] = utcnow()
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, customer_messages).values(row)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[customer_messages.c.id],
-                    set_={
-                        c.name: stmt.excluded[c.name] for c in customer_messages.c if c.name != "id"
-                    },
-                    where=customer_messages.c.version < stmt.excluded.version,
-                )
-            )
+            await conn.execute(newer_wins(conn, customer_messages, row))
 
     async def get(self, message_id: str) -> CustomerMessage | None:
         async with self._engine.connect() as conn:

@@ -24,7 +24,7 @@ from adapters.records.reviews import ReviewRecords
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
 from adapters.records.tokens import TokenRecords
-from adapters.records.upsert import insert_for, locked
+from adapters.records.upsert import insert_for, locked, newer_wins
 from domain.models import (
     EventKind,
     Incident,
@@ -76,16 +76,7 @@ class RecordsStore:
             )
             if stored:
                 row["paged"] = merge_paged(stored, row["paged"])
-            stmt = insert_for(conn, incidents).values(row)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[incidents.c.id],
-                    set_={
-                        col.name: stmt.excluded[col.name] for col in incidents.c if col.name != "id"
-                    },
-                    where=incidents.c.version < stmt.excluded.version,
-                )
-            )
+            await conn.execute(newer_wins(conn, incidents, row))
             if events:
                 # Ascending seq: concurrent writers then take row locks in the same order.
                 rows = [_event_row(e) for e in sorted(events, key=lambda e: e.seq)]

@@ -23,3 +23,14 @@ def locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
     """Read a row that this transaction will write: PostgreSQL locks it; SQLite's writers hold
     the database lock from BEGIN IMMEDIATE already."""
     return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
+def newer_wins(conn: AsyncConnection, table: Any, row: dict[str, Any]) -> Any:
+    """INSERT ``row`` into a table of versioned documents keyed by ``id``; an existing row is
+    replaced only by a newer ``version``, so a retried or late write never undoes a later one."""
+    stmt = insert_for(conn, table).values(row)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "id"},
+        where=table.c.version < stmt.excluded.version,
+    )
