@@ -268,6 +268,13 @@ class AskInput(BaseModel):
     key: str
 
 
+class StatementEffectsInput(BaseModel):
+    """One step's record writes, in order, then its approval requests."""
+
+    records: list[RecordStatementInput] = Field(default_factory=list)
+    asks: list[AskInput] = Field(default_factory=list)
+
+
 class PublishInput(BaseModel):
     message: CustomerMessage
     incident: Incident

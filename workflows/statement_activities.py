@@ -36,6 +36,7 @@ from workflows.models import (
     PublishInput,
     RecordStatementInput,
     ReportInput,
+    StatementEffectsInput,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +92,15 @@ class StatementActivities:
         await self._records.statements.save(input.message)
         if input.events:
             await self._records.add_events(input.message.incident_id, input.events)
+
+    @activity.defn(name="statement_effects")
+    async def apply_effects(self, input: StatementEffectsInput) -> None:
+        """A retry repeats only what did not take: the writes are newer-version-wins and
+        every approval request is keyed."""
+        for record in input.records:
+            await self.record(record)
+        for ask in input.asks:
+            await self.ask_approval(ask)
 
     @activity.defn(name="ask_approval")
     async def ask_approval(self, input: AskInput) -> None:

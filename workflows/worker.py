@@ -133,6 +133,7 @@ def build_worker(
             statements.draft_body,
             statements.record,
             statements.ask_approval,
+            statements.apply_effects,
             statements.preview,
             statements.notify_key_accounts,
             statements.publish_to_status_page,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from domain.errors import IncidentConflict
 from domain.models import (
@@ -21,6 +22,7 @@ from domain.models import (
 from domain.statements import Channel, CustomerMessage, DeliveryStatus, MessageStatus, Stage
 from testkit.waiting import eventually
 from tests.conftest import Stack
+from workflows.models import statements_workflow_id
 from workflows.statements_client import StatementService
 
 ALICE = Actor(name="Alice")
@@ -92,6 +94,31 @@ async def test_a_level_a_outage_drafts_the_first_statement_and_asks_the_comms_le
     (drafted,) = await events(stack, incident, EventKind.STATEMENT_DRAFTED)
     assert "due" in drafted
     assert "brand / PR primary" in drafted
+
+
+async def test_the_first_draft_is_rendered_locally_and_recorded_and_asked_in_one_activity(
+    stack: Stack,
+) -> None:
+    incident = await declare(stack)
+    await eventually(lambda: asked(stack, incident) == ["Gil Ramos"])
+    await messages(stack, incident)
+
+    handle = stack.client.get_workflow_handle(statements_workflow_id(incident.id))
+    history = await handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    # The template is rendered by a local activity (a marker, not a task); the record of the
+    # draft, its timeline event and the comms lead's request go as one activity.
+    assert scheduled == ["statement_effects"]
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert "core_local_activity" in markers
 
 
 async def test_an_approved_statement_reaches_key_accounts_then_the_status_page(
