@@ -26,6 +26,7 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
             *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
             *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
             *("--timer-incidents", "4", "--memory-incidents", "10", "--storm-groups", "6"),
+            *("--window", "6"),
             "--no-profile",
             *("--results-dir", str(tmp_path), "--docs", str(docs)),
         ],
