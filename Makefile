@@ -50,12 +50,16 @@ fmt: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
 
-# The long trials (docs/reliability.md): 20 crash trials per process, schemathesis with many
-# examples, the forged-request properties. Not part of `make test`.
+# The long trials (docs/reliability.md): 20 crash trials per process, the records database
+# down for a minute, schemathesis with many examples, the forged-request properties. Not part
+# of `make test`.
 soak: $(STAMP) system-deps
-	TOCSIN_CRASH_TRIALS=20 TOCSIN_FUZZ_EXAMPLES=100 TOCSIN_FUZZ_SECONDS=1200 \
-	  $(BIN)/pytest -q tests/integration/test_crash.py tests/integration/test_fuzz.py \
-	  tests/unit/test_slack_forgery.py tests/integration/test_secrets.py
+	TOCSIN_CRASH_TRIALS=20 TOCSIN_DB_OUTAGE_SECONDS=60 TOCSIN_FUZZ_EXAMPLES=100 \
+	  TOCSIN_FUZZ_SECONDS=900 TOCSIN_FORGERIES=5000 \
+	  $(BIN)/pytest -q tests/integration/test_crash.py \
+	  tests/records/test_database_outage.py tests/workflows/test_outage.py \
+	  tests/integration/test_fuzz.py tests/unit/test_slack_forgery.py \
+	  tests/integration/test_secrets.py
 
 # The README's pictures, taken by the browser tests from the pages they check.
 screenshots: $(STAMP) system-deps

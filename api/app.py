@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.clock import utcnow
 from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from alerts.catalog import load_catalog
@@ -73,6 +74,7 @@ def create_app(
                 config.task_queue,
                 playbooks,
                 call_timeout=config.temporal_timeout_seconds,
+                clock=utcnow,
             ),
             catalog=catalog,
             slack=SlackApi.from_config(config.slack) if config.slack else None,

@@ -60,7 +60,8 @@ class Authentication:
             return
         try:
             principal = await self._principal(app, config, token)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, OSError):
+            # OSError: a database that refuses connections fails below SQLAlchemy's errors.
             log.error("the records database did not answer a token lookup")
             await _answer(
                 send, 503, "the records database is unavailable; try again shortly",
@@ -125,7 +126,7 @@ class Authentication:
         try:
             async with asyncio.timeout(5):
                 await app.state.runtime.store.tokens.audit(entry)
-        except (TimeoutError, SQLAlchemyError):
+        except (TimeoutError, SQLAlchemyError, OSError):
             # The change itself is recorded where it belongs; only its audit line is lost.
             log.error("audit entry not written: %s %s by %s", method, path, principal.token)
 

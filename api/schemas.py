@@ -29,6 +29,7 @@ from api.status_page import Component
 from domain.access import Role
 from domain.drills import CRON_PATTERN, check_cron, check_timezone
 from domain.models import (
+    Function,
     Grading,
     Incident,
     IncidentType,
@@ -36,6 +37,7 @@ from domain.models import (
     PagedPerson,
     Source,
     Status,
+    Tier,
     TimelineEvent,
 )
 from domain.reviews import (
@@ -136,6 +138,14 @@ class ResolveRequest(_Body):
     summary: Note = ""
 
 
+class Paging(BaseModel):
+    """Someone a declaration is paging."""
+
+    name: str
+    function: Function
+    tier: Tier
+
+
 class IncidentOut(BaseModel):
     """An incident as the API shows it, with the figures a responder reads first."""
 
@@ -154,7 +164,7 @@ class IncidentOut(BaseModel):
     response_window_seconds: float
     time_left_seconds: float | None = Field(
         description="seconds left to acknowledge; negative when overdue, null once "
-        "acknowledged or closed"
+        "acknowledged, mitigated (nothing is escalated any more) or closed"
     )
     acknowledged_at: datetime | None
     acknowledged_by: str | None
@@ -170,6 +180,12 @@ class IncidentOut(BaseModel):
     last_update_at: datetime | None
     escalation_count: int
     paged: list[PagedPerson] = Field(description="who was reached, by function and tier")
+    paging: list[Paging] | None = Field(
+        default=None,
+        description="in the answer to a declaration only: who it is paging, from the "
+        "coordination matrix and the roster as they are now; `paged` fills in as each page "
+        "is delivered",
+    )
     grading: Grading | None = Field(description="why an alert-opened incident got its level")
     alerts_firing: int
     alerts_total: int

@@ -40,6 +40,16 @@ def grants(role: Role) -> frozenset[Permission]:
     return _GRANTS[role]
 
 
+def permits(roles: list[Role], permission: Permission) -> bool:
+    """Whether any of ``roles`` grants ``permission`` (a Slack user may hold several)."""
+    return any(permission in _GRANTS[role] for role in roles)
+
+
+def describe(permission: Permission) -> str:
+    """What a permission lets one do, for a refusal."""
+    return _WHAT[permission]
+
+
 class Forbidden(Exception):
     """The token's role may not do this, or it may not act as the person named (403)."""
 

@@ -88,6 +88,8 @@ class EventKind(StrEnum):
     LEVEL_CHANGED = "level_changed"
     UPDATE_POSTED = "update_posted"
     UPDATE_REMINDER = "update_reminder"
+    # Every alert resolved before anyone acknowledged: the lead is asked to confirm it is over.
+    CONFIRM_REQUESTED = "confirm_requested"
     MITIGATED = "mitigated"
     RESOLVED = "resolved"
     ALERTS_FIRING = "alerts_firing"
@@ -268,8 +270,10 @@ class Incident(BaseModel):
         return self.acknowledged_at - self.declared_at
 
     def time_left(self, now: datetime) -> timedelta | None:
-        """Time left to acknowledge; negative when overdue, None once acknowledged or closed."""
-        if self.acknowledged_at is not None or not self.status.is_open:
+        """Time left to acknowledge; negative when overdue, None once acknowledged or closed,
+        and None once mitigated: an incident its alerts mitigated before anyone acknowledged
+        is no longer escalated (its lead is asked to confirm it instead), so it is not late."""
+        if self.acknowledged_at is not None or self.status in (Status.MITIGATED, Status.RESOLVED):
             return None
         return self.ack_deadline - now
 

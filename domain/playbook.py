@@ -5,12 +5,14 @@ Per-level policy is plain data so that organisations write their own without tou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.access import Role as AccessRole
 from domain.durations import Duration, format_duration
 from domain.models import Function, IncidentType, Level, Person, Role, Tier
 
@@ -236,6 +238,35 @@ class PlaybookSet(_Strict):
         return self.levels[level]
 
 
+class SlackAccess(_Strict):
+    """What people may do from Slack, in the API's roles (viewer, responder, lead, comms).
+    Without this section everyone in the workspace may respond, lead and approve statements,
+    as a shared channel implies; list people to narrow it."""
+
+    default: list[AccessRole] = Field(
+        default_factory=lambda: [AccessRole.RESPONDER, AccessRole.LEAD, AccessRole.COMMS],
+        description="the roles of a Slack user not listed under people",
+    )
+    people: dict[str, list[AccessRole]] = Field(
+        default_factory=dict,
+        description="roster name or Slack user ID -> roles",
+    )
+
+    @model_validator(mode="after")
+    def _no_admin_from_slack(self) -> Self:
+        # Tokens and subscribers are administered with API tokens only; no Slack user is one.
+        for who, roles in [("default", self.default), *self.people.items()]:
+            if AccessRole.ADMIN in roles:
+                raise ValueError(f"slack_access.{who}: admin is an API token's role, not Slack's")
+        return self
+
+    def roles_of(self, name: str | None, slack_user_id: str) -> list[AccessRole]:
+        for key in (slack_user_id, name):
+            if key is not None and key in self.people:
+                return self.people[key]
+        return self.default
+
+
 class Paging(_Strict):
     """How direct messages reach one person."""
 
@@ -258,6 +289,7 @@ class Roster(_Strict):
 
     functions: dict[Function, dict[Tier, list[Person]]]
     paging: Paging = Paging()
+    slack_access: SlackAccess = SlackAccess()
 
     @model_validator(mode="after")
     def _every_function_has_primary(self) -> Self:
@@ -265,6 +297,18 @@ class Roster(_Strict):
             people = self.functions.get(function, {}).get(Tier.PRIMARY, [])
             if not people:
                 raise ValueError(f"functions.{function.value}.primary: nobody is on it")
+        return self
+
+    @model_validator(mode="after")
+    def _access_names_someone(self) -> Self:
+        # A misspelt name would silently get the default roles.
+        known = {p.name for tiers in self.functions.values() for ps in tiers.values() for p in ps}
+        for who in self.slack_access.people:
+            if who not in known and not re.fullmatch(r"[UW][A-Z0-9]{2,}", who):
+                raise ValueError(
+                    f"slack_access.people.{who}: neither a person in this roster nor a Slack "
+                    "user ID (U... or W...)"
+                )
         return self
 
     def people(self, function: Function, tier: Tier) -> list[Person]:

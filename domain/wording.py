@@ -97,7 +97,17 @@ def update_due(since: timedelta) -> str:
     return f"No status update for {humanize(since)}: post one so everyone knows where things stand"
 
 
-def acknowledged(incident: Incident, by: Actor, implied_by: str | None) -> str:
+def confirm_requested(incident: Incident, now: datetime) -> str:
+    cleared = humanize(now - incident.mitigated_at) if incident.mitigated_at else "a while"
+    return (
+        f"Every alert resolved {cleared} ago and nobody has acknowledged: confirm it is over "
+        "and resolve it, or acknowledge it to keep working on it"
+    )
+
+
+def acknowledged(
+    incident: Incident, by: Actor, implied_by: str | None, taken_after: timedelta | None = None
+) -> str:
     assert incident.acknowledged_at is not None
     took = humanize(incident.acknowledged_at - incident.declared_at)
     window = format_duration(timedelta(seconds=incident.response_window_seconds))
@@ -105,7 +115,8 @@ def acknowledged(incident: Incident, by: Actor, implied_by: str | None) -> str:
         "within" if incident.acknowledged_at <= incident.ack_deadline else "outside"
     ) + f" the {window} window"
     how = f" (by {implied_by} it)" if implied_by else ""
-    return f"Acknowledged by {by.name}{how} after {took}, {verdict}"
+    late = f" (tocsin took it {humanize(taken_after)} later)" if taken_after else ""
+    return f"Acknowledged by {by.name}{how} after {took}, {verdict}{late}"
 
 
 def level_changed(

@@ -49,6 +49,7 @@ INVALID = "InvalidAction"
 EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
 # Steps that fell due while nothing ran fire late, marked, before the breach (issue 14).
 LATE_STEPS_FIRED = "late-steps-fired"
+CONFIRM_CLEARED = "confirm-cleared"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -197,7 +198,11 @@ class IncidentWorkflow:
 
     @workflow.update
     def acknowledge(self, input: AckInput) -> Incident:
-        self._apply(lifecycle.acknowledge(self._s, self._playbooks, input.by, workflow.now()))
+        self._apply(
+            lifecycle.acknowledge(
+                self._s, self._playbooks, input.by, workflow.now(), acted_at=input.acted_at
+            )
+        )
         return self._changed()
 
     @acknowledge.validator
@@ -265,7 +270,12 @@ class IncidentWorkflow:
         # delivery's update happened to be applied first.
         opened = batch.request_id == self._opened_by_request and not self._s.opening_reported
         outcome, result = alert_group.receive_alerts(
-            self._s, self._playbooks, batch, workflow.now(), opened=opened
+            self._s,
+            self._playbooks,
+            batch,
+            workflow.now(),
+            opened=opened,
+            ask_to_confirm=self._confirm_cleared(),
         )
         self._apply(outcome)
         if result.outcome is not AlertOutcome.DUPLICATE:
@@ -298,6 +308,11 @@ class IncidentWorkflow:
         return self._inc
 
     # ------------------------------------------------------------------ side effects
+
+    def _confirm_cleared(self) -> bool:
+        """Asked only when alerts arrive, where the answer matters; an incident whose alerts
+        cleared unacknowledged before this patch keeps waiting silently, as it did."""
+        return workflow.patched(CONFIRM_CLEARED)
 
     @property
     def _batched(self) -> bool:

@@ -77,6 +77,9 @@ class IncidentInput(Declaration):
 class AckInput(BaseModel):
     incident_id: str | None = None  # set by the client, checked against the running incident
     by: Actor
+    # When the person acted, as the API or Slack received it: the acknowledgement counts from
+    # then, however long the worker took to get to it.
+    acted_at: AwareDatetime | None = None
 
 
 class ChangeLevelInput(BaseModel):

@@ -25,6 +25,7 @@ from adapters.slack import layout
 from adapters.slack.client import SlackApi
 from adapters.slack.config import DEFAULT_HOOKS_URL
 from adapters.slack.notifier import Refs, bundle_ref, incident_of_channel_ref
+from domain.access import Permission, describe, permits
 from domain.drills import Classification, DrillRun
 from domain.errors import (
     DrillNotFound,
@@ -256,6 +257,20 @@ class SlackInbound:
                             return Actor(name=person.name, slack_user_id=user_id)
         return Actor(name=fallback_name or user_id, slack_user_id=user_id)
 
+    def refusal(self, by: Actor, permission: Permission) -> str | None:
+        """Why ``by`` may not do this from Slack (the roster's ``slack_access``), or None."""
+        if self._roster is None or by.slack_user_id is None:
+            return None
+        roles = self._roster().slack_access.roles_of(by.name, by.slack_user_id)
+        if permits(roles, permission):
+            return None
+        held = ", ".join(r.value for r in roles) or "none"
+        return (
+            f"Not done: you ({by.name}) may not {describe(permission)} from Slack; the roster "
+            f"gives you the role {held}. Ask someone who may, or have slack_access in "
+            "roster.yaml changed."
+        )
+
     # ---------------------------------------------------------------------- interactions
 
     async def interaction(self, body: bytes) -> dict[str, Any]:
@@ -286,6 +301,10 @@ class SlackInbound:
             layout.POST_UPDATE: layout.update_modal,
             layout.RESOLVE: layout.resolve_modal,
         }
+        refused = self.refusal(by, _BUTTON_NEEDS.get(action.action_id, Permission.RESPOND))
+        if refused:
+            self._keep(self._tell(*where, refused))
+            return
         if action.action_id in modals:
             # The trigger expires with Slack's 3 seconds: the form opens now or never.
             problem = await self._open_modal(payload.trigger_id, modals[action.action_id](value))
@@ -386,6 +405,10 @@ class SlackInbound:
         user = payload.user
         by = self.actor(user.id, user.name or user.username)
         incident_id = view.private_metadata
+        refused = self.refusal(by, _FORM_NEEDS.get(view.callback_id, Permission.RESPOND))
+        if refused:
+            self._keep(self._post(user.id, refused))
+            return {}
         if view.callback_id in _STATEMENT_BUTTONS:
             return await self._statement_form(view, by, user.id)
         if view.callback_id == layout.REVIEW_EDIT:
@@ -530,6 +553,12 @@ class SlackInbound:
         verb, rest = verb.lower(), rest.strip()
         if verb in ("", "help"):
             return ephemeral(layout.HELP)
+        refused = self.refusal(
+            self.actor(command.user_id, command.user_name),
+            _COMMAND_NEEDS.get(verb, Permission.RESPOND),
+        )
+        if refused:
+            return ephemeral(refused)
         if verb == "declare":
             problem = await self._open_modal(
                 command.trigger_id, layout.declare_modal(command.channel_id)
@@ -698,6 +727,20 @@ class SlackInbound:
 
 
 _STATEMENT_BUTTONS = (layout.STATEMENT_APPROVE, layout.STATEMENT_EDIT, layout.STATEMENT_REJECT)
+# What each button, form and command needs (README "Security"); anything else responds.
+_BUTTON_NEEDS = {
+    layout.CHANGE_LEVEL: Permission.LEAD,
+    **dict.fromkeys(_STATEMENT_BUTTONS, Permission.COMMUNICATE),
+}
+_FORM_NEEDS = {
+    layout.CHANGE_LEVEL: Permission.LEAD,
+    **dict.fromkeys(_STATEMENT_BUTTONS, Permission.COMMUNICATE),
+}
+_COMMAND_NEEDS = {
+    "status": Permission.READ,
+    "level": Permission.LEAD,
+    "drill": Permission.LEAD,
+}
 _T = TypeVar("_T")
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from adapters.clock import utcnow
 from api.config import API_PREFIX
-from api.deps import Authenticated, ServiceDep, StoreDep, may
+from api.deps import Authenticated, RuntimeDep, ServiceDep, StoreDep, may
 from api.schemas import (
     INCIDENT_ID_PATTERN,
     AckRequest,
@@ -17,6 +17,7 @@ from api.schemas import (
     IncidentList,
     IncidentOut,
     MitigateRequest,
+    Paging,
     PostUpdateRequest,
     ResolveRequest,
     Timeline,
@@ -24,6 +25,7 @@ from api.schemas import (
 from domain.access import Permission, Principal
 from domain.errors import IncidentNotFound
 from domain.models import Actor, Declaration, Incident, Level, Status
+from domain.rules import targets
 
 PREFIX = f"{API_PREFIX}/incidents"
 
@@ -41,6 +43,7 @@ async def declare_incident(
     who: Annotated[Principal, may(Permission.RESPOND)],
     body: DeclareRequest,
     incidents: ServiceDep,
+    runtime: RuntimeDep,
     response: Response,
 ) -> IncidentOut:
     """Declare an incident: its workflow starts and pages the lead function at once."""
@@ -56,7 +59,16 @@ async def declare_incident(
         )
     )
     response.headers["Location"] = f"{PREFIX}/{incident.id}"
-    return _out(incident)
+    out = _out(incident)
+    if runtime.roster is not None:
+        # The same rule and roster the page itself is sent by (ADR 0003): the answer says who
+        # is being paged before the page has gone out.
+        pages = targets.declaration_pages(incidents.playbooks.matrix, incident.type)
+        out.paging = [
+            Paging(name=r.person.name, function=r.function, tier=r.tier)
+            for r in targets.recipients(runtime.roster.current(), pages)
+        ]
+    return out
 
 
 @router.get("", response_model=IncidentList)

@@ -41,10 +41,13 @@ def receive_alerts(
     now: datetime,
     *,
     opened: bool,
+    ask_to_confirm: bool = False,
 ) -> tuple[Outcome, AlertResult]:
     """Apply one batch. ``opened``: this batch came with the request that started the
     incident's workflow, which is told it opened the incident whatever order concurrent
-    deliveries were applied in."""
+    deliveries were applied in. ``ask_to_confirm`` (incidents begun since the
+    ``confirm-cleared`` patch): alerts that clear before anyone acknowledged ask the lead to
+    confirm and resolve, and again on the level's cadence."""
     t = Transition(state, playbooks, now)
     s, inc = t.s, t.inc
     s.opening_reported = s.opening_reported or opened
@@ -76,7 +79,7 @@ def receive_alerts(
     if resolved:
         _alert_event(t, EventKind.ALERTS_RESOLVED, resolved, batch, firing_now)
         if firing_now == 0 and inc.status in (Status.TRIGGERED, Status.ACKNOWLEDGED):
-            _alerts_cleared(t)
+            _alerts_cleared(t, ask_to_confirm)
     if outcome is not AlertOutcome.DUPLICATE:
         inc.version += 1
     result = AlertResult(
@@ -129,7 +132,7 @@ def _raise_for(t: Transition, firing: list[AlertIn], batch: AlertBatch) -> None:
     t.set_level(top.level, reason, ALERTMANAGER)
 
 
-def _alerts_cleared(t: Transition) -> None:
+def _alerts_cleared(t: Transition, ask_to_confirm: bool) -> None:
     inc, now = t.inc, t.now
     then = t.playbook.alerts_cleared
     t.event(
@@ -160,6 +163,8 @@ def _alerts_cleared(t: Transition) -> None:
             actor=ALERTMANAGER.name,
         )
     t.notify(NotificationKind.STATUS, event)
+    if ask_to_confirm and inc.status is Status.MITIGATED and inc.acknowledged_at is None:
+        t.ask_to_confirm()
 
 
 def _refire(t: Transition, firing: list[AlertIn]) -> None:
@@ -168,6 +173,7 @@ def _refire(t: Transition, firing: list[AlertIn]) -> None:
     inc.status = Status.ACKNOWLEDGED if inc.acknowledged_at else Status.TRIGGERED
     inc.mitigated_at = None
     t.s.mitigated_by_alerts = False
+    t.s.next_confirm_at = None
     event = t.event(
         EventKind.REOPENED,
         wording.reopened([a.name for a in firing], "mitigated"),

@@ -31,7 +31,9 @@ def next_due(state: IncidentState, playbooks: PlaybookSet) -> datetime | None:
     if inc.status is Status.RESOLVED:
         return None
     if inc.status is Status.MITIGATED and inc.acknowledged_at is None:
-        return None  # its alerts cleared before anyone acknowledged: nobody to chase
+        # Its alerts cleared before anyone acknowledged: nobody is paged any more, but the
+        # lead is asked, on the level's cadence, to confirm and resolve it.
+        return state.next_confirm_at
     candidates: list[datetime] = []
     if inc.acknowledged_at is None:
         step_at = next_step_at(state, playbooks)

@@ -39,6 +39,8 @@ ALERTMANAGER = Actor(name="Alertmanager")
 
 # A timer fires a few milliseconds after its instant; one this late was held up by an outage.
 LATE_AFTER = timedelta(seconds=5)
+# An acknowledgement applied this long after the person acted says so on the timeline.
+TAKEN_LATE_AFTER = timedelta(seconds=5)
 
 
 def open_incident(
@@ -136,12 +138,22 @@ class Transition:
                 wording.engaged(role, functions),
                 data={"functions": functions, "tier": "primary"},
             )
-            self.notify(kind, event, targets.primaries(matrix, inc.type, role))
+            pages = (
+                targets.declaration_pages(matrix, inc.type)
+                if role is Role.LEAD
+                else targets.primaries(matrix, inc.type, role)
+            )
+            self.notify(kind, event, pages)
         self.notify(NotificationKind.STATUS, declared)
 
-    def acknowledge(self, by: Actor, implied_by: str | None = None) -> None:
+    def acknowledge(
+        self, by: Actor, implied_by: str | None = None, acted_at: datetime | None = None
+    ) -> None:
         inc, now = self.inc, self.now
-        inc.acknowledged_at = now
+        # The moment the person acted, as the API or Slack received it, not the moment a busy
+        # or stalled worker got to it; never before the declaration nor after now.
+        at = now if acted_at is None else max(inc.declared_at, min(acted_at, now))
+        inc.acknowledged_at = at
         inc.acknowledged_by = by.name
         inc.ack_level = inc.level
         self.s.owner = by
@@ -149,15 +161,17 @@ class Transition:
             inc.status = Status.ACKNOWLEDGED
         self.s.next_repage_at = None
         self.s.next_reminder_at = now + self.playbook.update_every
+        taken_after = now - at if now - at > TAKEN_LATE_AFTER else None
         event = self.event(
             EventKind.ACKNOWLEDGED,
-            wording.acknowledged(inc, by, implied_by),
+            wording.acknowledged(inc, by, implied_by, taken_after),
             actor=by.name,
             data={
-                "time_to_ack_ms": millis(now - inc.declared_at),
-                "within_window": now <= inc.ack_deadline,
+                "time_to_ack_ms": millis(at - inc.declared_at),
+                "within_window": at <= inc.ack_deadline,
                 "level": inc.level,
                 "slack_user_id": by.slack_user_id,
+                **({"taken_after_ms": millis(taken_after)} if taken_after else {}),
             },
         )
         self.notify(NotificationKind.STATUS, event)
@@ -221,6 +235,10 @@ class Transition:
 
     def fire_due(self, late_steps: bool = False) -> None:
         s, inc, now = self.s, self.inc, self.now
+        if inc.acknowledged_at is None and inc.status is Status.MITIGATED:
+            if s.next_confirm_at is not None and s.next_confirm_at <= now:
+                self.ask_to_confirm()
+            return
         if inc.acknowledged_at is None:
             if late_steps and not inc.window_breached:
                 # Steps that fell due while tocsin was down fire now, each marked late, so
@@ -245,6 +263,19 @@ class Transition:
                 self._repage()
         elif s.next_reminder_at is not None and s.next_reminder_at <= now:
             self._remind()
+
+    def ask_to_confirm(self) -> None:
+        """Every alert resolved before anyone acknowledged: the lead is asked to confirm the
+        incident is over and resolve it (or acknowledge it to keep working), on the level's
+        cadence, so it is never left open with nobody told."""
+        every = self.playbook.update_every
+        self.s.next_confirm_at = self.now + every
+        event = self.event(
+            EventKind.CONFIRM_REQUESTED,
+            wording.confirm_requested(self.inc, self.now),
+            data={"every": every},
+        )
+        self.notify(NotificationKind.REMINDER, event, targets.owner(self.s, self.playbooks.matrix))
 
     def _page_targets(self, page: list[Any]) -> list[NotifyTarget]:
         return targets.resolve(self.playbooks.matrix, self.inc.type, page)
@@ -313,9 +344,16 @@ def declare(state: IncidentState, playbooks: PlaybookSet, by: Actor, now: dateti
     return t.outcome()
 
 
-def acknowledge(state: IncidentState, playbooks: PlaybookSet, by: Actor, now: datetime) -> Outcome:
+def acknowledge(
+    state: IncidentState,
+    playbooks: PlaybookSet,
+    by: Actor,
+    now: datetime,
+    acted_at: datetime | None = None,
+) -> Outcome:
+    """``acted_at``: when the person acted, if known; the acknowledgement counts from then."""
     t = Transition(state, playbooks, now)
-    t.acknowledge(by)
+    t.acknowledge(by, acted_at=acted_at)
     return t.outcome()
 
 

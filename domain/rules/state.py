@@ -20,5 +20,8 @@ class IncidentState(BaseModel):
     reopen_until: AwareDatetime | None = None
     opening_reported: bool = False
     mitigated_by_alerts: bool = False
+    # When the lead is next asked to confirm an incident its alerts cleared before anyone
+    # acknowledged; None when nobody is asked (incidents begun before the patch).
+    next_confirm_at: AwareDatetime | None = None
     # Who acknowledged: the incident's owner from then on, reminded of status updates.
     owner: Actor | None = None

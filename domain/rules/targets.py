@@ -17,6 +17,11 @@ def primaries(matrix: CoordinationMatrix, kind: IncidentType, role: Role) -> lis
     ]
 
 
+def declaration_pages(matrix: CoordinationMatrix, kind: IncidentType) -> list[NotifyTarget]:
+    """Who a declaration pages: the primary tier of the lead functions."""
+    return primaries(matrix, kind, Role.LEAD)
+
+
 def resolve(
     matrix: CoordinationMatrix, kind: IncidentType, page: Sequence[PageTarget]
 ) -> list[NotifyTarget]:

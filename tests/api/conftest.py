@@ -26,6 +26,7 @@ from api.config import ApiConfig
 from api.deps import Runtime
 from domain.models import Declaration, Incident, NotificationKind, Status
 from playbooks.base import DEFAULT_DIR
+from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.conftest import Stack
 from workflows.client import IncidentService
@@ -97,7 +98,7 @@ def service(stack: Stack, declared: list[str]) -> TrackedService:
 
 def build_app(config: ApiConfig, store: RecordsStore, service: IncidentService) -> FastAPI:
     app = create_app(config)
-    app.state.runtime = Runtime(store=store, service=service)
+    app.state.runtime = Runtime(store=store, service=service, roster=RosterSource(DEFAULT_DIR))
     return app
 
 

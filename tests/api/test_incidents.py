@@ -64,8 +64,14 @@ async def test_declare_answers_201_with_the_incident_and_its_response_window(
     assert deadline - declared_at == timedelta(minutes=15)
     assert 14 * 60 < body["time_left_seconds"] <= 15 * 60
     assert response.headers["Location"] == f"/api/v1/incidents/{body['id']}"
-    # The workflow really started: the lead function was paged.
-    await eventually(lambda: bool(stack.notifier.of_kind(NotificationKind.PAGE, body["id"])))
+    # The answer says who is being paged (the technical support primary in the bundled
+    # roster), before the page has reached anyone.
+    assert body["paging"] == [
+        {"name": "Ada Okafor", "function": "technical_support", "tier": "primary"}
+    ]
+    # The workflow really started: the lead function was paged, the person the answer named.
+    pages = await eventually(lambda: stack.notifier.of_kind(NotificationKind.PAGE, body["id"]))
+    assert [p.recipient.person.name for p in pages if p.recipient] == ["Ada Okafor"]
 
 
 async def test_declare_defaults_the_declarer_to_the_token_and_marks_drills(

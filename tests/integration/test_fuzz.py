@@ -17,7 +17,7 @@ from testkit.stack import TocsinUp, clean_env
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("TOCSIN_FUZZ_EXAMPLES", "8"))
-SECONDS = int(os.environ.get("TOCSIN_FUZZ_SECONDS", "60"))
+SECONDS = int(os.environ.get("TOCSIN_FUZZ_SECONDS", "40"))
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -182,7 +182,7 @@ async def post_signed(stack: SlackStack, path: str, body: bytes) -> httpx.Respon
 
 
 async def open_slack_stack(
-    env: WorkflowEnvironment, fake: FakeSlack, tmp_path: Path
+    env: WorkflowEnvironment, fake: FakeSlack, tmp_path: Path, roster_dir: Path = DEFAULT_DIR
 ) -> AsyncIterator[SlackStack]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
     await migrate(url)
@@ -197,7 +197,7 @@ async def open_slack_stack(
     task_queue = f"tocsin-slack-{uuid.uuid4()}"
     playbooks = load_playbooks(DEFAULT_DIR)
     notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
-    roster = RosterSource(DEFAULT_DIR)
+    roster = RosterSource(roster_dir)
     config = api_config(
         tmp_path,
         api_token=SecretStr(API_TOKEN),
@@ -212,7 +212,7 @@ async def open_slack_stack(
         store=store,
         service=service,
         slack=SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0),
-        roster=RosterSource(DEFAULT_DIR),
+        roster=RosterSource(roster_dir),
     )
     HOOKS["url"] = fake.hooks_url
     stack = SlackStack(env, fake, store, refs, service, app, task_queue, announce, brand_pr)

@@ -11,12 +11,14 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
 from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
 from adapters.slack import layout
 from adapters.slack.client import SlackApi
@@ -27,6 +29,8 @@ from api.deps import Runtime
 from domain.models import EventKind, Incident, IncidentType, Level, Status
 from playbooks.base import DEFAULT_DIR
 from playbooks.roster import RosterSource
+from testkit.fake_slack import FakeSlack
+from testkit.playbooks import playbook_dir
 from testkit.waiting import eventually
 from tests.api.conftest import api_config
 from tests.slack.conftest import (
@@ -39,6 +43,7 @@ from tests.slack.conftest import (
     button,
     command,
     interaction,
+    open_slack_stack,
     post_signed,
     signed,
 )
@@ -618,3 +623,41 @@ async def test_a_response_url_outside_slack_is_never_posted_to(slack: SlackStack
     (told,) = await until(lambda: slack.fake.ephemerals(channel) or None)
     assert told["text"].startswith("Acknowledged")
     await finish(slack, incident)
+
+
+# --------------------------------------------------------------------------------- roles
+
+VIEWER = "U0VIEWER1"  # in the workspace, not in the roster
+
+
+async def test_a_slack_user_without_the_role_is_told_so_privately_and_nothing_changes(
+    ts_env: WorkflowEnvironment, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    directory = playbook_dir(tmp_path / "playbooks", levels={})
+    roster = directory / "roster.yaml"
+    roster.write_text(
+        roster.read_text(encoding="utf-8")
+        + "\nslack_access:\n  default: [viewer]\n  people:\n    Ada Okafor: [responder]\n",
+        encoding="utf-8",
+    )
+    async for stack in open_slack_stack(ts_env, fake_slack, tmp_path, roster_dir=directory):
+        incident, channel = await opened(stack)
+
+        refused = await say(stack, "ack", channel, user=VIEWER)
+        assert refused.startswith("Not done: you (")
+        assert "may not respond to incidents" in refused
+        assert "the role viewer" in refused
+        assert "Triggered" in await say(stack, "status", channel, user=VIEWER)  # may read
+        hook = stack.fake.response_url("actions/viewer-mitigate")
+        await press(stack, button(layout.MITIGATE, incident.id, VIEWER, channel, hook))
+        (answer,) = await until(partial(stack.fake.responses_to, "actions/viewer-mitigate"))
+        assert answer["response_type"] == "ephemeral"
+        assert "may not respond to incidents" in answer["text"]
+        levelled = await say(stack, "level B calmer now", channel, user=ADA)
+        assert "you (Ada Okafor) may not lead" in levelled
+        await unchanged(stack, incident)
+
+        acked = await say(stack, "ack", channel, user=ADA)  # a responder may
+        assert acked.startswith("Acknowledged")
+        assert (await stack.service.current(incident.id)).acknowledged_by == "Ada Okafor"
+        await finish(stack, incident)

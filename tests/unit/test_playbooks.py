@@ -144,3 +144,34 @@ def test_load_playbooks_raises_with_the_problems(playbook_dir: Path) -> None:
 def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     assert validate_directory(missing)[0] == f"{missing}: not a directory"
+
+
+def _with_slack_access(directory: Path, section: str) -> None:
+    roster = directory / "roster.yaml"
+    roster.write_text(roster.read_text(encoding="utf-8") + section, encoding="utf-8")
+
+
+def test_slack_access_gives_listed_people_their_roles_and_others_the_default(
+    playbook_dir: Path,
+) -> None:
+    _with_slack_access(
+        playbook_dir,
+        "slack_access:\n  default: [viewer]\n  people:\n"
+        "    Ada Okafor: [responder]\n    U0PR00001: [responder, comms]\n",
+    )
+    access = load_roster(playbook_dir).slack_access
+
+    assert [r.value for r in access.roles_of("Ada Okafor", "U0TECH001")] == ["responder"]
+    assert [r.value for r in access.roles_of("Gil Ramos", "U0PR00001")] == ["responder", "comms"]
+    assert [r.value for r in access.roles_of(None, "U0STRANGER")] == ["viewer"]
+
+
+def test_slack_access_naming_nobody_in_the_roster_is_refused(playbook_dir: Path) -> None:
+    _with_slack_access(playbook_dir, "slack_access:\n  people:\n    Ada Okafr: [lead]\n")
+    problem = _single_problem(playbook_dir)
+    assert "slack_access.people.Ada Okafr: neither a person in this roster" in problem
+
+
+def test_admin_is_not_a_slack_role(playbook_dir: Path) -> None:
+    _with_slack_access(playbook_dir, "slack_access:\n  default: [admin]\n")
+    assert "admin is an API token's role, not Slack's" in _single_problem(playbook_dir)

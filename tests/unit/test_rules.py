@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from domain.models import (
     IncidentType,
     Level,
     NotificationKind,
+    Role,
     Source,
     Status,
     TimelineEvent,
@@ -355,9 +357,13 @@ def alert_run(level: Level) -> Run:
     return run
 
 
-def deliver(run: Run, alerts: list[AlertIn], at: datetime) -> AlertOutcome:
+def deliver(
+    run: Run, alerts: list[AlertIn], at: datetime, *, ask_to_confirm: bool = False
+) -> AlertOutcome:
     batch = AlertBatch(request_id="r", alert_group="tocsin {}:{alertname=x}", alerts=alerts)
-    outcome, result = alert_group.receive_alerts(run.state, PLAYBOOKS, batch, at, opened=False)
+    outcome, result = alert_group.receive_alerts(
+        run.state, PLAYBOOKS, batch, at, opened=False, ask_to_confirm=ask_to_confirm
+    )
     run.take(at, "alerts", outcome)
     return result.outcome
 
@@ -432,3 +438,70 @@ def test_firing_again_within_the_reopen_window_reopens_with_a_fresh_window(gap: 
     assert run.state.incident.status is Status.TRIGGERED
     assert run.state.incident.ack_deadline >= again + PLAYBOOKS.for_level(Level.C).response_window
     assert run.outcomes[-1][2].notifications[-1].kind is NotificationKind.PAGE
+
+
+@pytest.mark.parametrize("level", [Level.A, Level.B])
+def test_alerts_cleared_before_anyone_acknowledged_ask_the_lead_to_confirm_on_the_cadence(
+    level: Level,
+) -> None:
+    run = alert_run(level)
+    deliver(run, [alert("a1", AlertState.FIRING, 0, level)], T0, ask_to_confirm=True)
+    cleared = T0 + timedelta(minutes=2)
+
+    deliver(run, [alert("a1", AlertState.RESOLVED, 0)], cleared, ask_to_confirm=True)
+
+    every = PLAYBOOKS.for_level(level).update_every
+    (asked,) = run.of(EventKind.CONFIRM_REQUESTED)
+    assert "confirm it is over and resolve it" in asked.text
+    reminder = run.outcomes[-1][2].notifications[-1]
+    assert reminder.kind is NotificationKind.REMINDER
+    assert [t.role for t in reminder.targets] == [Role.LEAD]
+    assert deadlines.next_due(run.state, PLAYBOOKS) == cleared + every
+    # Nothing chases the acknowledgement any more, so the incident is not "overdue".
+    assert run.state.incident.time_left(cleared + timedelta(hours=5)) is None
+
+    fire_until(run, cleared + 2 * every)
+    assert len(run.of(EventKind.CONFIRM_REQUESTED)) == 3
+    assert run.pages_after(cleared) == []  # asked, never paged
+
+    act(run, Resolve(), cleared + 2 * every + timedelta(minutes=1))
+    assert deadlines.next_due(run.state, PLAYBOOKS) is None
+
+
+def test_without_the_patch_cleared_alerts_wait_silently_as_before() -> None:
+    run = alert_run(Level.B)
+    deliver(run, [alert("a1", AlertState.FIRING, 0, Level.B)], T0)
+    deliver(run, [alert("a1", AlertState.RESOLVED, 0)], T0 + timedelta(minutes=2))
+
+    assert run.of(EventKind.CONFIRM_REQUESTED) == []
+    assert deadlines.next_due(run.state, PLAYBOOKS) is None
+
+
+def test_an_acknowledgement_counts_from_the_moment_the_person_acted() -> None:
+    run = opened(Level.B, IncidentType.SERVICE_OUTAGE)
+    pressed = T0 + timedelta(minutes=29, seconds=50)  # ten seconds inside a 30-minute window
+    taken = T0 + timedelta(minutes=31)  # the worker got to it after the deadline
+
+    fire_until(run, taken)
+    run.take(taken, "ack", lifecycle.acknowledge(run.state, PLAYBOOKS, BOB, taken, pressed))
+
+    incident = run.state.incident
+    assert incident.acknowledged_at == pressed
+    (acked,) = run.of(EventKind.ACKNOWLEDGED)
+    assert acked.data["within_window"] is True
+    assert acked.data["time_to_ack_ms"] == (29 * 60 + 50) * 1000
+    assert acked.data["taken_after_ms"] == 70_000
+    assert acked.text == (
+        "Acknowledged by Bob after 29m 50s, within the 30m window (tocsin took it 1m 10s later)"
+    )
+
+
+def test_an_acknowledgement_is_never_stamped_in_the_future_or_before_the_declaration() -> None:
+    run = opened(Level.C, IncidentType.SERVICE_OUTAGE)
+    now = T0 + timedelta(minutes=3)
+
+    ahead = lifecycle.acknowledge(run.state, PLAYBOOKS, BOB, now, now + timedelta(hours=1))
+    behind = lifecycle.acknowledge(run.state, PLAYBOOKS, BOB, now, T0 - timedelta(hours=1))
+
+    assert ahead.state.incident.acknowledged_at == now
+    assert behind.state.incident.acknowledged_at == T0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,9 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = 1_764_590_400.0
 bodies = st.binary(max_size=2000)
 fresh = st.integers(min_value=-MAX_AGE_SECONDS, max_value=MAX_AGE_SECONDS)
-many = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 1,000 of each in CI; ``make soak`` asks for more.
+EXAMPLES = int(os.environ.get("TOCSIN_FORGERIES", "1000"))
+many = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @many

@@ -132,6 +132,26 @@ async def alert_group_flaps(stack: Stack) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
+async def cleared_before_anyone_acknowledged(stack: Stack) -> WorkflowHistory:
+    """A level-A alert incident whose alerts clear before anyone acknowledged: its lead is
+    asked to confirm it, then again on the cadence, until someone resolves it."""
+    catalog = load_catalog()
+    result = await stack.service.receive_alerts(
+        WebhookPayload.model_validate(payload("checkout-firing")), catalog
+    )
+    assert result.incident is not None
+    incident_id = result.incident.id
+    await stack.service.receive_alerts(
+        WebhookPayload.model_validate(payload("checkout-resolved")), catalog
+    )
+    await stack.env.sleep(timedelta(hours=1, minutes=1))
+    await stack.service.resolve(incident_id, BOB, "confirmed over")
+    await stack.env.sleep(timedelta(minutes=31))  # the reopen window runs out
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident_id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
 async def pager_bundles_a_storm(stack: Stack) -> WorkflowHistory:
     """A page, four more within the bundle window, the bundle, and the pager's quiet end."""
     for n in range(5):
@@ -338,6 +358,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "breached_and_repaged": breached_and_repaged,
     "alert_group_flaps": alert_group_flaps,
     "pager_bundles_a_storm": pager_bundles_a_storm,
+    "cleared_before_anyone_acknowledged": cleared_before_anyone_acknowledged,
     "statements_lifecycle": statements_lifecycle,
     "statement_held_and_escalated": statement_held_and_escalated,
     "maintenance_completed": maintenance_completed,

@@ -212,6 +212,17 @@ async def test_level_a_group_resolving_mitigates_and_stops_escalation(stack: Sta
     timeline = await kinds(stack, incident.id)
     assert EventKind.ALERTS_CLEARED in timeline
     assert EventKind.BREACHED not in timeline
+    # Its lead is asked to confirm and resolve it when the alerts clear, then on the cadence.
+    every = stack.playbooks.for_level(Level.A).update_every
+    asked = 1 + int(timedelta(hours=1) / every)
+    await eventually(
+        lambda: len(stack.notifier.of_kind(NotificationKind.REMINDER, incident.id)) == asked
+    )
+    request = stack.notifier.of_kind(NotificationKind.REMINDER, incident.id)[0]
+    assert request.recipient is not None
+    assert request.recipient.role.value == "lead"
+    assert "confirm it is over and resolve it" in request.text
+    assert timeline.count(EventKind.CONFIRM_REQUESTED) >= 1
     # A responder still resolves it.
     resolved = await stack.service.resolve(incident.id, BOB, "rolled back the deploy")
     assert resolved.status is Status.RESOLVED

@@ -1,6 +1,7 @@
 """Nothing silently dropped across an outage: with no worker running past the escalation
 step and the deadline, the step fires late when a worker comes back — marked late on the
-timeline, paging its own tier — and then the breach.
+timeline, paging its own tier — and then the breach. An acknowledgement given while no worker
+runs counts from the moment the person gave it.
 
 On the dev server, in real time: the time-skipping server stops skipping while a workflow
 task waits with no worker to take it, which is the very situation tried here."""
@@ -8,12 +9,16 @@ task waits with no worker to take it, which is the very situation tried here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.clock import utcnow
 from adapters.records import RecordsStore, migrate
+from domain.errors import TemporalUnavailable
 from domain.models import Actor, Declaration, EventKind, IncidentType, Level, NotificationKind
 from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
@@ -95,3 +100,66 @@ async def test_steps_due_while_no_worker_ran_fire_late_then_the_breach(
     assert all("tocsin was not running when it fell due" in e.text for e in steps)
     assert kinds.index(EventKind.BREACHED) > kinds.index(EventKind.ESCALATED)
     assert {n.recipient.person.name for n in escalations if n.recipient} == {"Ben Lindqvist"}
+
+
+STALL_LEVEL = OUTAGE_LEVEL.replace("response_window: 3s", "response_window: 1h").replace(
+    "after: 1s", "after: 30m"
+)
+
+
+async def test_an_acknowledgement_given_while_the_worker_stalled_counts_from_when_it_was_given(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    directory = playbook_dir(tmp_path / "playbooks", {"A": STALL_LEVEL})
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    notifier = RecordingNotifier()
+    queue = f"tocsin-stall-{uuid.uuid4()}"
+    playbooks = load_playbooks(directory)
+    service = IncidentService(dev_env.client, queue, playbooks, call_timeout=1.0, clock=utcnow)
+    roster = RosterSource(directory)
+
+    try:
+        async with build_worker(
+            dev_env.client, queue, store, notifier, roster, outbound(tmp_path, directory)
+        ):
+            incident = await service.declare(
+                Declaration(
+                    title="Checkout failing",
+                    level=Level.A,
+                    type=IncidentType.SERVICE_OUTAGE,
+                    declared_by=Actor(name="Alice"),
+                )
+            )
+        # The worker is gone: the responder's acknowledgement gets its 503 (TemporalUnavailable)
+        # within the time bound, while Temporal keeps it for the next worker.
+        pressed = utcnow()
+        started = time.monotonic()
+        with contextlib.suppress(TemporalUnavailable):
+            await service.acknowledge(incident.id, Actor(name="Bob"))
+        assert time.monotonic() - started < 5
+        await asyncio.sleep(4)
+        async with build_worker(
+            dev_env.client, queue, store, notifier, roster, outbound(tmp_path, directory)
+        ):
+
+            async def acknowledged() -> list[str] | None:
+                found = [
+                    e.text
+                    for e in await store.timeline(incident.id)
+                    if e.kind is EventKind.ACKNOWLEDGED
+                ]
+                return found or None
+
+            (text,) = await eventually(acknowledged, within=20)
+            record = await store.get_incident(incident.id)
+            await service.resolve(incident.id, Actor(name="Bob"), "done")
+    finally:
+        await store.close()
+
+    assert record is not None
+    assert record.acknowledged_at is not None
+    # Stamped when Bob acted, not when a worker came back four seconds later.
+    assert abs((record.acknowledged_at - pressed).total_seconds()) < 1
+    assert "tocsin took it" in text
