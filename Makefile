@@ -55,7 +55,7 @@ test: $(STAMP) system-deps lint
 # of `make test`.
 soak: $(STAMP) system-deps
 	TOCSIN_CRASH_TRIALS=20 TOCSIN_DB_OUTAGE_SECONDS=60 TOCSIN_FUZZ_EXAMPLES=100 \
-	  TOCSIN_FUZZ_SECONDS=900 TOCSIN_FORGERIES=5000 \
+	  TOCSIN_FUZZ_SECONDS=600 TOCSIN_FORGERIES=5000 \
 	  $(BIN)/pytest -q tests/integration/test_crash.py \
 	  tests/records/test_database_outage.py tests/workflows/test_outage.py \
 	  tests/integration/test_fuzz.py tests/unit/test_slack_forgery.py \

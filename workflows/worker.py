@@ -61,7 +61,8 @@ def keep_bytecode(cache: Path) -> None:
     bytecode on disk (PYTHONDONTWRITEBYTECODE, usual in containers) every such import compiles
     the module's source: a tenth of the worker's time in a storm of new incidents. The
     worker then keeps its bytecode in a directory of its own, away from the source tree that
-    setting keeps clean."""
+    setting keeps clean. Set before anything is imported, the prefix would hide the bytecode
+    pip wrote for every installed package and the worker's start would compile them all."""
     if sys.dont_write_bytecode:
         sys.pycache_prefix = str(cache)
         sys.dont_write_bytecode = False
@@ -195,7 +196,9 @@ def default_notifier(config: WorkerConfig, store: RecordsStore) -> Notifier:
     return ConsoleNotifier(log_path=config.notifications_log)
 
 
-async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> None:
+async def run_worker(
+    config: WorkerConfig, notifier: Notifier | None = None, *, bytecode_cache: Path | None = None
+) -> None:
     # A broken playbook directory stops the worker before it takes any work.
     load_playbooks(config.playbooks_dir)
     roster = RosterSource(config.playbooks_dir)
@@ -208,6 +211,10 @@ async def run_worker(config: WorkerConfig, notifier: Notifier | None = None) -> 
     client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
     outbound = outbound_for(config)
     worker = build_worker(client, config.task_queue, store, notifier, roster, outbound)
+    if bytecode_cache is not None:
+        # Only now: the worker's build id has read the bytecode of every module loaded so far,
+        # from where pip put it; the cache is for what the sandbox imports from here on.
+        keep_bytecode(bytecode_cache)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

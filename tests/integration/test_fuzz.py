@@ -31,7 +31,9 @@ async def schemathesis(up: TocsinUp, token: str, *where: str, out: Path) -> tupl
         *("--checks", "all"),
         *("--max-examples", str(EXAMPLES)),
         *("--max-time", str(SECONDS)),
-        *("--workers", "2"),
+        # One worker: two threads trip CPython 3.11's ast.parse (hypothesis describing a
+        # filter lambda: "AST constructor recursion depth mismatch"), a crash of the tool.
+        *("--workers", "1"),
         *("--seed", "20261201"),
         *where,
         cwd=ROOT,  # for schemathesis.toml

@@ -64,14 +64,15 @@ def up(
 def worker() -> None:
     """Run a worker: incident workflows and their activities."""
     from playbooks.base import PlaybookError
-    from workflows.worker import keep_bytecode, run_worker
+    from workflows.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keep_bytecode(settings.data_dir / "pycache")
     try:
-        asyncio.run(run_worker(settings.worker_config()))
+        asyncio.run(
+            run_worker(settings.worker_config(), bytecode_cache=settings.data_dir / "pycache")
+        )
     except PlaybookError as exc:
         fail("the playbook directory has problems:\n  " + "\n  ".join(exc.problems))
 
