@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -107,7 +108,8 @@ class DeclareRequest(_Body):
     level: Level
     type: IncidentType
     service: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    drill: bool = False
+    # Strict: lax validation took 0 and "yes" for a boolean the spec says is one (schemathesis).
+    drill: StrictBool = False
     by: PersonName | None = Field(
         default=None, description="who declares it; default: the token's person, else its name"
     )
@@ -727,7 +729,7 @@ class TokenRequest(_Body):
     )
     role: Role
     person: PersonName | None = Field(default=None, description="a roster name it acts as")
-    acts_for_others: bool = Field(
+    acts_for_others: StrictBool = Field(
         default=False, description="an integration's token: may name any `by`"
     )
 

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     # only post alerts, never act on incidents.
     intake_token: SecretStr | None = None
     intake_max_body_bytes: int = 2 * 1024 * 1024
+    restart_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="tocsin up gives up on a child that dies more than 5 times within this",
+    )
     intake_timeout_seconds: float = Field(
         default=8.0, gt=0, description="answer 503 (Alertmanager retries) past this"
     )

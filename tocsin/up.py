@@ -40,7 +40,6 @@ _POLL = 0.2
 # is given up on and the stack stops.
 RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 RESTARTS_ALLOWED = 5
-RESTART_WINDOW = 300.0
 LOCK_FILE = "tocsin-up.lock"
 _PR_SET_PDEATHSIG = 1
 
@@ -268,14 +267,15 @@ class Stack:
         while True:
             died = await self.watch()
             now = loop.time()
-            died.deaths = [t for t in died.deaths if now - t < RESTART_WINDOW] + [now]
+            window = self.settings.restart_window_seconds
+            died.deaths = [t for t in died.deaths if now - t < window] + [now]
             if len(died.deaths) > RESTARTS_ALLOWED:
                 return died
             wait = RESTART_BACKOFF[min(len(died.deaths), len(RESTART_BACKOFF)) - 1]
             print(
                 f"tocsin up: {died.name} exited with code {died.process.returncode}; "
                 f"restarting it in {wait:g}s (restart {len(died.deaths)} of "
-                f"{RESTARTS_ALLOWED} within {RESTART_WINDOW / 60:g} minutes); see {died.log}",
+                f"{RESTARTS_ALLOWED} within {window / 60:g} minutes); see {died.log}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -440,7 +440,8 @@ async def run(settings: Settings, temporal_port: int) -> int:
         died = watching.result()
         print(
             f"tocsin up: {died.name} keeps dying (exit code {died.process.returncode}, "
-            f"{len(died.deaths)} times within {RESTART_WINDOW / 60:g} minutes); see {died.log}. "
+            f"{len(died.deaths)} times within "
+            f"{stack.settings.restart_window_seconds / 60:g} minutes); see {died.log}. "
             "Stopping the rest.",
             file=sys.stderr,
             flush=True,

@@ -59,10 +59,17 @@ def pid_of(up: TocsinUp, target: str) -> int:
 
 async def crash(up: TocsinUp, http: httpx.AsyncClient, target: str) -> dict[str, Any]:
     """An incident declared, and ``target`` killed inside its window; back when restarted."""
-    declared = await http.post(
-        "/api/v1/incidents",
-        json={"title": f"Crash trial ({target})", "level": "C", "type": "service_outage"},
-    )
+
+    async def declare() -> httpx.Response | None:
+        answer = await http.post(
+            "/api/v1/incidents",
+            json={"title": f"Crash trial ({target})", "level": "C", "type": "service_outage"},
+        )
+        # Right after a Temporal restart the worker is still reconnecting: 503 with
+        # Retry-After, and a client tries again, as this one does.
+        return None if answer.status_code == 503 else answer
+
+    declared = await eventually(declare, within=60, what="the declaration taken", every=1.0)
     assert declared.status_code == 201, declared.text
     incident: dict[str, Any] = declared.json()
     await asyncio.sleep(KILL_AT)
@@ -151,6 +158,9 @@ async def test_a_killed_process_loses_no_escalation_and_posts_nothing_twice(
             TOCSIN_SLACK_BOT_TOKEN=fake.token,
             TOCSIN_SLACK_API_URL=fake.base_url,
             TOCSIN_API_RATE_LIMIT="100000/minute",
+            # Each kill is its own trial, seconds apart: the supervisor must not read twenty of
+            # them as one child crash-looping (test_up.py tries that on its own).
+            TOCSIN_RESTART_WINDOW_SECONDS="2",
         )
         playbooks = playbook_dir(tmp_path / "playbooks", {"C": TRIAL_LEVEL})
         # Pages still bundle, in a window shorter than the trial's breach, so a trial does not
