@@ -235,8 +235,14 @@ class Transition:
 
     def fire_due(self, late_steps: bool = False) -> None:
         s, inc, now = self.s, self.inc, self.now
-        if inc.acknowledged_at is None and inc.status is Status.MITIGATED:
-            if s.next_confirm_at is not None and s.next_confirm_at <= now:
+        if (
+            inc.acknowledged_at is None
+            and inc.status is Status.MITIGATED
+            and s.next_confirm_at is not None
+        ):
+            # Only incidents begun since the confirm-cleared patch have a confirmation due;
+            # the others keep what fire_due did before it.
+            if s.next_confirm_at <= now:
                 self.ask_to_confirm()
             return
         if inc.acknowledged_at is None:
