@@ -12,14 +12,24 @@ import asyncio
 import contextlib
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.clock import utcnow
 from adapters.records import RecordsStore, migrate
 from domain.errors import TemporalUnavailable
-from domain.models import Actor, Declaration, EventKind, IncidentType, Level, NotificationKind
+from domain.models import (
+    Actor,
+    Declaration,
+    EventKind,
+    Incident,
+    IncidentType,
+    Level,
+    NotificationKind,
+)
 from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
 from testkit.playbooks import playbook_dir
@@ -44,43 +54,69 @@ reopen_within: 2s
 """
 
 
+@dataclass
+class Outage:
+    """Records, a recording notifier and the service on a fresh task queue; workers come and
+    go with ``worker()``, which is what each trial stops and starts."""
+
+    env: WorkflowEnvironment
+    directory: Path
+    tmp_path: Path
+    store: RecordsStore
+    notifier: RecordingNotifier
+    queue: str
+    service: IncidentService
+
+    def worker(self) -> Any:
+        return build_worker(
+            self.env.client,
+            self.queue,
+            self.store,
+            self.notifier,
+            RosterSource(self.directory),
+            outbound(self.tmp_path, self.directory),
+        )
+
+    async def declare(self) -> Incident:
+        return await self.service.declare(
+            Declaration(
+                title="Checkout failing",
+                level=Level.A,
+                type=IncidentType.SERVICE_OUTAGE,
+                declared_by=Actor(name="Alice"),
+            )
+        )
+
+
+async def outage(env: WorkflowEnvironment, tmp_path: Path, level: str, **service: Any) -> Outage:
+    directory = playbook_dir(tmp_path / "playbooks", {"A": level})
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    queue = f"tocsin-outage-{uuid.uuid4()}"
+    return Outage(
+        env=env,
+        directory=directory,
+        tmp_path=tmp_path,
+        store=RecordsStore.from_url(url),
+        notifier=RecordingNotifier(),
+        queue=queue,
+        service=IncidentService(env.client, queue, load_playbooks(directory), **service),
+    )
+
+
 async def test_steps_due_while_no_worker_ran_fire_late_then_the_breach(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    ts_env = dev_env
-    directory = playbook_dir(tmp_path / "playbooks", {"A": OUTAGE_LEVEL})
-    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    await migrate(url)
-    store = RecordsStore.from_url(url)
-    notifier = RecordingNotifier()
-    queue = f"tocsin-outage-{uuid.uuid4()}"
-    playbooks = load_playbooks(directory)
-    service = IncidentService(ts_env.client, queue, playbooks)
-
-    def worker() -> object:
-        return build_worker(
-            ts_env.client,
-            queue,
-            store,
-            notifier,
-            RosterSource(directory),
-            outbound(tmp_path, directory),
-        )
+    trial = await outage(dev_env, tmp_path, OUTAGE_LEVEL)
+    store, notifier = trial.store, trial.notifier
 
     try:
-        async with worker():  # type: ignore[attr-defined]
-            incident = await service.declare(
-                Declaration(
-                    title="Checkout failing",
-                    level=Level.A,
-                    type=IncidentType.SERVICE_OUTAGE,
-                    declared_by=Actor(name="Alice"),
-                )
-            )
+        async with trial.worker():
+            incident = await trial.declare()
             await eventually(lambda: notifier.of_kind(NotificationKind.PAGE, incident.id) or None)
         # Nothing runs past the step (1s) and the deadline (3s).
         await asyncio.sleep(9)
-        async with worker():  # type: ignore[attr-defined]
+        async with trial.worker():
 
             async def breached() -> list[EventKind] | None:
                 kinds = [e.kind for e in await store.timeline(incident.id)]
@@ -110,28 +146,12 @@ STALL_LEVEL = OUTAGE_LEVEL.replace("response_window: 3s", "response_window: 1h")
 async def test_an_acknowledgement_given_while_the_worker_stalled_counts_from_when_it_was_given(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    directory = playbook_dir(tmp_path / "playbooks", {"A": STALL_LEVEL})
-    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    await migrate(url)
-    store = RecordsStore.from_url(url)
-    notifier = RecordingNotifier()
-    queue = f"tocsin-stall-{uuid.uuid4()}"
-    playbooks = load_playbooks(directory)
-    service = IncidentService(dev_env.client, queue, playbooks, call_timeout=1.0, clock=utcnow)
-    roster = RosterSource(directory)
+    trial = await outage(dev_env, tmp_path, STALL_LEVEL, call_timeout=1.0, clock=utcnow)
+    store, service = trial.store, trial.service
 
     try:
-        async with build_worker(
-            dev_env.client, queue, store, notifier, roster, outbound(tmp_path, directory)
-        ):
-            incident = await service.declare(
-                Declaration(
-                    title="Checkout failing",
-                    level=Level.A,
-                    type=IncidentType.SERVICE_OUTAGE,
-                    declared_by=Actor(name="Alice"),
-                )
-            )
+        async with trial.worker():
+            incident = await trial.declare()
         # The worker is gone: the responder's acknowledgement gets its 503 (TemporalUnavailable)
         # within the time bound, while Temporal keeps it for the next worker.
         pressed = utcnow()
@@ -140,9 +160,7 @@ async def test_an_acknowledgement_given_while_the_worker_stalled_counts_from_whe
             await service.acknowledge(incident.id, Actor(name="Bob"))
         assert time.monotonic() - started < 5
         await asyncio.sleep(4)
-        async with build_worker(
-            dev_env.client, queue, store, notifier, roster, outbound(tmp_path, directory)
-        ):
+        async with trial.worker():
 
             async def acknowledged() -> list[str] | None:
                 found = [
