@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from domain.ids import ID_ALPHABET
+
 # Alertmanager marks "no end yet" with Go's zero time.
 _GO_ZERO_YEAR = 1
 
@@ -100,13 +102,10 @@ class WebhookPayload(_Payload):
         return _base31(digest, 8)
 
 
-_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-
-
 def _base31(digest: bytes, length: int) -> str:
     number = int.from_bytes(digest, "big")
     chars = []
     for _ in range(length):
-        number, index = divmod(number, len(_ALPHABET))
-        chars.append(_ALPHABET[index])
+        number, index = divmod(number, len(ID_ALPHABET))
+        chars.append(ID_ALPHABET[index])
     return "".join(chars)

@@ -43,8 +43,8 @@ from api.routes import (
 )
 from playbooks.loader import load_playbooks, load_scenarios
 from playbooks.roster import RosterSource
-from workflows.client import IncidentService
 from workflows.connect import connect_with_retry
+from workflows.incident.client import IncidentService
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from domain.drills import Scenario
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_scenarios
 from playbooks.roster import RosterSource
-from workflows.announcements_client import AnnouncementService
-from workflows.client import IncidentService
-from workflows.drills_client import DrillService
-from workflows.reviews_client import ReviewService
-from workflows.statements_client import StatementService
+from workflows.announcements.client import AnnouncementService
+from workflows.drills.client import DrillService
+from workflows.incident.client import IncidentService
+from workflows.reviews.client import ReviewService
+from workflows.statements.client import StatementService
 
 
 class IntakeCounters:

@@ -45,7 +45,7 @@ from testkit.fake_slack import FakeSlack, serve_fake_slack
 from testkit.processes import rss_bytes
 from testkit.stack import TocsinUp
 from tocsin.binaries import temporal_cli
-from workflows.models import workflow_id
+from workflows.ids import workflow_id
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "alertmanager" / "checkout-firing.json"

@@ -21,7 +21,7 @@ from domain.models import (
     Role,
     TimelineEvent,
 )
-from domain.notify import Notification
+from domain.notify import HANDLING, Notification
 from domain.playbook import PageTarget
 
 _FUNCTION_NAMES = {
@@ -349,7 +349,7 @@ _HEADLINES = {
 
 
 # What a person is asked to acknowledge (the rest only informs or reminds).
-ASKS_ACK = (NotificationKind.PAGE, NotificationKind.ESCALATION, NotificationKind.BREACH)
+ASKS_ACK = frozenset(kind for kind, handling in HANDLING.items() if handling.asks_ack)
 
 
 def headline(kind: NotificationKind) -> str:

@@ -25,7 +25,7 @@ from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
 from playbooks.templates import load_templates
 from tocsin.binaries import temporal_cli, temporal_test_server
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
 

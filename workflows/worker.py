@@ -31,29 +31,41 @@ from domain.playbook import KeyAccounts, PlaybookSet
 from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
 from playbooks.roster import RosterSource
 from playbooks.templates import Templates, load_templates
-from workflows.activities import IncidentActivities
-from workflows.announcement_activities import AnnouncementActivities
-from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
-from workflows.client import IncidentService
+from workflows.announcements.activities import AnnouncementActivities
+from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.config import WorkerConfig
 from workflows.connect import connect_with_retry
-from workflows.drill_activities import DrillActivities
-from workflows.drills import DrillWorkflow
+from workflows.drills.activities import DrillActivities
+from workflows.drills.workflow import DrillWorkflow
 from workflows.fanout import Fanout
-from workflows.incident import IncidentWorkflow
-from workflows.pager import PagerWorkflow
-from workflows.pager_activities import PagerActivities
-from workflows.review_activities import ReviewActivities
-from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
-from workflows.statement_activities import StatementActivities
-from workflows.statements import StatementsWorkflow
+from workflows.incident.activities import IncidentActivities
+from workflows.incident.client import IncidentService
+from workflows.incident.workflow import IncidentWorkflow
+from workflows.pager.activities import PagerActivities
+from workflows.pager.workflow import PagerWorkflow
+from workflows.reviews.activities import ReviewActivities
+from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
+from workflows.statements.activities import StatementActivities
+from workflows.statements.workflow import StatementsWorkflow
 
 log = logging.getLogger(__name__)
+
+# One package each under workflows/: a workflow, its activities, client and models.
+PROCESSES = ("incident", "pager", "statements", "announcements", "reviews", "drills")
 
 # The workflow module itself is re-imported in the sandbox for every run, so the sandbox
 # keeps guarding it against the clock, randomness and I/O. What it imports is plain data and
 # pure functions: passing those through spares re-importing pydantic models per run.
-_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "domain", "workflows.models")
+_PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "domain",
+    "workflows.ids",
+    "workflows.protocol",
+    "workflows.retry",
+    *(f"workflows.{process}.models" for process in PROCESSES),
+)
 
 
 def keep_bytecode(cache: Path) -> None:
@@ -128,8 +140,7 @@ def build_worker(
             store,
             notifier,
             roster,
-            IncidentService(client, task_queue, outbound.playbooks),
-            outbound.catalog,
+            IncidentService(client, task_queue, outbound.playbooks, catalog=outbound.catalog),
             outbound.playbooks,
         )
         workflows.append(DrillWorkflow)

@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack import layout
 from adapters.slack.client import SlackApi, error_code
 from domain.models import EventKind, Incident, IncidentType, NotificationKind, Recipient
-from domain.notify import Notification, PermanentFailure
+from domain.notify import HANDLING, Notification, PermanentFailure, notification_key
 from domain.playbook import SlackChannels
 
 log = logging.getLogger(__name__)
@@ -97,17 +97,8 @@ def _permanent_errors() -> Iterator[None]:
         raise
 
 
-# Who is asked into the incident's channel with their message: responders and the
-# communications lead, not a key account's manager (a statement) nor a reminder's owner.
-_JOIN_THE_CHANNEL = frozenset(
-    {
-        NotificationKind.PAGE,
-        NotificationKind.ENGAGE,
-        NotificationKind.ESCALATION,
-        NotificationKind.BREACH,
-        NotificationKind.APPROVAL,
-    }
-)
+# Who is asked into the incident's channel with their message (domain.notify.HANDLING).
+_JOIN_THE_CHANNEL = frozenset(kind for kind, handling in HANDLING.items() if handling.joins_channel)
 
 
 def bundle_ref(key: str) -> str:
@@ -278,7 +269,9 @@ class SlackNotifier:
             return None
         incident = notification.incident
         channel = await self.ensure_channel(incident)
-        key = f"{incident.id}/{notification.event.seq}/notice/{recipient.function.value}"
+        key = notification_key(
+            incident.id, notification.event.seq, f"notice/{recipient.function.value}"
+        )
         text, blocks = layout.notice(incident, recipient.function, channel)
         return await self.post_once(target, key, text, blocks, incident.id)
 

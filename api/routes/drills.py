@@ -31,7 +31,7 @@ from api.schemas import (
 from domain.access import Permission, Principal
 from domain.drills import DrillReport, DrillRun, DrillStatus, LeadScores
 from domain.models import Actor
-from workflows.drills_client import ScheduleView
+from workflows.drills.client import ScheduleView
 
 router = APIRouter(prefix=API_PREFIX, tags=["drills"], dependencies=[Authenticated])
 

@@ -29,8 +29,8 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.client import IncidentService
-from workflows.models import workflow_id
+from workflows.ids import workflow_id
+from workflows.incident.client import IncidentService
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

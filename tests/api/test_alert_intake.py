@@ -25,8 +25,8 @@ from testkit.waiting import eventually
 from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN, WEBHOOK, raw, storm
 from tests.api.conftest import AUTH, TOKEN, api_config, build_app, http_client, recorded
 from tests.conftest import Stack
-from workflows.client import IncidentService
-from workflows.models import alert_group_workflow_id, workflow_id
+from workflows.ids import alert_group_workflow_id, workflow_id
+from workflows.incident.client import IncidentService
 
 MIB = 1024 * 1024
 

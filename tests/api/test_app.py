@@ -24,7 +24,7 @@ from tests.api.conftest import AUTH, declaration, http_client
 from tests.conftest import Stack
 from tocsin.binaries import temporal_test_server
 from tocsin.settings import ApiTokenMissing, Settings
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 
 
 def test_api_refuses_to_start_without_a_token(tmp_path: Path) -> None:

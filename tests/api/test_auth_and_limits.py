@@ -27,7 +27,7 @@ from tests.api.conftest import (
 )
 from tests.conftest import Stack
 from tocsin.settings import TOKEN_FILE, Settings
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 
 MIB = 1024 * 1024
 

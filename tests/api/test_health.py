@@ -15,7 +15,7 @@ from api.deps import Runtime
 from testkit.processes import free_port
 from tests.api.conftest import AUTH, http_client
 from tests.conftest import Stack
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 
 
 async def test_healthz_answers_while_the_process_runs(anonymous: httpx.AsyncClient) -> None:

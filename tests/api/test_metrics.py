@@ -14,7 +14,7 @@ from domain.models import IncidentType, Level, Status
 from testkit.waiting import eventually
 from tests.api.conftest import Declare, build_app, http_client, recorded
 from tests.conftest import Stack
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

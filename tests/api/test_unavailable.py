@@ -21,7 +21,7 @@ from api.deps import Runtime
 from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN, WEBHOOK, raw
 from tests.api.conftest import AUTH, declaration, http_client
 from tests.conftest import Stack
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 
 BOUND = 0.5  # the configured time bound for this test, far below the defaults
 

@@ -27,7 +27,7 @@ from testkit.waiting import eventually
 from tests.api.conftest import AUTH, api_config, build_app, http_client
 from tests.conftest import RecordingNotifier, outbound
 from tests.records.conftest import PostgresServer
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.integration

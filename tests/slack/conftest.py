@@ -35,7 +35,7 @@ from playbooks.roster import RosterSource
 from testkit.fake_slack import FakeSlack, serve_fake_slack
 from tests.api.conftest import api_config
 from tests.conftest import outbound
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 from workflows.worker import build_worker
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

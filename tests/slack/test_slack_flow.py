@@ -16,8 +16,8 @@ from adapters.slack.notifier import METADATA_EVENT
 from domain.models import Actor, Declaration, EventKind, Incident, IncidentType, Level, Status
 from testkit.waiting import eventually
 from tests.slack.conftest import ADA, BEN, DARA, SlackStack, button, post_signed
-from workflows.incident import IncidentWorkflow
-from workflows.models import workflow_id
+from workflows.ids import workflow_id
+from workflows.incident.workflow import IncidentWorkflow
 
 ADA_NAME = "Ada Okafor"
 

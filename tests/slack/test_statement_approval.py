@@ -14,7 +14,7 @@ from domain.models import Actor, Declaration, Incident, IncidentType, Level
 from domain.statements import CustomerMessage, MessageStatus
 from testkit.waiting import eventually
 from tests.slack.conftest import SlackStack, button, command, interaction, post_signed
-from workflows.models import statements_workflow_id, workflow_id
+from workflows.ids import statements_workflow_id, workflow_id
 
 GIL = "U0PR00001"  # brand / PR primary in the bundled roster: the comms lead
 

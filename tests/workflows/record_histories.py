@@ -43,10 +43,9 @@ from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
 from tocsin.binaries import temporal_test_server
-from workflows.announcements_client import AnnouncementService
-from workflows.drills_client import DrillService, manual_workflow_id
-from workflows.incident import IncidentWorkflow
-from workflows.models import (
+from workflows.announcements.client import AnnouncementService
+from workflows.drills.client import DrillService, manual_workflow_id
+from workflows.ids import (
     action_workflow_id,
     maintenance_workflow_id,
     pager_workflow_id,
@@ -54,9 +53,10 @@ from workflows.models import (
     statements_workflow_id,
     workflow_id,
 )
-from workflows.pager import PagerWorkflow
-from workflows.reviews_client import ReviewService
-from workflows.statements_client import StatementService
+from workflows.incident.workflow import IncidentWorkflow
+from workflows.pager.workflow import PagerWorkflow
+from workflows.reviews.client import ReviewService
+from workflows.statements.client import StatementService
 
 HISTORIES = Path(__file__).parent / "histories"
 BOB = Actor(name="Bob")

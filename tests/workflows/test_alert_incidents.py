@@ -19,8 +19,8 @@ from domain.statements import STATEMENT_SEQ
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at, storm, with_alert
 from tests.conftest import Stack
-from workflows.client import GroupResult
-from workflows.models import workflow_id
+from workflows.ids import workflow_id
+from workflows.incident.client import GroupResult
 
 CATALOG = load_catalog()
 BOB = Actor(name="Bob")

@@ -16,7 +16,7 @@ from playbooks.loader import load_scenarios
 from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.drills_client import DrillService
+from workflows.drills.client import DrillService
 
 JO = Actor(name="Jo Mbeki")
 

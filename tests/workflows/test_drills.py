@@ -17,7 +17,7 @@ from playbooks.loader import load_scenarios
 from playbooks.roster import RosterSource
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.drills_client import DrillService, manual_workflow_id
+from workflows.drills.client import DrillService, manual_workflow_id
 
 ADA = Actor(name="Ada Okafor")  # technical support primary: leads service outages
 BEN = Actor(name="Ben Lindqvist")

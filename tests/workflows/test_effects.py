@@ -28,8 +28,8 @@ from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, Stack, open_stack
-from workflows.incident import IncidentWorkflow
-from workflows.models import workflow_id
+from workflows.ids import workflow_id
+from workflows.incident.workflow import IncidentWorkflow
 
 ALICE = Actor(name="Alice")
 ADA = "Ada Okafor"  # technical support primary in the bundled roster: leads service outages

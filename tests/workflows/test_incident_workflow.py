@@ -23,8 +23,9 @@ from domain.rules.state import IncidentState
 from domain.statements import STATEMENT_SEQ
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.incident import IncidentWorkflow
-from workflows.models import IncidentInput, workflow_id
+from workflows.ids import workflow_id
+from workflows.incident.models import IncidentInput
+from workflows.incident.workflow import IncidentWorkflow
 
 ALICE = Actor(name="Alice", slack_user_id="U0ALICE01")
 BOB = Actor(name="Bob")

@@ -35,7 +35,7 @@ from playbooks.roster import RosterSource
 from testkit.playbooks import playbook_dir
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, outbound
-from workflows.client import IncidentService
+from workflows.incident.client import IncidentService
 from workflows.worker import build_worker
 
 OUTAGE_LEVEL = """\

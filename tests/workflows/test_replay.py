@@ -13,13 +13,13 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
-from workflows.drills import DrillWorkflow
-from workflows.incident import IncidentWorkflow
-from workflows.models import DrillInput
-from workflows.pager import PagerWorkflow
-from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
-from workflows.statements import StatementsWorkflow
+from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
+from workflows.drills.models import DrillInput
+from workflows.drills.workflow import DrillWorkflow
+from workflows.incident.workflow import IncidentWorkflow
+from workflows.pager.workflow import PagerWorkflow
+from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
+from workflows.statements.workflow import StatementsWorkflow
 from workflows.worker import sandbox_runner
 
 HISTORIES = Path(__file__).parent / "histories"

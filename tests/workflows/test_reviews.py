@@ -19,8 +19,8 @@ from domain.reviews import REVIEW_SEQ, ActionItem, ActionStatus, Priority, Revie
 from domain.statements import STATEMENT_SEQ
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.models import review_workflow_id, workflow_id
-from workflows.reviews_client import ReviewService
+from workflows.ids import review_workflow_id, workflow_id
+from workflows.reviews.client import ReviewService
 
 ADA = Actor(name="Ada Okafor")  # technical support primary: leads a service outage
 

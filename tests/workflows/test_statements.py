@@ -22,8 +22,8 @@ from domain.models import (
 from domain.statements import Channel, CustomerMessage, DeliveryStatus, MessageStatus, Stage
 from testkit.waiting import eventually
 from tests.conftest import Stack
-from workflows.models import statements_workflow_id
-from workflows.statements_client import StatementService
+from workflows.ids import statements_workflow_id
+from workflows.statements.client import StatementService
 
 ALICE = Actor(name="Alice")
 GIL = Actor(name="Gil Ramos")  # brand / PR primary in the bundled roster: the comms lead

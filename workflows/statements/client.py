@@ -7,24 +7,53 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import IncidentConflict, StatementNotFound
-from domain.models import Actor, Incident
-from domain.playbook import PlaybookSet
+from domain.models import Actor, Incident, Level
+from domain.playbook import CustomerPolicy, PlaybookSet
 from domain.statements import CustomerMessage, Stage
-from workflows.client import CALL_TIMEOUT, call_engine
-from workflows.models import (
+from workflows.engine import CALL_TIMEOUT, call_engine
+from workflows.ids import incident_of_message, statements_workflow_id
+from workflows.statements.models import (
     ApproveInput,
     CorrectInput,
     DraftInput,
+    IncidentChanged,
     RejectInput,
     StatementsInput,
-    incident_of_message,
-    statements_workflow_id,
 )
-from workflows.statements import StatementsWorkflow
+from workflows.statements.workflow import StatementsWorkflow
 
 _T = TypeVar("_T")
+
+
+async def tell_statements(
+    client: Client, task_queue: str, incident: Incident, policies: dict[Level, CustomerPolicy]
+) -> None:
+    """The incident's statements workflow hears of a change that matters to customers; it
+    starts when customers are to be told (signal-with-start)."""
+    change = IncidentChanged(incident=incident, policies=policies)
+    workflow = statements_workflow_id(incident.id)
+    if policies[incident.level].applies(incident.type):
+        await client.start_workflow(
+            StatementsWorkflow.run,
+            StatementsInput(incident=incident, policies=policies),
+            id=workflow,
+            task_queue=task_queue,
+            start_signal="incident_changed",
+            start_signal_args=[change],
+        )
+        return
+    try:
+        await client.get_workflow_handle(workflow).signal(
+            StatementsWorkflow.incident_changed, change
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # retried; NOT_FOUND: nothing is told of this incident
+
+
 Handle = WorkflowHandle[StatementsWorkflow, Any]
 
 

@@ -16,25 +16,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.reviews import ActionItem, Review
     from domain.rules import reviews as rules
-    from workflows.models import (
+    from workflows import retry
+    from workflows.reviews.activities import ReviewActivities
+    from workflows.reviews.models import (
         ActionInput,
         FollowActionInput,
         FollowReviewInput,
         IncidentResolved,
         ReviewInput,
     )
-    from workflows.review_activities import ReviewActivities
 
-_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
 _TIMEOUT = timedelta(minutes=2)
 
 
@@ -61,7 +56,7 @@ class ReviewWorkflow:
             ReviewActivities.open_review,
             input,
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_RETRY,
+            retry_policy=retry.PATIENT,
         )
         if self._resolved is not None and (
             self._resolved.incident.version <= input.incident.version
@@ -95,7 +90,7 @@ class ReviewWorkflow:
                         at=workflow.now(),
                     ),
                     start_to_close_timeout=_TIMEOUT,
-                    retry_policy=_RETRY,
+                    retry_policy=retry.PATIENT,
                 )
                 reminded, told = True, max(told, wake.overdue)
                 continue
@@ -108,14 +103,14 @@ class ReviewWorkflow:
                     ReviewActivities.open_review,
                     input,
                     start_to_close_timeout=_TIMEOUT,
-                    retry_policy=_RETRY,
+                    retry_policy=retry.PATIENT,
                 )
             else:
                 review = await workflow.execute_activity_method(
                     ReviewActivities.current_review,
                     review.id,
                     start_to_close_timeout=_TIMEOUT,
-                    retry_policy=_RETRY,
+                    retry_policy=retry.PATIENT,
                 )
 
 
@@ -160,7 +155,7 @@ class ActionItemWorkflow:
                         at=workflow.now(),
                     ),
                     start_to_close_timeout=_TIMEOUT,
-                    retry_policy=_RETRY,
+                    retry_policy=retry.PATIENT,
                 )
                 reminded, told = True, max(told, wake.overdue)
                 continue
@@ -169,7 +164,7 @@ class ActionItemWorkflow:
                 ReviewActivities.current_action,
                 action.id,
                 start_to_close_timeout=_TIMEOUT,
-                retry_policy=_RETRY,
+                retry_policy=retry.PATIENT,
             )
             if action is not None and action.due_at != previous_due:
                 # A new due date: its reminder and escalations start over.

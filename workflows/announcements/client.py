@@ -10,14 +10,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from domain.errors import IncidentConflict
 from domain.statements import Maintenance
-from workflows.announcements import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
-from workflows.client import CALL_TIMEOUT, call_engine
-from workflows.models import (
-    ConfirmSubscriptionInput,
-    MaintenanceInput,
-    confirm_workflow_id,
-    maintenance_workflow_id,
-)
+from workflows.announcements.models import ConfirmSubscriptionInput, MaintenanceInput
+from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
+from workflows.engine import CALL_TIMEOUT, call_engine
+from workflows.ids import confirm_workflow_id, maintenance_workflow_id
 
 _T = TypeVar("_T")
 

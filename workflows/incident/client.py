@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,12 +18,9 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.clock import utcnow
@@ -35,30 +31,24 @@ from domain.alerts import AlertBatch, AlertOutcome, AlertResult
 from domain.errors import (
     IncidentConflict,
     IncidentNotFound,
-    InvalidAction,
-    StatementNotFound,
     TemporalUnavailable,
 )
 from domain.models import Actor, Declaration, Incident, Level
 from domain.playbook import PlaybookSet
-from workflows.incident import CONFLICT, INVALID, IncidentWorkflow
-from workflows.models import (
+from workflows.engine import CALL_TIMEOUT, call_engine
+from workflows.ids import alert_group_workflow_id, mint_incident_id, workflow_id
+from workflows.incident.models import (
     AckInput,
     ChangeLevelInput,
     IncidentInput,
     MitigateInput,
     PostUpdateInput,
     ResolveInput,
-    alert_group_workflow_id,
-    workflow_id,
 )
-from workflows.statements import NOT_FOUND
+from workflows.incident.workflow import IncidentWorkflow
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
-# Every call to Temporal is bounded: a slow or stalled engine is a 503, not a hung request.
-CALL_TIMEOUT = 10.0
-_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -94,14 +84,6 @@ class AcceptedGroup:
 _CLOSING_RETRIES = 3
 
 
-def mint_incident_id(now: datetime) -> str:
-    """``20261123-k7qzm4``: the day it was declared and six characters hard to misread. Six
-    of 31 make a collision between 1,000 declarations of one day about 1 in 1,800 (four
-    made it about 2 in 5); a collision is retried with a new id."""
-    suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
-    return f"{now:%Y%m%d}-{suffix}"
-
-
 class IncidentService:
     def __init__(
         self,
@@ -111,6 +93,7 @@ class IncidentService:
         *,
         call_timeout: float = CALL_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         """``clock``: what an acknowledgement is stamped with as it is asked for (the API's
         and Slack's moment of the press); without one the workflow stamps it when it applies
@@ -121,6 +104,8 @@ class IncidentService:
         self._playbooks = playbooks
         self._call_timeout = call_timeout
         self._clock = clock
+        # What ``raise_alerts`` grades with (drills fire alerts through the intake).
+        self._catalog = catalog
 
     @property
     def client(self) -> Client:
@@ -232,6 +217,12 @@ class IncidentService:
             new_resolved=sum(r.new_resolved for r in results),
             duplicates=sum(r.duplicates for r in results),
         )
+
+    async def raise_alerts(self, payload: Mapping[str, Any], now: datetime) -> Incident | None:
+        if self._catalog is None:
+            raise ValueError("raise_alerts needs the service catalog")
+        notification = WebhookPayload.model_validate(payload)
+        return (await self.receive_alerts(notification, self._catalog, now)).incident
 
     async def accept_alerts(
         self, payload: WebhookPayload, catalog: Catalog, now: datetime | None = None
@@ -403,46 +394,3 @@ class IncidentService:
             not_found=lambda: IncidentNotFound(incident_id),
             closed=lambda: IncidentConflict(f"incident {incident_id} is resolved"),
         )
-
-
-async def call_engine(
-    call: Callable[[], Awaitable[_T]],
-    within: float,
-    *,
-    not_found: Callable[[], Exception],
-    closed: Callable[[], Exception],
-) -> _T:
-    """``call`` within the time bound, its failures as the domain's errors: an engine that is
-    slow, down or failing is ``TemporalUnavailable`` (503), never an exception the caller does
-    not expect. ``not_found`` and ``closed`` name what is missing or over."""
-    try:
-        async with asyncio.timeout(within):
-            return await call()
-    except WorkflowAlreadyStartedError:
-        raise
-    except TimeoutError:
-        raise TemporalUnavailable(
-            f"no answer from the workflow engine within {within:g}s"
-        ) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise TemporalUnavailable("the workflow engine did not finish the update in time") from None
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError):
-            if cause.type == CONFLICT:
-                raise IncidentConflict(cause.message) from None
-            if cause.type == NOT_FOUND:
-                raise StatementNotFound(cause.message) from None
-            if cause.type == INVALID:
-                raise InvalidAction(cause.message) from None
-        log.error("a workflow failed an update: %r", cause)
-        raise TemporalUnavailable("the workflow could not apply the change") from None
-    except WorkflowQueryFailedError as exc:
-        raise TemporalUnavailable(str(exc)) from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise not_found() from None
-        if exc.status == RPCStatusCode.FAILED_PRECONDITION and "completed" in exc.message:
-            # An update sent to a finished workflow.
-            raise closed() from None
-        raise TemporalUnavailable(exc.message) from None

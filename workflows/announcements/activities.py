@@ -10,8 +10,8 @@ from temporalio import activity
 
 from adapters.email import Mailer
 from domain.statements import Maintenance
+from workflows.announcements.models import AnnounceInput, ConfirmSubscriptionInput
 from workflows.fanout import DeliveriesPending, Fanout, Letter
-from workflows.models import AnnounceInput, ConfirmSubscriptionInput
 
 if TYPE_CHECKING:
     from adapters.records import RecordsStore

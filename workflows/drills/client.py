@@ -28,6 +28,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.records import RecordsStore
+from domain.actions import IncidentActions
 from domain.drills import (
     Classification,
     DrillReport,
@@ -43,13 +44,13 @@ from domain.drills import (
     Schedule as DrillSchedule,
 )
 from domain.errors import DrillNotFound, IncidentConflict, IncidentNotFound, InvalidAction
-from domain.models import Actor, Function, IncidentType, Level
+from domain.models import Actor, Function, Incident, IncidentType, Level
 from domain.playbook import PlaybookSet
 from playbooks.roster import RosterSource
-from workflows.client import CALL_TIMEOUT, IncidentService, call_engine
-from workflows.drill_activities import compute_scores, lease_name
-from workflows.drills import DrillWorkflow
-from workflows.models import DrillInput
+from workflows.drills.activities import compute_scores, lease_name
+from workflows.drills.models import DrillIncidentChanged, DrillInput
+from workflows.drills.workflow import DrillWorkflow
+from workflows.engine import CALL_TIMEOUT, call_engine
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,17 @@ def cron_of(calendar: ScheduleCalendarSpec) -> str:
     )
 
 
+async def tell_drill(client: Client, workflow_id: str, incident: Incident) -> None:
+    """The drill that injected the incident follows it: it ends when all are resolved."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(
+            DrillWorkflow.incident_changed, DrillIncidentChanged(incident=incident)
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # retried; NOT_FOUND: the drill is over
+
+
 @dataclass(frozen=True)
 class ScheduleView:
     scenario: str
@@ -116,7 +128,7 @@ class DrillService:
         scenarios: Mapping[str, Scenario],
         roster: RosterSource,
         *,
-        incidents: IncidentService | None = None,
+        incidents: IncidentActions | None = None,
         call_timeout: float = CALL_TIMEOUT,
     ) -> None:
         self._incidents = incidents

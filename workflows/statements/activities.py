@@ -30,7 +30,8 @@ from domain.statements import Channel, Delivery, DeliveryStatus, Stage
 from playbooks.roster import RosterSource
 from playbooks.templates import Templates
 from workflows.fanout import DeliveriesPending, Fanout, Letter
-from workflows.models import (
+from workflows.outbox import Outbox
+from workflows.statements.models import (
     AskInput,
     DraftBodyInput,
     PublishInput,
@@ -62,6 +63,7 @@ class StatementActivities:
     ) -> None:
         self._records = records
         self._notifier = notifier
+        self._outbox = Outbox(records, notifier)
         self._roster = roster
         self._templates = templates
         self._accounts = accounts
@@ -118,31 +120,20 @@ class StatementActivities:
         )
         for recipient in recipients(self._roster.current(), input.targets):
             key = f"{input.key}/{recipient.person.name}"
-            if await self._records.notification_sent(key):
+            if await self._outbox.sent(key):
                 continue
-            notification = Notification(
-                key=key,
-                kind=NotificationKind.APPROVAL,
-                incident=input.incident,
-                event=event,
-                recipient=recipient,
-                text=wording.notification_text(
-                    NotificationKind.APPROVAL, input.incident, event, recipient
-                )
-                + f"\n    {input.message.body}",
+            text = wording.notification_text(
+                NotificationKind.APPROVAL, input.incident, event, recipient
             )
-            try:
-                external = await self._notifier.send(notification)
-                kind = NotificationKind.APPROVAL.value
-            except PermanentFailure as exc:
-                log.error("approval request to %s failed: %s", recipient.person.name, exc.reason)
-                external, kind = None, f"failed:{exc.reason}"
-            await self._records.record_notification(
-                key,
-                incident_id=input.incident.id,
-                kind=kind,
-                recipient=recipient.person.name,
-                external_id=external,
+            await self._outbox.send_once(
+                Notification(
+                    key=key,
+                    kind=NotificationKind.APPROVAL,
+                    incident=input.incident,
+                    event=event,
+                    recipient=recipient,
+                    text=f"{text}\n    {input.message.body}",
+                )
             )
 
     # ------------------------------------------------------------------------ deliveries

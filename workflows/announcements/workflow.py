@@ -12,23 +12,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.statements import Maintenance, MaintenanceStatus
-    from workflows.announcement_activities import AnnouncementActivities
-    from workflows.models import (
+    from workflows import retry
+    from workflows.announcements.activities import AnnouncementActivities
+    from workflows.announcements.models import (
         AnnounceInput,
         ConfirmSubscriptionInput,
         MaintenanceInput,
     )
 
-_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
 _TIMEOUT = timedelta(minutes=2)
 # A confirmation mail not sent within a day is not worth sending: the person has moved on.
 CONFIRMATION_FOR = timedelta(days=1)
@@ -43,7 +38,7 @@ class ConfirmSubscriptionWorkflow:
             input,
             start_to_close_timeout=_TIMEOUT,
             schedule_to_close_timeout=CONFIRMATION_FOR,
-            retry_policy=_RETRY,
+            retry_policy=retry.PATIENT,
         )
 
 
@@ -110,7 +105,7 @@ class MaintenanceWorkflow:
             AnnouncementActivities.record_maintenance,
             self._m,
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_RETRY,
+            retry_policy=retry.PATIENT,
         )
 
     async def _announce(self, kind: str) -> None:
@@ -118,5 +113,5 @@ class MaintenanceWorkflow:
             AnnouncementActivities.announce_maintenance,
             AnnounceInput(maintenance=self._m, kind=kind, at=workflow.now()),
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_RETRY,
+            retry_policy=retry.PATIENT,
         )

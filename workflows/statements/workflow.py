@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -45,7 +44,10 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StatementsState,
     )
-    from workflows.models import (
+    from workflows import retry
+    from workflows.protocol import CONFLICT, INVALID, NOT_FOUND
+    from workflows.statements.activities import StatementActivities
+    from workflows.statements.models import (
         ApproveInput,
         AskInput,
         CorrectInput,
@@ -59,20 +61,11 @@ with workflow.unsafe.imports_passed_through():
         StatementEffectsInput,
         StatementsInput,
     )
-    from workflows.statement_activities import StatementActivities
 
-CONFLICT = "Conflict"
-INVALID = "InvalidAction"
-NOT_FOUND = "NotFound"
 TOCSIN = Actor(name="tocsin")
 # Corrections are taken this long after the incident is resolved; then the workflow ends.
 CORRECTIONS_FOR = timedelta(days=7)
 
-_FOREVER = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
 _TIMEOUT = timedelta(minutes=2)
 COMMS_LEAD = [PageTarget(function=Function.BRAND_PR, tier=Tier.PRIMARY)]
 KEY_ACCOUNTS_HEAD_START = timedelta(minutes=1)
@@ -230,13 +223,13 @@ class StatementsWorkflow:
                 StatementActivities.draft_body,
                 draft,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_FOREVER,
+                retry_policy=retry.CUSTOMERS,
             )
         return await workflow.execute_activity_method(
             StatementActivities.draft_body,
             draft,
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_FOREVER,
+            retry_policy=retry.CUSTOMERS,
         )
 
     async def _draft(
@@ -348,7 +341,10 @@ class StatementsWorkflow:
 
     async def _deliver(self, message: CustomerMessage) -> None:
         publish = PublishInput(message=message, incident=self._s.incident)
-        options: dict[str, Any] = {"start_to_close_timeout": _TIMEOUT, "retry_policy": _FOREVER}
+        options: dict[str, Any] = {
+            "start_to_close_timeout": _TIMEOUT,
+            "retry_policy": retry.CUSTOMERS,
+        }
         if message.drill:
             await workflow.execute_activity_method(StatementActivities.preview, publish, **options)
             return
@@ -388,7 +384,7 @@ class StatementsWorkflow:
                 StatementActivities.record,
                 record,
                 start_to_close_timeout=_TIMEOUT,
-                retry_policy=_FOREVER,
+                retry_policy=retry.CUSTOMERS,
             )
         )
 
@@ -415,7 +411,7 @@ class StatementsWorkflow:
                 StatementActivities.ask_approval,
                 ask,
                 start_to_close_timeout=_TIMEOUT,
-                retry_policy=_FOREVER,
+                retry_policy=retry.CUSTOMERS,
             )
         )
 
@@ -432,7 +428,7 @@ class StatementsWorkflow:
             StatementActivities.apply_effects,
             batch,
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_FOREVER,
+            retry_policy=retry.CUSTOMERS,
         )
 
     def _spawn(self, work: Any) -> None:

@@ -13,27 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.notify import Failure
     from domain.rules import paging
     from domain.rules.paging import Delivery
-    from workflows.models import (
-        DeliverInput,
-        Failure,
-        PageIn,
-        PagerInput,
-        workflow_id,
-    )
-    from workflows.pager_activities import PagerActivities
-
-NOTIFICATION_FAILED = "notification_failed"
-
-_FOREVER = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-)
+    from workflows import retry
+    from workflows.ids import workflow_id
+    from workflows.pager.activities import PagerActivities
+    from workflows.pager.models import DeliverInput, PageIn, PagerInput
+    from workflows.protocol import NOTIFICATION_FAILED
 
 
 @workflow.defn
@@ -95,7 +84,7 @@ class PagerWorkflow:
             PagerActivities.deliver,
             DeliverInput(recipient=self._recipient, delivery=delivery),
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=_FOREVER,
+            retry_policy=retry.URGENT,
         )
         if result.failure is None:
             return

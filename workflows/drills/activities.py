@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from temporalio import activity
 
-from alerts.catalog import Catalog
 from alerts.intake import DRILL_LABEL
-from alerts.models import WebhookPayload
+from domain.actions import IncidentActions
 from domain.drills import CLOSED_BY, DrillRun, DrillStatus, InjectAlert, Scenario, Score, score
 from domain.errors import IncidentConflict, IncidentNotFound
 from domain.models import (
@@ -28,15 +27,15 @@ from domain.models import (
     Status,
     TimelineEvent,
 )
-from domain.notify import Notification, Notifier, PermanentFailure
+from domain.notify import Notification, Notifier
 from domain.playbook import PlaybookSet, Roster
 from domain.reviews import REVIEW_SEQ
 from playbooks.roster import RosterSource
-from workflows.models import FinishInput, InjectInput
+from workflows.drills.models import FinishInput, InjectInput
+from workflows.outbox import Outbox
 
 if TYPE_CHECKING:
     from adapters.records import RecordsStore
-    from workflows.client import IncidentService
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +91,13 @@ class DrillActivities:
         records: RecordsStore,
         notifier: Notifier,
         roster: RosterSource,
-        incidents: IncidentService,
-        catalog: Catalog,
+        incidents: IncidentActions,
         playbooks: PlaybookSet,
     ) -> None:
         self._records = records
-        self._notifier = notifier
+        self._outbox = Outbox(records, notifier)
         self._roster = roster
         self._incidents = incidents
-        self._catalog = catalog
         self._playbooks = playbooks
 
     @activity.defn(name="begin_drill")
@@ -157,33 +154,31 @@ class DrillActivities:
             **alert.labels,
         }
         annotations = {"summary": alert.summary, "description": alert.description}
-        payload = WebhookPayload.model_validate(
-            {
-                "version": "4",
-                "groupKey": group,
-                "truncatedAlerts": 0,
-                "status": "firing",
-                "receiver": "tocsin-drill",
-                "groupLabels": {"alertname": alert.name},
-                "commonLabels": labels,
-                "commonAnnotations": {k: v for k, v in annotations.items() if v},
-                "externalURL": "http://tocsin/drill",
-                "alerts": [
-                    {
-                        "status": "firing",
-                        "labels": labels,
-                        "annotations": {k: v for k, v in annotations.items() if v},
-                        "startsAt": run.started_at.isoformat(),
-                        "endsAt": "0001-01-01T00:00:00Z",
-                        "generatorURL": f"http://tocsin/drill/{run.id}",
-                        "fingerprint": hashlib.sha256(group.encode()).hexdigest()[:16],
-                    }
-                ],
-            }
-        )
-        result = await self._incidents.receive_alerts(payload, self._catalog, now)
-        assert result.incident is not None, "a firing drill alert opens an incident"
-        return result.incident.id
+        payload = {
+            "version": "4",
+            "groupKey": group,
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "tocsin-drill",
+            "groupLabels": {"alertname": alert.name},
+            "commonLabels": labels,
+            "commonAnnotations": {k: v for k, v in annotations.items() if v},
+            "externalURL": "http://tocsin/drill",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": labels,
+                    "annotations": {k: v for k, v in annotations.items() if v},
+                    "startsAt": run.started_at.isoformat(),
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": f"http://tocsin/drill/{run.id}",
+                    "fingerprint": hashlib.sha256(group.encode()).hexdigest()[:16],
+                }
+            ],
+        }
+        incident = await self._incidents.raise_alerts(payload, now)
+        assert incident is not None, "a firing drill alert opens an incident"
+        return incident.id
 
     @activity.defn(name="finish_drill")
     async def finish_drill(self, input: FinishInput) -> DrillRun:
@@ -233,7 +228,7 @@ class DrillActivities:
             f"missed: {missed}. Report: tocsin drill report {run.id}"
         )
         key = f"drill/{run.id}/summary"
-        if await self._records.notification_sent(key):
+        if await self._outbox.sent(key):
             return
         event = await self._records.append_event_once(
             key,
@@ -251,26 +246,15 @@ class DrillActivities:
             kind=EventKind.UPDATE_POSTED,
             text=text,
         )
-        try:
-            external = await self._notifier.send(
-                Notification(
-                    key=key,
-                    kind=NotificationKind.STATUS,
-                    incident=incident,
-                    event=line,
-                    recipient=None,
-                    text=f"STATUS   [{incident.id}] {text}",
-                )
+        await self._outbox.send_once(
+            Notification(
+                key=key,
+                kind=NotificationKind.STATUS,
+                incident=incident,
+                event=line,
+                recipient=None,
+                text=f"STATUS   [{incident.id}] {text}",
             )
-        except PermanentFailure as exc:
-            log.error("drill summary not posted: %s", exc.reason)
-            external = None
-        await self._records.record_notification(
-            key,
-            incident_id=incident.id,
-            kind=NotificationKind.STATUS.value,
-            recipient="#incident",
-            external_id=external,
         )
 
 

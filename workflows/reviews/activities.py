@@ -21,13 +21,14 @@ from domain.models import (
     Tier,
     TimelineEvent,
 )
-from domain.notify import FAILED, Notification, Notifier, PermanentFailure
+from domain.notify import Notification, Notifier
 from domain.reviews import REVIEW_SEQ, ActionItem, Review, ReviewStatus
 from domain.rules import reviews as rules
 from domain.rules.effects import NotifyTarget
 from domain.rules.targets import recipients
 from playbooks.roster import RosterSource
-from workflows.models import FollowActionInput, FollowReviewInput, ReviewInput
+from workflows.outbox import Outbox
+from workflows.reviews.models import FollowActionInput, FollowReviewInput, ReviewInput
 
 if TYPE_CHECKING:
     from adapters.records import RecordsStore
@@ -42,7 +43,7 @@ class TimelineIncomplete(Exception):
 class ReviewActivities:
     def __init__(self, records: RecordsStore, notifier: Notifier, roster: RosterSource) -> None:
         self._records = records
-        self._notifier = notifier
+        self._outbox = Outbox(records, notifier)
         self._roster = roster
 
     # ---------------------------------------------------------------------------- reviews
@@ -199,28 +200,19 @@ class ReviewActivities:
         )
         for recipient in recipients(self._roster.current(), targets):
             person_key = f"{key}/{recipient.person.name}"
-            if await self._records.notification_sent(person_key):
+            if await self._outbox.sent(person_key):
                 continue
             ask = f" | tocsin review show {incident.id}" if review is not None else ""
-            notification = Notification(
-                key=person_key,
-                kind=NotificationKind.REVIEW,
-                incident=incident,
-                event=event,
-                recipient=recipient,
-                text=wording.notification_text(NotificationKind.REVIEW, incident, event, recipient)
-                + ask,
-            )
-            try:
-                external = await self._notifier.send(notification)
-                sent_kind = NotificationKind.REVIEW.value
-            except PermanentFailure as exc:
-                log.error("review notice to %s failed: %s", recipient.person.name, exc.reason)
-                external, sent_kind = None, f"{FAILED}:{exc.reason}"
-            await self._records.record_notification(
-                person_key,
-                incident_id=incident.id,
-                kind=sent_kind,
-                recipient=recipient.person.name,
-                external_id=external,
+            await self._outbox.send_once(
+                Notification(
+                    key=person_key,
+                    kind=NotificationKind.REVIEW,
+                    incident=incident,
+                    event=event,
+                    recipient=recipient,
+                    text=wording.notification_text(
+                        NotificationKind.REVIEW, incident, event, recipient
+                    )
+                    + ask,
+                )
             )

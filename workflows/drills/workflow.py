@@ -9,19 +9,14 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.drills import DrillRun, DrillStatus, drill_id
     from domain.models import Status
-    from workflows.drill_activities import DrillActivities
-    from workflows.models import DrillIncidentChanged, DrillInput, FinishInput, InjectInput
+    from workflows import retry
+    from workflows.drills.activities import DrillActivities
+    from workflows.drills.models import DrillIncidentChanged, DrillInput, FinishInput, InjectInput
 
-_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-)
 _TIMEOUT = timedelta(minutes=2)
 
 
@@ -67,7 +62,7 @@ class DrillWorkflow:
             DrillActivities.begin_drill,
             run,
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_RETRY,
+            retry_policy=retry.URGENT,
         )
         if not began:
             return run  # another run of this scenario is going on: this one is skipped
@@ -81,7 +76,7 @@ class DrillWorkflow:
                 DrillActivities.inject_step,
                 InjectInput(run_id=run.id, index=index, step=step, scenario=scenario.name),
                 start_to_close_timeout=_TIMEOUT,
-                retry_policy=_RETRY,
+                retry_policy=retry.URGENT,
             )
             self._injected.append(incident_id)
         remaining = run.ends_at - workflow.now()
@@ -94,7 +89,7 @@ class DrillWorkflow:
             DrillActivities.finish_drill,
             FinishInput(run_id=run.id, scenario=scenario, at=workflow.now()),
             start_to_close_timeout=_TIMEOUT,
-            retry_policy=_RETRY,
+            retry_policy=retry.URGENT,
         )
         assert finished.status is DrillStatus.FINISHED
         return finished

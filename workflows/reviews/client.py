@@ -15,16 +15,36 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from adapters.records import RecordsStore
 from domain import wording
 from domain.errors import IncidentConflict, InvalidAction, ReviewNotFound, TemporalUnavailable
-from domain.models import EventKind
+from domain.models import EventKind, Incident
 from domain.playbook import PlaybookSet
 from domain.reviews import REVIEW_SEQ, ActionItem, ActionStatus, Review
 from domain.rules import reviews as rules
 from domain.rules.targets import lead_targets
-from workflows.client import CALL_TIMEOUT, call_engine
-from workflows.models import ActionInput, action_workflow_id, review_workflow_id
-from workflows.reviews import ActionItemWorkflow, ReviewWorkflow
+from workflows.engine import CALL_TIMEOUT, call_engine
+from workflows.ids import action_workflow_id, review_workflow_id
+from workflows.reviews.models import ActionInput, IncidentResolved, ReviewInput
+from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
 
 log = logging.getLogger(__name__)
+
+
+async def open_review(
+    client: Client, task_queue: str, incident: Incident, seq: int, playbooks: PlaybookSet
+) -> None:
+    """The incident's review opens (or, resolved again after a reopen, is refreshed)."""
+    await client.start_workflow(
+        ReviewWorkflow.run,
+        ReviewInput(
+            incident=incident,
+            policy=playbooks.for_level(incident.level).review,
+            leads=lead_targets(playbooks, incident.type),
+            through_seq=seq,
+        ),
+        id=review_workflow_id(incident.id),
+        task_queue=task_queue,
+        start_signal="resolved_again",
+        start_signal_args=[IncidentResolved(incident=incident, through_seq=seq)],
+    )
 
 
 class ReviewService:

@@ -15,37 +15,35 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.alerts import AlertBatch, AlertOutcome, AlertResult
     from domain.errors import IncidentConflict, InvalidAction
     from domain.models import EventKind, Incident, Level, Status, TimelineEvent
+    from domain.notify import Failure, notification_key
     from domain.playbook import CustomerPolicy, PlaybookSet
     from domain.rules import alert_group, deadlines, lifecycle
     from domain.rules.effects import Notify, Outcome
     from domain.rules.lifecycle import ALERTMANAGER
-    from workflows.activities import IncidentActivities
-    from workflows.models import (
+    from workflows import retry
+    from workflows.ids import alert_incident_id
+    from workflows.incident.activities import IncidentActivities
+    from workflows.incident.models import (
         AckInput,
         ChangeLevelInput,
         EffectsInput,
-        Failure,
         IncidentInput,
         MitigateInput,
         NotifyInput,
         PostUpdateInput,
         RecordInput,
         ResolveInput,
-        alert_incident_id,
     )
-    from workflows.pager import NOTIFICATION_FAILED
+    from workflows.protocol import CONFLICT, INVALID, NOTIFICATION_FAILED
 
-__all__ = ["ALERTMANAGER", "CONFLICT", "INVALID", "IncidentWorkflow"]
+__all__ = ["ALERTMANAGER", "IncidentWorkflow"]
 
-CONFLICT = "Conflict"
-INVALID = "InvalidAction"
 EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
 # Steps that fell due while nothing ran fire late, marked, before the breach (issue 14).
 LATE_STEPS_FIRED = "late-steps-fired"
@@ -53,11 +51,6 @@ CONFIRM_CLEARED = "confirm-cleared"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
-_FOREVER = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-)
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Changes customers may be told of: the statements workflow hears of them.
 _TOLD_OF = frozenset(
@@ -364,7 +357,7 @@ class IncidentWorkflow:
                 IncidentActivities.apply_effects,
                 batch,
                 start_to_close_timeout=_EFFECTS_TIMEOUT,
-                retry_policy=_FOREVER,
+                retry_policy=retry.URGENT,
             )
             # The activity recorded whom it reached; the state learns it without a write.
             for reached in result.reached:
@@ -405,14 +398,14 @@ class IncidentWorkflow:
                 IncidentActivities.record,
                 record,
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                retry_policy=_FOREVER,
+                retry_policy=retry.URGENT,
             )
         )
 
     def _notify(self, notification: Notify) -> None:
         event = notification.event
         notify = NotifyInput(
-            key=f"{self._inc.id}/{event.seq}/{notification.kind.value}",
+            key=notification_key(self._inc.id, event.seq, notification.kind.value),
             kind=notification.kind,
             incident=self._inc.model_copy(deep=True),
             event=event,
@@ -427,7 +420,7 @@ class IncidentWorkflow:
                 IncidentActivities.notify,
                 notify,
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                retry_policy=_FOREVER,
+                retry_policy=retry.URGENT,
             )
             if result.recipients:
                 self._s = lifecycle.note_reached(

@@ -1,0 +1,178 @@
+"""The incident workflow's side effects. Each is idempotent: a retried or replayed activity
+finds what it already did (by event sequence or notification key) and does not do it again.
+
+``apply_effects`` is the one activity per workflow activation (ADR 0010): it writes the
+snapshot and the new timeline events first, so the records never wait for Slack, then sends
+each notification. Broadcasts and notices go out directly; direct messages are handed to the
+person's pager, which bundles them. ``record`` and ``notify`` serve incidents whose history
+began before ADR 0010 and keep running as they started.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from temporalio import activity
+from temporalio.client import Client
+
+from domain import wording
+from domain.models import EventKind, Incident, NotificationKind, Recipient, TimelineEvent
+from domain.notify import (
+    HANDLING,
+    Failure,
+    Notification,
+    Notifier,
+    notification_key,
+    recipient_key,
+)
+from domain.playbook import PlaybookSet, Roster
+from domain.rules.targets import recipients
+from playbooks.roster import RosterSource
+from workflows.incident.followers import Followers
+from workflows.incident.models import (
+    EffectsInput,
+    EffectsResult,
+    NotifyInput,
+    NotifyResult,
+    Reached,
+    RecordInput,
+)
+from workflows.outbox import CHANNEL, Outbox
+
+if TYPE_CHECKING:
+    # Only the type: the workflow module imports this one, and needs no database driver.
+    from adapters.records import RecordsStore
+
+
+def _message(
+    key: str, kind: NotificationKind, incident: Incident, event: TimelineEvent, to: Recipient | None
+) -> Notification:
+    return Notification(
+        key=key,
+        kind=kind,
+        incident=incident,
+        event=event,
+        recipient=to,
+        text=wording.notification_text(kind, incident, event, to),
+    )
+
+
+class IncidentActivities:
+    def __init__(
+        self,
+        records: RecordsStore,
+        notifier: Notifier,
+        roster: RosterSource,
+        client: Client,
+        task_queue: str,
+        playbooks: PlaybookSet | None = None,
+    ) -> None:
+        self._records = records
+        self._outbox = Outbox(records, notifier)
+        self._roster = roster
+        self._followers = Followers(client, task_queue, records)
+        # The review policy and who leads each incident type, as the worker started with.
+        self._playbooks = playbooks
+
+    # ------------------------------------------------------------------- one per activation
+
+    @activity.defn(name="apply_effects")
+    async def apply_effects(self, input: EffectsInput) -> EffectsResult:
+        incident = input.incident
+        await self._records.apply(incident, input.events)
+        roster = self._roster.current()
+        result = EffectsResult()
+        for notify in input.notifications:
+            key = notification_key(incident.id, notify.event.seq, notify.kind.value)
+            if not notify.targets:
+                await self._direct(_message(key, notify.kind, incident, notify.event, None), result)
+                continue
+            reached = recipients(roster, notify.targets)
+            for recipient in reached:
+                message = _message(
+                    recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
+                )
+                if HANDLING[notify.kind].bundled:
+                    await self._hand_to_pager(message, recipient, roster)
+                else:
+                    await self._direct(message, result)
+            if reached:
+                result.reached.append(
+                    Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
+                )
+        if input.customers is not None:
+            await self._followers.customers(incident, input.customers)
+        declared = [e for e in input.events if e.kind is EventKind.DECLARED]
+        if declared and incident.service:
+            await self._link_related_reviews(incident, declared[0], result)
+        resolution = [e.seq for e in input.events if e.kind is EventKind.RESOLVED]
+        if self._playbooks is not None and resolution:
+            await self._followers.resolved(incident, max(resolution), self._playbooks)
+        if incident.drill_run is not None:
+            await self._followers.drill(incident)
+        if result.reached:
+            await self._records.note_reached(
+                incident, [(r.kind, r.at, r.recipients) for r in result.reached]
+            )
+        return result
+
+    async def _direct(self, message: Notification, result: EffectsResult) -> None:
+        """A broadcast or a notice, sent from here; a permanent failure is kept, not raised,
+        so the other notifications of the activation still go out."""
+        sent = await self._outbox.send_once(message)
+        if sent is not None and sent.failure is not None:
+            result.failures.append(
+                Failure(
+                    key=message.key,
+                    kind=message.kind,
+                    recipient=message.recipient.person.name if message.recipient else CHANNEL,
+                    reason=sent.failure,
+                )
+            )
+
+    async def _link_related_reviews(
+        self, incident: Incident, declared: TimelineEvent, result: EffectsResult
+    ) -> None:
+        """The incident's channel gets the three published reviews of its service most like
+        it: what was learnt last time, at hand."""
+        assert incident.service is not None
+        related = await self._records.reviews.related(incident.service, incident.title)
+        if not related:
+            return
+        lines = "; ".join(f"{r.title} ({r.id}: {r.root_cause[:80]})" for r in related)
+        event = declared.model_copy(
+            update={
+                "text": f"Related reviews of {incident.service}: {lines}",
+                "kind": EventKind.DECLARED,
+            }
+        )
+        key = notification_key(incident.id, declared.seq, "related-reviews")
+        await self._direct(_message(key, NotificationKind.STATUS, incident, event, None), result)
+
+    async def _hand_to_pager(
+        self, message: Notification, recipient: Recipient, roster: Roster
+    ) -> None:
+        if await self._outbox.sent(message.key):
+            return
+        await self._followers.page(message, recipient, roster.paging.bundle_window)
+
+    # ---------------------------------------------------------- incidents begun before 0010
+
+    @activity.defn(name="record")
+    async def record(self, input: RecordInput) -> None:
+        await self._records.apply(input.incident, input.events)
+
+    @activity.defn(name="notify")
+    async def notify(self, input: NotifyInput) -> NotifyResult:
+        if not input.targets:
+            await self._deliver(input, input.key, None)
+            return NotifyResult()
+        reached = recipients(self._roster.current(), input.targets)
+        for recipient in reached:
+            await self._deliver(input, recipient_key(input.key, recipient), recipient)
+        return NotifyResult(recipients=reached)
+
+    async def _deliver(self, input: NotifyInput, key: str, recipient: Recipient | None) -> None:
+        await self._outbox.send_once(
+            _message(key, input.kind, input.incident, input.event, recipient)
+        )

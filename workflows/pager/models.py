@@ -1,0 +1,36 @@
+"""Inputs and results of the pager workflow and its delivery activity.
+
+One model per workflow, update and activity, so fields can be added later without breaking
+running workflows (a new field needs a default).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from domain.models import (
+    Recipient,
+)
+from domain.notify import Notification
+from domain.rules.paging import Delivery, PagerState
+
+
+class PagerInput(BaseModel):
+    recipient: Recipient
+    resume: PagerState | None = None
+
+
+class PageIn(BaseModel):
+    """A direct message handed to the person's pager, with the bundle window in force."""
+
+    page: Notification
+    window_seconds: float = Field(ge=0)
+
+
+class DeliverInput(BaseModel):
+    recipient: Recipient
+    delivery: Delivery
+
+
+class DeliverResult(BaseModel):
+    failure: str | None = Field(default=None, description="why it can never be delivered")
