@@ -23,6 +23,7 @@ from domain.models import (
 )
 from domain.notify import HANDLING, Notification
 from domain.playbook import PageTarget
+from domain.statements import CustomerMessage, MessageStatus
 
 _FUNCTION_NAMES = {
     Function.TECHNICAL_SUPPORT: "technical support",
@@ -395,3 +396,16 @@ def bundle_text(recipient: Recipient, pages: Sequence[Notification]) -> str:
     if waiting:
         lines.append(f"    acknowledge all: tocsin ack {' '.join(dict.fromkeys(waiting))}")
     return "\n".join(lines)
+
+
+def statement_not_a_draft(message: CustomerMessage) -> str:
+    if message.approved_by is not None:
+        at = f" at {message.approved_at:%Y-%m-%d %H:%M:%S} UTC" if message.approved_at else ""
+        return f"statement {message.id} was already approved by {message.approved_by}{at}"
+    if message.status is MessageStatus.REJECTED:
+        return f"statement {message.id} was rejected by {message.rejected_by}"
+    return f"statement {message.id} is {message.status.value}, not a draft waiting for approval"
+
+
+def statement_not_correctable(message: CustomerMessage) -> str:
+    return f"statement {message.id} is {message.status.value}: only a published one is corrected"

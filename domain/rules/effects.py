@@ -1,4 +1,5 @@
-"""What a transition decided: the new state, its timeline events, its notifications."""
+"""What a transition decided: the new state, its timeline events, its notifications; for a
+customer statement, its record writes, approval requests and publication."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from domain.models import Actor, Function, NotificationKind, Role, Tier, TimelineEvent
+from domain.playbook import PageTarget
 from domain.rules.state import IncidentState
+from domain.statements import CustomerMessage
 
 
 class NotifyTarget(BaseModel):
@@ -38,3 +41,34 @@ class Outcome:
     @property
     def changed(self) -> bool:
         return bool(self.events)
+
+
+# ------------------------------------------------------------------ customer statements
+
+
+@dataclass(frozen=True)
+class Record:
+    """Write the statement (and these timeline events) to the records."""
+
+    message: CustomerMessage
+    events: tuple[TimelineEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Ask the people of these tiers to approve the draft, once per ``key``."""
+
+    message: CustomerMessage
+    page: list[PageTarget]
+    event: TimelineEvent
+    key: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Deliver the published statement: key accounts first, then the public."""
+
+    message: CustomerMessage
+
+
+Effect = Record | Ask | Publish

@@ -242,6 +242,37 @@ async def statement_held_and_escalated(stack: Stack) -> WorkflowHistory:
     return await _after(stack, statements_workflow_id(incident.id), timedelta(days=8))
 
 
+async def statements_resolved_unapproved(stack: Stack) -> WorkflowHistory:
+    """Resolved within a minute, nothing approved: the drafts of earlier stages withdrawn, the
+    resolved one approved an hour late; no breach, no holding statement, nobody chased."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            service="checkout",
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    await eventually(lambda: _statements_of(stack, incident.id))
+    await stack.service.mitigate(incident.id, BOB, "rolled back")
+    await stack.service.resolve(incident.id, BOB, "fixed")
+
+    async def resolved_draft() -> CustomerMessage | None:
+        found = [
+            m
+            for m in await _statements_of(stack, incident.id)
+            if m.stage is Stage.RESOLVED and m.status is MessageStatus.DRAFT
+        ]
+        return found[0] if found else None
+
+    draft = await eventually(resolved_draft)
+    await stack.env.sleep(timedelta(hours=1))
+    service = StatementService(stack.client, stack.task_queue, stack.playbooks)
+    await service.approve(draft.id, Actor(name="Gil Ramos"))
+    return await _after(stack, statements_workflow_id(incident.id), timedelta(days=8))
+
+
 async def maintenance_completed(stack: Stack) -> WorkflowHistory:
     now = await stack.env.get_current_time()
     maintenance = Maintenance(
@@ -361,6 +392,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "cleared_before_anyone_acknowledged": cleared_before_anyone_acknowledged,
     "statements_lifecycle": statements_lifecycle,
     "statement_held_and_escalated": statement_held_and_escalated,
+    "statements_resolved_unapproved": statements_resolved_unapproved,
     "maintenance_completed": maintenance_completed,
     "review_reminded_overdue_published": review_reminded_overdue_published,
     "action_followed_until_done": action_followed_until_done,

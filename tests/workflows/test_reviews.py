@@ -14,6 +14,7 @@ from domain.models import (
     IncidentType,
     Level,
     NotificationKind,
+    TimelineEvent,
 )
 from domain.reviews import REVIEW_SEQ, ActionItem, ActionStatus, Priority, Review, ReviewStatus
 from domain.statements import STATEMENT_SEQ
@@ -82,7 +83,13 @@ async def test_a_resolved_incident_opens_its_review_prefilled_from_the_records(
     )
     assert {"Alice", "Ada Okafor"} <= set(review.participants)
     assert review.breaches == []
-    (line,) = [e for e in await stack.store.timeline(incident.id) if e.seq > REVIEW_SEQ]
+
+    # The review is saved before its line on the timeline is written: wait for the line.
+    async def review_lines() -> list[TimelineEvent] | None:
+        found = [e for e in await stack.store.timeline(incident.id) if e.seq > REVIEW_SEQ]
+        return found or None
+
+    (line,) = await eventually(review_lines)
     assert line.kind is EventKind.REVIEW_OPENED
     assert "owned by Ada Okafor" in line.text
 

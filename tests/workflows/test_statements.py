@@ -279,3 +279,41 @@ async def test_internal_incidents_tell_customers_nothing_unless_a_data_leak(stac
     assert notice.due_at == leak.declared_at + timedelta(minutes=60)
     assert "customer data" in notice.body
     assert await stack.store.statements.of_incident(internal.id) == []
+
+
+async def test_nothing_is_held_breached_or_escalated_for_customers_once_the_incident_is_resolved(
+    stack: Stack,
+) -> None:
+    """Declared A, acknowledged, lowered to B, updated, mitigated and resolved within a
+    minute, nothing approved: the "resolved" draft may still be approved late, but customers
+    are never told "investigating" after the fact, no breach is counted, nobody is chased."""
+    incident = await declare(stack)
+    await messages(stack, incident)
+    bob = Actor(name="Bob")
+    await stack.service.acknowledge(incident.id, bob)
+    await stack.service.change_level(incident.id, Level.B, "only EU affected", bob)
+    await stack.service.post_update(incident.id, "rolled back", bob)
+    await stack.service.mitigate(incident.id, bob)
+    await stack.service.resolve(incident.id, bob, "fixed")
+
+    async def resolved_draft() -> CustomerMessage | None:
+        found = await stack.store.statements.of_incident(incident.id)
+        drafts = [m for m in found if m.status is MessageStatus.DRAFT]
+        return drafts[0] if [m.stage for m in drafts] == [Stage.RESOLVED] else None
+
+    draft = await eventually(resolved_draft)
+    asked_before = len(asked(stack, incident))
+    await stack.env.sleep(timedelta(hours=2))
+
+    found = await stack.store.statements.of_incident(incident.id)
+    assert [m for m in found if m.holding] == []
+    assert [m for m in found if m.status is MessageStatus.PUBLISHED] == []
+    assert not any(m.breached for m in found)
+    timeline = [e.kind for e in await stack.store.timeline(incident.id)]
+    assert EventKind.STATEMENT_BREACHED not in timeline
+    assert EventKind.STATEMENT_ESCALATED not in timeline
+    assert len(asked(stack, incident)) == asked_before
+
+    approved = await statements(stack).approve(draft.id, GIL)
+    assert approved.status is MessageStatus.PUBLISHED
+    assert approved.stage is Stage.RESOLVED

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -27,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from domain import wording
     from domain.models import (
         Actor,
-        EventKind,
         Function,
         Role,
         Status,
@@ -36,9 +36,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.playbook import CustomerPolicy, PageTarget
     from domain.rules import statements as rules
-    from domain.rules.effects import NotifyTarget
+    from domain.rules.effects import Ask, NotifyTarget, Record
     from domain.statements import (
-        STATEMENT_SEQ,
         CustomerMessage,
         MessageStatus,
         Stage,
@@ -73,10 +72,9 @@ KEY_ACCOUNTS_HEAD_START = timedelta(minutes=1)
 # step sent as one activity: the Temporal tasks a new incident's first statement costs fall
 # from four workflow tasks and three activity tasks to two and one (ADR 0016).
 EFFECTS_BATCHED = "statement-effects-batched"
-
-
-def _not_correctable(message: CustomerMessage) -> str:
-    return f"statement {message.id} is {message.status.value}: only a published one is corrected"
+# Once the incident is resolved, a waiting draft's due time stops counting (no breach, no
+# holding statement, no escalation) and drafts of earlier stages are withdrawn.
+QUIET_ONCE_RESOLVED = "statements-quiet-once-resolved"
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -98,6 +96,7 @@ class StatementsWorkflow:
         self._lock = asyncio.Lock()
         self._background: list[asyncio.Task[Any]] = []
         self._batch = StatementEffectsInput()
+        self._quiet: bool | None = None
 
     @property
     def _policy(self) -> CustomerPolicy:
@@ -105,6 +104,14 @@ class StatementsWorkflow:
 
     def _told(self) -> bool:
         return self._policy.applies(self._s.incident.type)
+
+    @property
+    def _quiet_once_resolved(self) -> bool:
+        # Asked once, on the first decision that depends on it, so an incident begun before
+        # the change keeps the old rules to its end.
+        if self._quiet is None:
+            self._quiet = workflow.patched(QUIET_ONCE_RESOLVED)
+        return self._quiet
 
     # ------------------------------------------------------------------------- run loop
 
@@ -132,11 +139,7 @@ class StatementsWorkflow:
                         incident=self._s.incident, policies=self._policies, resume=self._s
                     )
                 )
-            due = rules.next_due(self._s, self._policy)
-            resolved_at = self._s.incident.resolved_at
-            if resolved_at is not None:
-                closing = resolved_at + CORRECTIONS_FOR
-                due = closing if due is None else min(due, closing)
+            due = self._next_due()
             self._wake = False
             now = workflow.now()
             try:
@@ -146,8 +149,48 @@ class StatementsWorkflow:
                 )
             except TimeoutError:
                 async with self._lock:
-                    for action in rules.due_now(self._s, self._policy, workflow.now()):
-                        await self._act(action)
+                    await self._fire_due()
+
+    def _next_due(self) -> Any:
+        quiet = self._s.incident.status is Status.RESOLVED and self._quiet_once_resolved
+        due = rules.next_due(self._s, self._policy, quiet_once_resolved=quiet)
+        resolved_at = self._s.incident.resolved_at
+        if resolved_at is not None:
+            closing = resolved_at + CORRECTIONS_FOR
+            due = closing if due is None else min(due, closing)
+        return due
+
+    async def _fire_due(self) -> None:
+        quiet = self._s.incident.status is Status.RESOLVED and self._quiet_once_resolved
+        for action in rules.due_now(
+            self._s, self._policy, workflow.now(), quiet_once_resolved=quiet
+        ):
+            if isinstance(action, rules.Breach):
+                outcome = self._apply(
+                    rules.breach(
+                        self._s, action.message.id, holding=action.holding, now=workflow.now()
+                    )
+                )
+                if outcome.hold is not None:
+                    text = await self._body(outcome.hold, holding=True)
+                    self._apply(
+                        rules.hold(
+                            self._s, self._policy, stage=outcome.hold, body=text, now=workflow.now()
+                        )
+                    )
+            elif isinstance(action, rules.Escalate):
+                self._apply(
+                    rules.escalate(
+                        self._s,
+                        self._policy,
+                        action.message.id,
+                        step=action.step,
+                        page=action.page,
+                        now=workflow.now(),
+                    )
+                )
+            else:
+                await self._draft(action.stage, due_at=action.due_at, by=TOCSIN)
 
     def _over(self) -> bool:
         resolved_at = self._s.incident.resolved_at
@@ -166,70 +209,53 @@ class StatementsWorkflow:
                 await self._changed(change)
 
     async def _changed(self, change: IncidentChanged) -> None:
-        before, after = self._s.incident, change.incident
-        was_told = self._told()
-        self._s.incident, self._policies = after, change.policies
-        if not self._told():
-            return
-        now = workflow.now()
-        soon = now + self._policy.first_statement
-        if not was_told and not self._s.messages:
-            # A level raised to one whose customers are told.
-            await self._draft(Stage.of(after.status), due_at=soon, by=TOCSIN)
-        elif after.status is not before.status and after.status in (
-            Status.MITIGATED,
-            Status.RESOLVED,
-        ):
-            await self._draft(Stage.of(after.status), due_at=soon, by=TOCSIN)
-        if after.status is Status.RESOLVED:
-            self._s.next_update_due = None
-
-    async def _act(self, action: rules.Due) -> None:
-        if isinstance(action, rules.Breach):
-            await self._breach(action.message, holding=action.holding)
-        elif isinstance(action, rules.Escalate):
-            self._escalate(action.message, action.step, action.page)
-        else:
-            await self._draft(action.stage, due_at=action.due_at, by=TOCSIN)
+        before = self._policy
+        resolved = change.incident.status is Status.RESOLVED
+        self._policies = change.policies
+        outcome = self._apply(
+            rules.incident_changed(
+                self._s,
+                before,
+                change.policies[change.incident.level],
+                change.incident,
+                now=workflow.now(),
+                quiet_once_resolved=resolved and self._quiet_once_resolved,
+            )
+        )
+        if outcome.draft is not None:
+            await self._draft(outcome.draft.stage, due_at=outcome.draft.due_at, by=TOCSIN)
 
     # ----------------------------------------------------------------------- transitions
 
-    def _message(self, message_id: str) -> CustomerMessage:
-        for message in self._s.messages:
-            if message.id == message_id:
-                return message
-        raise ApplicationError(f"no statement {message_id}", type=NOT_FOUND, non_retryable=True)
-
-    def _event(self, kind: EventKind, text: str, by: Actor, **data: Any) -> TimelineEvent:
-        self._s.event_seq += 1
-        return TimelineEvent(
-            incident_id=self._s.incident.id,
-            seq=STATEMENT_SEQ + self._s.event_seq,
-            at=workflow.now(),
-            kind=kind,
-            actor=by.name,
-            text=text,
-            data={k: str(v) if not isinstance(v, int | bool) else v for k, v in data.items()},
-        )
+    def _apply(self, outcome: rules.Outcome) -> rules.Outcome:
+        """Take the transition's state and carry out its effects, in order."""
+        self._s = outcome.state
+        for effect in outcome.effects:
+            if isinstance(effect, Record):
+                self._record(effect.message, *effect.events)
+            elif isinstance(effect, Ask):
+                self._ask(effect.message, effect.page, effect.event, effect.key)
+            else:
+                self._spawn(self._deliver(effect.message))
+                self._wake = True
+        return outcome
 
     async def _body(self, stage: Stage, *, holding: bool = False) -> str:
         next_update = workflow.now() + self._policy.update_every
         draft = DraftBodyInput(
             incident=self._s.incident, stage=stage, holding=holding, next_update=next_update
         )
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=30),
+            "retry_policy": retry.CUSTOMERS,
+        }
         if workflow.patched(EFFECTS_BATCHED):
             # Rendering a template touches nothing outside the worker: no task queue trip.
             return await workflow.execute_local_activity_method(
-                StatementActivities.draft_body,
-                draft,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=retry.CUSTOMERS,
+                StatementActivities.draft_body, draft, **options
             )
         return await workflow.execute_activity_method(
-            StatementActivities.draft_body,
-            draft,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=retry.CUSTOMERS,
+            StatementActivities.draft_body, draft, **options
         )
 
     async def _draft(
@@ -243,101 +269,20 @@ class StatementsWorkflow:
     ) -> CustomerMessage:
         """A new draft replaces any draft still waiting, and the comms lead is asked."""
         text = body if body is not None else await self._body(stage)
-        now = workflow.now()
-        for waiting in self._s.messages:
-            if waiting.status is MessageStatus.DRAFT:
-                waiting.status = MessageStatus.SUPERSEDED
-                waiting.version += 1
-                self._record(waiting)
-        self._s.seq += 1
-        message = CustomerMessage(
-            id=f"{self._s.incident.id}-m{self._s.seq}",
-            incident_id=self._s.incident.id,
-            stage=stage,
-            body=text,
-            drill=self._s.incident.drill,
-            due_at=due_at,
-            drafted_at=now,
-            drafted_by=by.name,
-            version=1,
+        outcome = self._apply(
+            rules.draft(
+                self._s,
+                stage=stage,
+                body=text,
+                due_at=due_at,
+                by=by.name,
+                now=workflow.now(),
+                asked=COMMS_LEAD,
+                reason=reason,
+            )
         )
-        self._s.messages.append(message)
-        self._s.update_reminded = False
-        event = self._event(
-            EventKind.STATEMENT_DRAFTED,
-            wording.statement_drafted(stage.value, due_at, wording.asked(COMMS_LEAD), reason),
-            by,
-            message=message.id,
-            stage=stage.value,
-        )
-        self._record(message, event)
-        self._ask(message, COMMS_LEAD, event, f"{message.id}/ask")
-        return message
-
-    async def _breach(self, message: CustomerMessage, *, holding: bool) -> None:
-        message.breached = True
-        message.version += 1
-        self._record(
-            message,
-            self._event(
-                EventKind.STATEMENT_BREACHED,
-                wording.statement_breached(message.due_at or workflow.now(), holding),
-                TOCSIN,
-                message=message.id,
-            ),
-        )
-        if not holding:
-            return
-        text = await self._body(message.stage, holding=True)
-        self._s.seq += 1
-        now = workflow.now()
-        held = CustomerMessage(
-            id=f"{self._s.incident.id}-m{self._s.seq}",
-            incident_id=self._s.incident.id,
-            stage=message.stage,
-            body=text,
-            drill=self._s.incident.drill,
-            drafted_at=now,
-            drafted_by=TOCSIN.name,
-            approved_by="pre-approved holding statement",
-            approved_at=now,
-            holding=True,
-            status=MessageStatus.APPROVED,
-            version=1,
-        )
-        self._s.messages.append(held)
-        self._publish(held)
-
-    def _escalate(self, message: CustomerMessage, step: int, page: list[PageTarget]) -> None:
-        message.escalations = step + 1
-        message.version += 1
-        event = self._event(
-            EventKind.STATEMENT_ESCALATED,
-            wording.statement_escalated(step + 1, len(self._policy.escalate), wording.asked(page)),
-            TOCSIN,
-            message=message.id,
-        )
-        self._record(message, event)
-        self._ask(message, page, event, f"{message.id}/escalation/{step + 1}")
-
-    def _publish(self, message: CustomerMessage) -> None:
-        """Published now; the deliveries follow in the background, key accounts first."""
-        now = workflow.now()
-        message.status = MessageStatus.PUBLISHED
-        message.published_at = now
-        message.version += 1
-        if self._s.incident.status is not Status.RESOLVED:
-            self._s.next_update_due = now + self._policy.update_every
-        event = self._event(
-            EventKind.STATEMENT_PUBLISHED,
-            wording.statement_published(message.stage.value, message.holding, message.drill),
-            TOCSIN,
-            message=message.id,
-            stage=message.stage.value,
-        )
-        self._record(message, event)
-        self._spawn(self._deliver(message.model_copy(deep=True)))
-        self._wake = True
+        assert outcome.message is not None
+        return outcome.message
 
     async def _deliver(self, message: CustomerMessage) -> None:
         publish = PublishInput(message=message, incident=self._s.incident)
@@ -365,7 +310,7 @@ class StatementsWorkflow:
             workflow.execute_activity_method(StatementActivities.call_webhooks, publish, **options),
         )
         await accounts
-        event = self._event(EventKind.STATEMENT_DELIVERED, "", TOCSIN, message=message.id)
+        self._s, event = rules.delivered(self._s, message.id, now=workflow.now())
         await workflow.execute_activity_method(
             StatementActivities.report_deliveries,
             ReportInput(message=message, event=event),
@@ -461,133 +406,95 @@ class StatementsWorkflow:
     @draft.validator
     def _validate_draft(self, input: DraftInput) -> None:
         if input.body is not None and not input.body.strip():
-            raise ApplicationError(
-                "body: a statement cannot be empty", type=INVALID, non_retryable=True
-            )
+            raise _invalid("body: a statement cannot be empty")
 
     @workflow.update
     async def approve(self, input: ApproveInput) -> CustomerMessage:
         async with self._lock:
-            message = self._message(input.message_id)
-            if message.status is not MessageStatus.DRAFT:
-                # Someone else acted while this waited for the lock.
-                raise _conflict(self._why_not_draft(message))
-            edited = input.body is not None and input.body.strip() != message.body
-            if input.body is not None:
-                message.body = input.body.strip()
-            message.status = MessageStatus.APPROVED
-            message.approved_by = input.by.name
-            message.approved_at = workflow.now()
-            message.version += 1
-            self._record(
-                message,
-                self._event(
-                    EventKind.STATEMENT_APPROVED,
-                    wording.statement_approved(input.by.name, edited),
-                    input.by,
-                    message=message.id,
-                ),
+            # Someone else may have acted while this waited for the lock: refused then.
+            outcome = self._apply(
+                _refusals(rules.approve)(
+                    self._s,
+                    self._policy,
+                    input.message_id,
+                    by=input.by.name,
+                    body=input.body,
+                    now=workflow.now(),
+                )
             )
-            self._publish(message)
-            return message
+            assert outcome.message is not None
+            return outcome.message
 
     @approve.validator
     def _validate_approve(self, input: ApproveInput) -> None:
-        message = self._message(input.message_id)
-        if message.status is not MessageStatus.DRAFT:
-            raise _conflict(self._why_not_draft(message))
+        _refusals(rules.waiting_draft)(self._s, input.message_id)
         if input.body is not None and not input.body.strip():
-            raise ApplicationError(
-                "body: an approved statement cannot be empty", type=INVALID, non_retryable=True
-            )
-
-    def _why_not_draft(self, message: CustomerMessage) -> str:
-        if message.approved_by is not None:
-            at = f" at {message.approved_at:%Y-%m-%d %H:%M:%S} UTC" if message.approved_at else ""
-            return f"statement {message.id} was already approved by {message.approved_by}{at}"
-        if message.status is MessageStatus.REJECTED:
-            return f"statement {message.id} was rejected by {message.rejected_by}"
-        return f"statement {message.id} is {message.status.value}, not a draft waiting for approval"
+            raise _invalid("body: an approved statement cannot be empty")
 
     @workflow.update
     async def reject(self, input: RejectInput) -> CustomerMessage:
         async with self._lock:
-            message = self._message(input.message_id)
-            if message.status is not MessageStatus.DRAFT:
-                raise _conflict(self._why_not_draft(message))
-            message.status = MessageStatus.REJECTED
-            message.rejected_by = input.by.name
-            message.rejected_reason = input.reason
-            message.version += 1
-            self._record(
-                message,
-                self._event(
-                    EventKind.STATEMENT_REJECTED,
-                    wording.statement_rejected(input.by.name, input.reason),
-                    input.by,
-                    message=message.id,
-                ),
+            outcome = self._apply(
+                _refusals(rules.reject)(
+                    self._s,
+                    input.message_id,
+                    by=input.by.name,
+                    reason=input.reason,
+                    now=workflow.now(),
+                )
             )
+            assert outcome.message is not None
             # The statement is still due: a fresh draft keeps the clock and asks again.
             await self._draft(
-                message.stage,
-                due_at=message.due_at,
+                outcome.message.stage,
+                due_at=outcome.message.due_at,
                 by=TOCSIN,
                 reason=f"the last one was rejected by {input.by.name}: {input.reason}",
             )
-            return message
+            return outcome.message
 
     @reject.validator
     def _validate_reject(self, input: RejectInput) -> None:
-        message = self._message(input.message_id)
-        if message.status is not MessageStatus.DRAFT:
-            raise _conflict(self._why_not_draft(message))
+        _refusals(rules.waiting_draft)(self._s, input.message_id)
 
     @workflow.update
     async def correct(self, input: CorrectInput) -> CustomerMessage:
         """Publish a correction of a published statement; the original is kept, superseded."""
         async with self._lock:
-            original = self._message(input.message_id)
-            if original.status is not MessageStatus.PUBLISHED:
-                raise _conflict(_not_correctable(original))
-            original.status = MessageStatus.SUPERSEDED
-            original.version += 1
-            now = workflow.now()
-            self._s.seq += 1
-            correction = CustomerMessage(
-                id=f"{self._s.incident.id}-m{self._s.seq}",
-                incident_id=self._s.incident.id,
-                stage=original.stage,
-                body=input.body.strip(),
-                drill=original.drill,
-                drafted_at=now,
-                drafted_by=input.by.name,
-                approved_by=input.by.name,
-                approved_at=now,
-                status=MessageStatus.APPROVED,
-                corrects=original.id,
-                version=1,
+            outcome = self._apply(
+                _refusals(rules.correct)(
+                    self._s,
+                    self._policy,
+                    input.message_id,
+                    by=input.by.name,
+                    body=input.body,
+                    now=workflow.now(),
+                )
             )
-            self._s.messages.append(correction)
-            self._record(
-                original,
-                self._event(
-                    EventKind.STATEMENT_CORRECTED,
-                    wording.statement_corrected(input.by.name, original.id),
-                    input.by,
-                    message=correction.id,
-                    corrects=original.id,
-                ),
-            )
-            self._publish(correction)
-            return correction
+            assert outcome.message is not None
+            return outcome.message
 
     @correct.validator
     def _validate_correct(self, input: CorrectInput) -> None:
-        original = self._message(input.message_id)
+        original = _refusals(rules.find)(self._s, input.message_id)
         if original.status is not MessageStatus.PUBLISHED:
-            raise _conflict(_not_correctable(original))
+            raise _conflict(wording.statement_not_correctable(original))
         if not input.body.strip():
-            raise ApplicationError(
-                "body: a correction cannot be empty", type=INVALID, non_retryable=True
-            )
+            raise _invalid("body: a correction cannot be empty")
+
+
+_R = TypeVar("_R")
+
+
+def _refusals(transition: Callable[..., _R]) -> Callable[..., _R]:
+    """The rules' refusals as the update failures the clients map to 404 and 409."""
+
+    def guarded(*args: Any, **kwargs: Any) -> _R:
+        try:
+            return transition(*args, **kwargs)
+        except rules.UnknownStatement as exc:
+            raise ApplicationError(str(exc), type=NOT_FOUND, non_retryable=True) from None
+        except (rules.NotADraft, rules.NotPublished) as exc:
+            raise _conflict(str(exc)) from None
+
+    return guarded
