@@ -22,7 +22,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, Validati
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import layout
-from adapters.slack.client import SlackApi
+from adapters.slack.client import SlackApi, error_code
 from adapters.slack.config import DEFAULT_HOOKS_URL
 from adapters.slack.notifier import Refs, bundle_ref, incident_of_channel_ref
 from domain.access import Permission, describe, permits
@@ -698,7 +698,8 @@ class SlackInbound:
         self, response_url: str | None, channel: str | None, user: str, text: str
     ) -> None:
         """An answer only the person who acted sees: through the request's response_url, or
-        as an ephemeral message in the channel when there is none."""
+        as an ephemeral message in the channel when there is none, or as a direct message
+        when Slack cannot show them one there."""
         if response_url and response_url.startswith(self._hooks_url):
             message = {"response_type": "ephemeral", "replace_original": False, "text": text}
             try:
@@ -713,7 +714,12 @@ class SlackInbound:
             return
         try:
             await self._api.call("chat.postEphemeral", channel=channel, user=user, text=text)
-        except (SlackApiError, OSError, aiohttp.ClientError) as exc:
+        except SlackApiError as exc:
+            if error_code(exc) in _NOT_SHOWN_THERE:
+                await self._post(user, text)
+            else:
+                log.warning("chat.postEphemeral failed: %s", error_code(exc) or "SlackApiError")
+        except (OSError, aiohttp.ClientError) as exc:
             log.warning("chat.postEphemeral failed: %s", type(exc).__name__)
 
     async def _post(self, user: str, text: str) -> None:
@@ -726,6 +732,12 @@ class SlackInbound:
             log.warning("chat.postMessage to %s failed: %s", user, type(exc).__name__)
 
 
+# Slack shows an ephemeral to members of a channel it can post in; a person who pressed a card
+# without being one (a public channel previewed, a page whose invitation has not landed yet,
+# a channel archived since) is answered directly instead.
+_NOT_SHOWN_THERE = frozenset(
+    {"user_not_in_channel", "not_in_channel", "channel_not_found", "is_archived"}
+)
 _STATEMENT_BUTTONS = (layout.STATEMENT_APPROVE, layout.STATEMENT_EDIT, layout.STATEMENT_REJECT)
 # What each button, form and command needs (README "Security"); anything else responds.
 _BUTTON_NEEDS = {
