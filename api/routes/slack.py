@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from adapters.clock import utcnow
-from adapters.slack.inbound import BadRequest, SlackInbound
+from adapters.slack.inbound.dispatch import SlackInbound
+from adapters.slack.inbound.payloads import BadRequest
 from adapters.slack.signature import SignatureRefused, verify
 from api.deps import ConfigDep, RuntimeDep
 

@@ -36,6 +36,7 @@ from tests.api.conftest import api_config
 from tests.slack.conftest import (
     ADA,
     API_TOKEN,
+    BEN,
     BOT_TOKEN,
     DARA,
     SIGNING_SECRET,
@@ -614,6 +615,9 @@ async def test_while_temporal_is_stalled_slack_is_answered_at_once_and_the_outco
 async def test_a_response_url_outside_slack_is_never_posted_to(slack: SlackStack) -> None:
     incident, channel = await opened(slack, level=Level.C)
     forged = "http://127.0.0.1:9/steal"  # signed by Slack, but pointing elsewhere
+    # The channel is known before her page has asked Ada into it; an ephemeral reaches
+    # members only, so the press waits for her to be one, as the card she presses implies.
+    await until(lambda: ADA in slack.fake.members(channel))
 
     await press(slack, button(layout.ACK, incident.id, ADA, channel, forged))
 
@@ -622,6 +626,23 @@ async def test_a_response_url_outside_slack_is_never_posted_to(slack: SlackStack
     # The answer fell back to an ephemeral message in the channel.
     (told,) = await until(lambda: slack.fake.ephemerals(channel) or None)
     assert told["text"].startswith("Acknowledged")
+    await finish(slack, incident)
+
+
+async def test_an_answer_the_channel_cannot_show_comes_as_a_direct_message(
+    slack: SlackStack,
+) -> None:
+    incident, channel = await opened(slack, level=Level.C)
+    assert BEN not in slack.fake.members(channel)  # not paged: Slack shows him no ephemeral
+    forged = "http://127.0.0.1:9/steal"
+
+    await press(slack, button(layout.ACK, incident.id, BEN, channel, forged))
+
+    acked = await until(lambda: acknowledged(slack, incident))
+    assert acked.acknowledged_by == "Ben Lindqvist"
+    (told,) = await until(lambda: slack.fake.dms_to(BEN) or None)
+    assert told["text"].startswith("Acknowledged")
+    assert slack.fake.ephemerals(channel) == []
     await finish(slack, incident)
 
 
