@@ -10,5 +10,9 @@ handlers, the timer loop and the plumbing of side effects, and calls these.
 - ``deadlines``  when the next step, breach, re-page or reminder is due
 - ``lifecycle``  declaration, acknowledgement, level changes, updates, mitigation, resolution,
                  and what fires when a deadline passes
+- ``checks``     whether a person's action fits the incident as it stands (update validators)
 - ``alert_group`` deliveries from Alertmanager: deduplication, raising, clearing, reopening
+- ``statements`` customer statements: drafted, approved, rejected, corrected, published, and
+                 what falls due (a breach, the holding statement, an escalation, an update)
+- ``reviews``    when a review or an action item is due a reminder or an overdue notice
 """

@@ -1,10 +1,9 @@
 """An incident's transitions: declaration, acknowledgement, level changes (ADR 0005), status
 updates, mitigation, resolution, and what fires when a deadline passes.
 
-Each public function takes the state (never changed in place), the pinned playbooks and the
-instant ``now`` the workflow read from Temporal, and returns an ``Outcome``. The checks
-(``check_*``) raise ``IncidentConflict`` or ``InvalidAction`` for an action that does not fit;
-the workflow runs them as update validators, so a refused action leaves nothing in history.
+Each takes the state (never changed in place), the pinned playbooks and the instant ``now``
+read from Temporal, and returns an ``Outcome``; ``domain.rules.checks`` says first whether an
+action fits at all.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any
 
 from domain import wording
 from domain.durations import format_duration
-from domain.errors import IncidentConflict, InvalidAction
 from domain.models import (
     Actor,
     Declaration,
@@ -476,45 +474,6 @@ def note_reached(
     if recipients:
         s.incident.version += 1
     return s
-
-
-# ------------------------------------------------------------------------------- checks
-
-
-def check_open(state: IncidentState, action: str, incident_id: str | None = None) -> None:
-    inc = state.incident
-    if incident_id is not None and incident_id != inc.id:
-        # The alert group of that incident has a newer one; the old one is over.
-        raise IncidentConflict(f"cannot {action} incident {incident_id}: it is resolved")
-    if inc.status is Status.RESOLVED:
-        raise IncidentConflict(
-            f"cannot {action} incident {inc.id}: it was resolved at "
-            f"{inc.resolved_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
-
-
-def check_acknowledge(state: IncidentState, incident_id: str | None = None) -> None:
-    check_open(state, "acknowledge", incident_id)
-    inc = state.incident
-    if inc.acknowledged_at is not None:
-        raise IncidentConflict(
-            f"already acknowledged by {inc.acknowledged_by} at "
-            f"{inc.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
-
-
-def check_change_level(state: IncidentState, level: Level, incident_id: str | None = None) -> None:
-    check_open(state, "change the level of", incident_id)
-    if level is state.incident.level:
-        raise InvalidAction(f"incident is already level {level}")
-
-
-def check_mitigate(state: IncidentState, incident_id: str | None = None) -> None:
-    check_open(state, "mitigate", incident_id)
-    if state.incident.status is Status.MITIGATED:
-        raise IncidentConflict(
-            f"already mitigated at {state.incident.mitigated_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -31,7 +31,7 @@ from domain.models import (
     TimelineEvent,
 )
 from domain.playbook import PlaybookSet
-from domain.rules import alert_group, deadlines, lifecycle
+from domain.rules import alert_group, checks, deadlines, lifecycle
 from domain.rules.effects import Outcome
 from domain.rules.state import IncidentState
 from playbooks.loader import load_playbooks
@@ -121,19 +121,19 @@ def act(run: Run, action: Action, at: datetime, playbooks: PlaybookSet = PLAYBOO
     try:
         match action:
             case Ack(by=by):
-                lifecycle.check_acknowledge(s)
+                checks.check_acknowledge(s)
                 outcome = lifecycle.acknowledge(s, playbooks, by, at)
             case ChangeLevel(level=level):
-                lifecycle.check_change_level(s, level)
+                checks.check_change_level(s, level)
                 outcome = lifecycle.change_level(s, playbooks, level, "why", BOB, at)
             case Update(text=text):
-                lifecycle.check_open(s, "post an update to")
+                checks.check_open(s, "post an update to")
                 outcome = lifecycle.post_update(s, playbooks, text, BOB, at)
             case Mitigate():
-                lifecycle.check_mitigate(s)
+                checks.check_mitigate(s)
                 outcome = lifecycle.mitigate(s, playbooks, BOB, "", at)
             case Resolve():
-                lifecycle.check_open(s, "resolve")
+                checks.check_open(s, "resolve")
                 outcome = lifecycle.resolve(s, playbooks, BOB, "", at)
     except (IncidentConflict, InvalidAction):
         return False

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import EventKind, Incident, Level, Status, TimelineEvent
     from domain.notify import Failure, notification_key
     from domain.playbook import CustomerPolicy, PlaybookSet
-    from domain.rules import alert_group, deadlines, lifecycle
+    from domain.rules import alert_group, checks, deadlines, lifecycle
     from domain.rules.effects import Notify, Outcome
     from domain.rules.lifecycle import ALERTMANAGER
     from workflows import retry
@@ -200,7 +200,7 @@ class IncidentWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, input: AckInput) -> None:
-        _refused(lambda: lifecycle.check_acknowledge(self._s, input.incident_id))
+        _refused(lambda: checks.check_acknowledge(self._s, input.incident_id))
 
     @workflow.update
     def change_level(self, input: ChangeLevelInput) -> Incident:
@@ -213,7 +213,7 @@ class IncidentWorkflow:
 
     @change_level.validator
     def _validate_change_level(self, input: ChangeLevelInput) -> None:
-        _refused(lambda: lifecycle.check_change_level(self._s, input.level, input.incident_id))
+        _refused(lambda: checks.check_change_level(self._s, input.level, input.incident_id))
 
     @workflow.update
     def post_update(self, input: PostUpdateInput) -> Incident:
@@ -224,7 +224,7 @@ class IncidentWorkflow:
 
     @post_update.validator
     def _validate_post_update(self, input: PostUpdateInput) -> None:
-        _refused(lambda: lifecycle.check_open(self._s, "post an update to", input.incident_id))
+        _refused(lambda: checks.check_open(self._s, "post an update to", input.incident_id))
 
     @workflow.update
     def mitigate(self, input: MitigateInput) -> Incident:
@@ -235,7 +235,7 @@ class IncidentWorkflow:
 
     @mitigate.validator
     def _validate_mitigate(self, input: MitigateInput) -> None:
-        _refused(lambda: lifecycle.check_mitigate(self._s, input.incident_id))
+        _refused(lambda: checks.check_mitigate(self._s, input.incident_id))
 
     @workflow.update
     def resolve(self, input: ResolveInput) -> Incident:
@@ -246,7 +246,7 @@ class IncidentWorkflow:
 
     @resolve.validator
     def _validate_resolve(self, input: ResolveInput) -> None:
-        _refused(lambda: lifecycle.check_open(self._s, "resolve", input.incident_id))
+        _refused(lambda: checks.check_open(self._s, "resolve", input.incident_id))
 
     @workflow.query
     def state(self) -> Incident:
