@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint fmt system-deps bench soak vendor screenshots
+.PHONY: run test check lint fmt system-deps bench soak vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,17 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# pytest-xdist: the suite spends most of its time waiting on the servers it starts (Temporal,
+# PostgreSQL, Prometheus, Chromium, tocsin up), so more workers than cores keep both cores busy.
+# Each worker starts its own session servers; a test never shares state with another worker.
+PYTEST_WORKERS ?= 4
+
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+# The inner loop: lint and the tests that start no server (tests/unit), in about a minute.
+check: $(STAMP) lint
+	$(BIN)/pytest -q -n 2 tests/unit
 
 # The long trials (docs/reliability.md): 20 crash trials per process, the records database
 # down for a minute, schemathesis with many examples, the forged-request properties. Not part
