@@ -200,28 +200,64 @@ def amend(
 
 
 @dataclass(frozen=True)
-class Wake:
+class Cadence:
+    """How something with a due date is followed: its owner reminded ``remind_before`` it
+    is due, then others told when it is overdue and again ``every`` so often."""
+
+    remind_before: timedelta
+    every: timedelta
+
+
+@dataclass(frozen=True)
+class Nudge:
     """The next thing a follow-up timer does: remind before the due time, or tell others
-    that it is overdue (the ``n``-th time)."""
+    that it is overdue (the ``overdue``-th time)."""
 
     at: datetime
     overdue: int  # 0: the reminder before it is due
 
 
-def review_wake(review: Review, policy: ReviewPolicy, reminded: bool, told: int) -> Wake | None:
-    if review.status is ReviewStatus.PUBLISHED:
-        return None
-    if not reminded:
-        return Wake(review.due_at - policy.remind_before, 0)
-    return Wake(review.due_at + policy.overdue_every * told, told + 1)
+@dataclass(frozen=True)
+class Progress:
+    """How far the follow-up has gone; carried across continue-as-new."""
+
+    reminded: bool = False
+    told: int = 0
+
+    def after(self, nudge: Nudge) -> Progress:
+        """Once a nudge's timer fired (whether or not its notice still applied): a timer
+        that fires again for the same nudge changes nothing."""
+        return Progress(reminded=True, told=max(self.told, nudge.overdue))
 
 
-def action_wake(action: ActionItem, policy: ActionPolicy, reminded: bool, told: int) -> Wake | None:
-    if not action.status.is_open:
-        return None
-    if not reminded:
-        return Wake(action.due_at - policy.remind_before, 0)
-    return Wake(action.due_at + policy.escalate_every * told, told + 1)
+def next_nudge(due_at: datetime, cadence: Cadence, progress: Progress) -> Nudge:
+    """The reminder first, then the overdue notices at the due time and every ``every``."""
+    if not progress.reminded:
+        return Nudge(due_at - cadence.remind_before, 0)
+    return Nudge(due_at + cadence.every * progress.told, progress.told + 1)
+
+
+def nudge_applies(overdue: int, due_at: datetime, now: datetime) -> bool:
+    """Whether a nudge, woken at ``now``, is still to be sent against the due date as
+    recorded now: a reminder only before it, an overdue notice only after (the due date may
+    have moved since the timer was set)."""
+    return now < due_at if overdue == 0 else now >= due_at
+
+
+def review_cadence(policy: ReviewPolicy) -> Cadence:
+    return Cadence(remind_before=policy.remind_before, every=policy.overdue_every)
+
+
+def action_cadence(policy: ActionPolicy) -> Cadence:
+    return Cadence(remind_before=policy.remind_before, every=policy.escalate_every)
+
+
+def review_open(review: Review) -> bool:
+    return review.status is not ReviewStatus.PUBLISHED
+
+
+def action_open(action: ActionItem) -> bool:
+    return action.status.is_open
 
 
 def overdue_for(due_at: datetime, now: datetime) -> timedelta:
@@ -229,14 +265,20 @@ def overdue_for(due_at: datetime, now: datetime) -> timedelta:
 
 
 __all__ = [
-    "Wake",
-    "action_wake",
+    "Cadence",
+    "Nudge",
+    "Progress",
+    "action_cadence",
+    "action_open",
     "amend",
     "edit",
     "key_times",
+    "next_nudge",
+    "nudge_applies",
     "owner_of",
     "prefill",
     "publish",
     "refreshed",
-    "review_wake",
+    "review_cadence",
+    "review_open",
 ]

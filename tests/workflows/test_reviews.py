@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alerts.catalog import load_catalog
+from alerts.models import WebhookPayload
+from domain.alerts import AlertOutcome
 from domain.models import (
     Actor,
     Declaration,
@@ -19,6 +22,7 @@ from domain.models import (
 from domain.reviews import REVIEW_SEQ, ActionItem, ActionStatus, Priority, Review, ReviewStatus
 from domain.statements import STATEMENT_SEQ
 from testkit.waiting import eventually
+from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack
 from workflows.ids import review_workflow_id, workflow_id
 from workflows.reviews.client import ReviewService
@@ -199,6 +203,41 @@ async def test_an_action_item_is_followed_weeks_after_the_incident_ended(stack: 
     ]
     assert len(lines) == 1
     assert "done by Ben Lindqvist" in lines[0].text
+
+
+async def test_a_review_whose_incident_reopens_is_refreshed_and_followed_to_its_new_due_date(
+    stack: Stack,
+) -> None:
+    catalog = load_catalog()
+    fired = await stack.service.receive_alerts(payload("support-chat-firing"), catalog)
+    assert fired.incident is not None
+    incident = fired.incident  # level C: its review is due 10 days after it resolves
+    await stack.service.receive_alerts(payload("support-chat-resolved"), catalog)
+    first = await opened(stack, incident)
+
+    await stack.env.sleep(timedelta(minutes=20))  # within the reopen window
+    again = starting_at(raw("support-chat-firing"), incident.declared_at + timedelta(minutes=20))
+    reopened = await stack.service.receive_alerts(WebhookPayload.model_validate(again), catalog)
+    assert reopened.outcome is AlertOutcome.REOPENED
+    await stack.env.sleep(timedelta(hours=6))
+    await stack.service.resolve(incident.id, ADA, "restarted the chat gateway")
+
+    async def refreshed() -> Review | None:
+        review = await stack.store.reviews.get(first.id)
+        return review if review is not None and review.version > first.version else None
+
+    review = await eventually(refreshed)
+    assert review.due_at >= first.due_at + timedelta(hours=6)
+    assert EventKind.REOPENED in [e.kind for e in review.timeline]
+
+    now = await stack.env.get_current_time()
+    # An hour past the reminder the first due date had: the review is due later now.
+    await stack.env.sleep(first.due_at - timedelta(days=1) + timedelta(hours=1) - now)
+    assert review_notices(stack, incident) == []
+    await stack.env.sleep(review.due_at - first.due_at)
+    await eventually(
+        lambda: [kind for _, kind in review_notices(stack, incident)] == ["review_reminded"]
+    )
 
 
 async def test_a_new_incident_on_a_reviewed_service_links_its_reviews(stack: Stack) -> None:

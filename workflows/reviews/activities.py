@@ -6,6 +6,7 @@ retried activity repeats nothing."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from domain.models import (
     TimelineEvent,
 )
 from domain.notify import Notification, Notifier
-from domain.reviews import REVIEW_SEQ, ActionItem, Review, ReviewStatus
+from domain.reviews import REVIEW_SEQ, ActionItem, Review
 from domain.rules import reviews as rules
 from domain.rules.effects import NotifyTarget
 from domain.rules.targets import recipients
@@ -34,6 +35,16 @@ if TYPE_CHECKING:
     from adapters.records import RecordsStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """A reminder or an overdue notice: what it says, to whom, and the key it is sent once by."""
+
+    key: str
+    to: list[NotifyTarget]
+    kind: EventKind
+    text: str
 
 
 class TimelineIncomplete(Exception):
@@ -87,29 +98,30 @@ class ReviewActivities:
         """The reminder before the due time, or the ``overdue``-th notice to the leads —
         sent only if the review, as recorded now, still needs it."""
         review = await self._records.reviews.get(input.review_id)
-        now = input.at
-        if review is None or review.status is ReviewStatus.PUBLISHED:
+        if review is None or not rules.review_open(review):
             return review
         incident = await self._records.get_incident(review.incident_id)
         if incident is None:
             return None
+        if rules.nudge_applies(input.overdue, review.due_at, input.at):
+            await self._nudge(self._review_notice(review, input), incident, review, input.at)
+        return review
+
+    def _review_notice(self, review: Review, input: FollowReviewInput) -> _Notice:
         owner = self._owner_target(review.owner, input.leads)
         if input.overdue == 0:
-            if now < review.due_at:
-                text = wording.review_reminded(review.owner, review.due_at)
-                key = f"{review.id}/remind"
-                await self._tell(
-                    key, incident, [owner], EventKind.REVIEW_REMINDED, text, review, now
-                )
-            return review
-        if now < review.due_at:
-            return review  # the due date moved on since the timer was set
-        text = wording.review_overdue(review.owner, review.due_at, now)
-        key = f"{review.id}/overdue/{input.overdue}"
-        await self._tell(
-            key, incident, [owner, *input.leads], EventKind.REVIEW_OVERDUE, text, review, now
+            return _Notice(
+                key=f"{review.id}/remind",
+                to=[owner],
+                kind=EventKind.REVIEW_REMINDED,
+                text=wording.review_reminded(review.owner, review.due_at),
+            )
+        return _Notice(
+            key=f"{review.id}/overdue/{input.overdue}",
+            to=[owner, *input.leads],
+            kind=EventKind.REVIEW_OVERDUE,
+            text=wording.review_overdue(review.owner, review.due_at, input.at),
         )
-        return review
 
     # ------------------------------------------------------------------------ action items
 
@@ -120,33 +132,39 @@ class ReviewActivities:
     @activity.defn(name="follow_action")
     async def follow_action(self, input: FollowActionInput) -> ActionItem | None:
         action = await self._records.reviews.action(input.action_id)
-        if action is None or not action.status.is_open:
+        if action is None or not rules.action_open(action):
             return action
-        now = input.at
         incident = await self._records.get_incident(action.incident_id)
         if incident is None:
             return None
-        review = await self._records.reviews.get(action.review_id)
+        if rules.nudge_applies(input.overdue, action.due_at, input.at):
+            review = await self._records.reviews.get(action.review_id)
+            notice = self._action_notice(action, review, input)
+            await self._nudge(notice, incident, review, input.at)
+        return action
+
+    def _action_notice(
+        self, action: ActionItem, review: Review | None, input: FollowActionInput
+    ) -> _Notice:
         owner = self._owner_target(action.owner, input.leads)
         due = action.due_at.isoformat()
         if input.overdue == 0:
-            if now < action.due_at:
-                text = wording.action_reminded(action.title, action.owner, action.due_at)
-                key = f"{action.id}/remind/{due}"
-                await self._tell(
-                    key, incident, [owner], EventKind.ACTION_REMINDED, text, review, now
-                )
-            return action
-        if now < action.due_at:
-            return action
+            return _Notice(
+                key=f"{action.id}/remind/{due}",
+                to=[owner],
+                kind=EventKind.ACTION_REMINDED,
+                text=wording.action_reminded(action.title, action.owner, action.due_at),
+            )
         # Overdue: its owner, the review's owner and the lead functions' managers hear of it.
         told = [owner, *(t for t in input.leads if t.tier is Tier.MANAGER)]
         if review is not None:
             told.insert(1, self._owner_target(review.owner, input.leads))
-        text = wording.action_overdue(action.title, action.owner, action.due_at, now)
-        key = f"{action.id}/overdue/{due}/{input.overdue}"
-        await self._tell(key, incident, told, EventKind.ACTION_OVERDUE, text, review, now)
-        return action
+        return _Notice(
+            key=f"{action.id}/overdue/{due}/{input.overdue}",
+            to=told,
+            kind=EventKind.ACTION_OVERDUE,
+            text=wording.action_overdue(action.title, action.owner, action.due_at, input.at),
+        )
 
     # ---------------------------------------------------------------------------- helpers
 
@@ -177,29 +195,22 @@ class ReviewActivities:
             data=dict(data or {}),
         )
 
-    async def _tell(
-        self,
-        key: str,
-        incident: Incident,
-        targets: list[NotifyTarget],
-        kind: EventKind,
-        text: str,
-        review: Review | None,
-        at: datetime,
+    async def _nudge(
+        self, notice: _Notice, incident: Incident, review: Review | None, at: datetime
     ) -> None:
-        """One timeline line and one direct message per person, each once per ``key``."""
+        """One timeline line and one direct message per person, each once per key."""
         data: dict[str, object] = {"review": review.id} if review is not None else {}
-        await self._line(key, incident.id, kind, text, data, at)
+        await self._line(notice.key, incident.id, notice.kind, notice.text, data, at)
         event = TimelineEvent(
             incident_id=incident.id,
             seq=REVIEW_SEQ,
             at=at,
-            kind=kind,
-            text=text,
+            kind=notice.kind,
+            text=notice.text,
             data=data,
         )
-        for recipient in recipients(self._roster.current(), targets):
-            person_key = f"{key}/{recipient.person.name}"
+        for recipient in recipients(self._roster.current(), notice.to):
+            person_key = f"{notice.key}/{recipient.person.name}"
             if await self._outbox.sent(person_key):
                 continue
             ask = f" | tocsin review show {incident.id}" if review is not None else ""
