@@ -260,10 +260,6 @@ def action_open(action: ActionItem) -> bool:
     return action.status.is_open
 
 
-def overdue_for(due_at: datetime, now: datetime) -> timedelta:
-    return max(now - due_at, timedelta(0))
-
-
 __all__ = [
     "Cadence",
     "Nudge",
