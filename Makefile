@@ -50,10 +50,11 @@ fmt: $(STAMP)
 # pytest-xdist: the suite spends most of its time waiting on the servers it starts (Temporal,
 # PostgreSQL, Prometheus, Chromium, tocsin up), so more workers than cores keep both cores busy.
 # Each worker starts its own session servers; a test never shares state with another worker.
+# The whole-stack trials run in three groups (tests/conftest.py).
 PYTEST_WORKERS ?= 4
 
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The inner loop: lint and the tests that start no server (tests/unit), in about a minute.
 check: $(STAMP) lint

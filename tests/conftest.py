@@ -28,6 +28,29 @@ from tocsin.binaries import temporal_cli, temporal_test_server
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
+# The trials that run a whole `tocsin up` stack take most of the suite's time. Under
+# pytest-xdist (`make test`) they start first, so none of them is the last test left, and in
+# three groups, each run by one worker at a time: no more than three stacks run at once on the
+# machine's two cores, beside the tests that start only a Temporal server.
+_STACK_TRIALS = {
+    "tests/integration/test_crash.py": "stacks-a",
+    "tests/integration/test_fuzz.py": "stacks-b",
+    "tests/integration/test_secrets.py": "stacks-b",
+    "tests/integration/test_bench.py": "stacks-c",
+    "tests/integration/test_up.py": "stacks-c",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def group(item: pytest.Item) -> str | None:
+        return _STACK_TRIALS.get(item.nodeid.split("::", 1)[0])
+
+    for item in items:
+        name = group(item)
+        if name is not None:
+            item.add_marker(pytest.mark.xdist_group(name))
+    items.sort(key=lambda item: group(item) is None)
+
 
 @pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
