@@ -12,8 +12,8 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import drill_markdown
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.drills import (
     ClassificationOut,
     ClassifyRequest,
     DrillList,

@@ -12,11 +12,9 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import review_markdown
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
-    ActionOut,
-    ActionPatch,
-    ActionRequest,
+from api.schemas.actions import ActionOut, ActionPatch, ActionRequest
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.reviews import (
     AmendRequest,
     PublishRequest,
     ReviewHit,

@@ -14,16 +14,14 @@ from adapters.webhooks import UnsafeUrl, check_url, new_secret
 from api.config import API_PREFIX
 from api.deps import Authenticated, ConfigDep, RuntimeDep, may
 from api.routes.status import build_page
-from api.schemas import (
+from api.schemas.status import (
     CancelMaintenanceRequest,
     ComponentOut,
     MaintenanceOut,
     MaintenanceRequest,
     OverrideRequest,
-    SubscriberCreated,
-    SubscribeRequest,
-    SubscriberOut,
 )
+from api.schemas.subscribers import SubscriberCreated, SubscribeRequest, SubscriberOut
 from domain.access import Permission, Principal
 from domain.statements import Maintenance, MaintenanceStatus, Override
 

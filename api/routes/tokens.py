@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
 
 from adapters.clock import utcnow
 from adapters.records.tokens import TokenExists, TokenRecord
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
-from api.schemas import TokenCreated, TokenOut, TokenRequest
+from api.schemas.tokens import AuditOut, TokenCreated, TokenOut, TokenRequest
 from domain.access import Permission, Principal
 from domain.errors import IncidentConflict, InvalidAction, TokenNotFound
 
@@ -68,15 +66,6 @@ async def revoke_token(who: Admin, name: TokenName, runtime: RuntimeDep) -> Resp
     if not await runtime.store.tokens.revoke(name, utcnow()):
         raise TokenNotFound(f"no live token named {name!r}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-class AuditOut(BaseModel):
-    at: datetime
-    token: str
-    person: str | None
-    method: str
-    path: str
-    status: int = Field(description="the HTTP status the change was answered with")
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api.schemas import IncidentOut
+from api.schemas.incidents import IncidentOut
 from domain.models import Incident, IncidentType, Level, Status
 
 DECLARED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

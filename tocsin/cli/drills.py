@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import (
+from api.schemas.drills import (
     ClassificationOut,
     DrillList,
     DrillOut,

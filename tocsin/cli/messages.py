@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import MessageList, MessageOut, SubscriberCreated, SubscriberOut
+from api.schemas.messages import MessageList, MessageOut
+from api.schemas.subscribers import SubscriberCreated, SubscriberOut
 from domain.statements import Stage
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who
 

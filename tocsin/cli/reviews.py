@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import ActionOut, ResponseReport, ResponseRowOut, ReviewList, ReviewOut
+from api.schemas.actions import ActionOut
+from api.schemas.reports import ResponseReport, ResponseRowOut
+from api.schemas.reviews import ReviewList, ReviewOut
 from domain.durations import humanize, parse_duration
 from tocsin.cli.base import By, api_of, app, clock, facts, fail, parse, shorten, table, who
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import TokenCreated, TokenOut
+from api.schemas.tokens import TokenCreated, TokenOut
 from domain.access import Role
 from tocsin.cli.base import api_of, app, clock, parse, table
 
