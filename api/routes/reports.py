@@ -61,7 +61,7 @@ async def response_report(
     breaches = await runtime.store.statements.breaches_by_incident()
     rows = response_rows(incidents, breaches, drills=drill)
     return ResponseReport(
-        since=since, until=until, drill=drill, rows=_rows(rows), definitions=DEFINITIONS
+        since=since, until=until, drill=drill, items=_rows(rows), definitions=DEFINITIONS
     )
 
 

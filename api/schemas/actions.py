@@ -45,3 +45,7 @@ class ActionOut(BaseModel):
     @classmethod
     def of(cls, action: ActionItem, now: datetime) -> ActionOut:
         return cls(**action.model_dump(exclude={"version"}), overdue=action.overdue(now))
+
+
+class ActionList(BaseModel):
+    items: list[ActionOut]

@@ -70,7 +70,7 @@ class DrillOut(BaseModel):
 
 
 class DrillList(BaseModel):
-    drills: list[DrillOut]
+    items: list[DrillOut]
 
 
 class ScenarioOut(BaseModel):
@@ -84,7 +84,7 @@ class ScenarioOut(BaseModel):
 
 
 class ScenarioList(BaseModel):
-    scenarios: list[ScenarioOut]
+    items: list[ScenarioOut]
 
 
 Cron = Annotated[str, StringConstraints(pattern=CRON_PATTERN), AfterValidator(check_cron)]
@@ -122,4 +122,4 @@ class ScheduleOut(BaseModel):
 
 
 class ScheduleList(BaseModel):
-    schedules: list[ScheduleOut]
+    items: list[ScheduleOut]

@@ -26,5 +26,5 @@ class ResponseReport(BaseModel):
     since: datetime | None
     until: datetime | None
     drill: bool
-    rows: list[ResponseRowOut]
+    items: list[ResponseRowOut] = Field(description="one row per level and month")
     definitions: dict[str, str]

@@ -49,6 +49,10 @@ class ComponentOut(BaseModel):
         )
 
 
+class ComponentList(BaseModel):
+    items: list[ComponentOut]
+
+
 class MaintenanceRequest(RequestBody):
     title: Title
     body: Text
@@ -80,3 +84,7 @@ class MaintenanceOut(BaseModel):
     status: MaintenanceStatus
     created_by: str
     created_at: datetime
+
+
+class MaintenanceList(BaseModel):
+    items: list[MaintenanceOut]

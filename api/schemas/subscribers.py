@@ -39,3 +39,7 @@ class SubscriberCreated(SubscriberOut):
     secret: str | None = Field(
         description="a webhook's signing secret (whsec_…), shown this once and never again"
     )
+
+
+class SubscriberList(BaseModel):
+    items: list[SubscriberOut]

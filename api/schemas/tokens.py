@@ -36,6 +36,10 @@ class TokenCreated(TokenOut):
     token: str = Field(description="shown this once; only its SHA-256 is kept")
 
 
+class TokenList(BaseModel):
+    items: list[TokenOut]
+
+
 class AuditOut(BaseModel):
     at: datetime
     token: str
@@ -43,3 +47,7 @@ class AuditOut(BaseModel):
     method: str
     path: str
     status: int = Field(description="the HTTP status the change was answered with")
+
+
+class AuditLog(BaseModel):
+    items: list[AuditOut] = Field(description="newest first")
