@@ -3,7 +3,8 @@ shape, so generated clients and fuzzers can rely on it.
 
 FastAPI documents the success and 422; the rest come from middleware and exception handlers
 it cannot see (401 and 429 from ``api.auth``, 413 from the body limit, 403/404/409/503 from
-``api.errors``). They are added here, by what each operation can meet.
+``api.errors``; 401 and 422 from the Slack endpoints' signature check and form parsing, which
+read the raw body). They are added here, by what each operation can meet.
 """
 
 from __future__ import annotations
@@ -31,17 +32,34 @@ _WHY = {
     "429": "too many requests for this token; see Retry-After",
     "503": "the workflow engine or the records database is unavailable; see Retry-After",
 }
+# Slack's endpoints take no token: Slack signs each request instead.
+_SLACK_WHY = {
+    "401": "not signed by Slack: no signature, a wrong one, a timestamp older than five "
+    "minutes, or no signing secret configured here",
+    "422": "signed, but not a form Slack sends (the answer names the field)",
+}
 _RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
 
 
-def _error(code: str) -> dict[str, Any]:
+def _error(code: str, why: dict[str, str] = _WHY) -> dict[str, Any]:
     answer: dict[str, Any] = {
-        "description": _WHY[code],
+        "description": why[code],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     if code in ("429", "503"):
         answer["headers"] = _RETRY
     return answer
+
+
+def _slack_refusals() -> dict[str, Any]:
+    malformed = {"$ref": "#/components/schemas/HTTPValidationError"}
+    return {
+        "401": _error("401", _SLACK_WHY),
+        "422": {
+            "description": _SLACK_WHY["422"],
+            "content": {"application/json": {"schema": malformed}},
+        },
+    }
 
 
 def _hoist(node: Any, defs: dict[str, Any]) -> Any:
@@ -93,6 +111,8 @@ def complete(app: FastAPI) -> dict[str, Any]:
                 codes.append("413")
             for code in codes:
                 answers.setdefault(code, _error(code))
+            if path.startswith("/slack/"):
+                answers.update(_slack_refusals())
             if path.startswith("/status/") and "404" in answers:
                 # The public pages answer a person: a page saying the link is not valid.
                 answers["404"] = {

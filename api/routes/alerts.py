@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from alerts.models import WebhookPayload
 from api.config import API_PREFIX
 from api.deps import ConfigDep, IntakeAuthenticated, RuntimeDep
-from api.schemas import AcceptedOut, GroupOut, IntakeAccepted, IntakeResponse
+from api.schemas.alerts import AcceptedOut, GroupOut, IntakeAccepted, IntakeResponse
 from domain.errors import TemporalUnavailable
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])

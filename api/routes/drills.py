@@ -12,8 +12,8 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import drill_markdown
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.drills import (
     ClassificationOut,
     ClassifyRequest,
     DrillList,
@@ -84,7 +84,7 @@ def schedule_out(view: ScheduleView) -> ScheduleOut:
 async def scenarios(runtime: RuntimeDep) -> ScenarioList:
     """The scenarios of ``playbooks/drills/``."""
     return ScenarioList(
-        scenarios=[
+        items=[
             ScenarioOut(
                 name=s.name,
                 title=s.title,
@@ -117,7 +117,7 @@ async def list_drills(
 ) -> DrillList:
     """Runs, newest first."""
     runs = await runtime.drills.runs(scenario, limit)
-    return DrillList(drills=[drill_out(r) for r in runs])
+    return DrillList(items=[drill_out(r) for r in runs])
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -126,7 +126,7 @@ async def list_drills(
 @router.get("/drills/schedules", response_model=ScheduleList)
 async def list_schedules(runtime: RuntimeDep) -> ScheduleList:
     """Each scenario's Temporal Schedule, where one was created."""
-    return ScheduleList(schedules=[schedule_out(v) for v in await runtime.drills.schedules()])
+    return ScheduleList(items=[schedule_out(v) for v in await runtime.drills.schedules()])
 
 
 @router.put("/drills/schedules/{scenario}", response_model=ScheduleOut)

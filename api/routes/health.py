@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
-from api.schemas import Ready
+from api.schemas.health import Ready
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)

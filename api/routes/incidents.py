@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, ServiceDep, StoreDep, may
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.incidents import (
     AckRequest,
     ChangeLevelRequest,
     DeclareRequest,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Response, status
 
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, StoreDep, may
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.messages import (
     ApproveRequest,
     CorrectRequest,
     DraftRequest,

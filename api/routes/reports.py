@@ -10,7 +10,8 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep
 from api.markdown import quarterly_markdown
-from api.schemas import IsoDatetime, ResponseReport, ResponseRowOut
+from api.schemas.common import IsoDatetime
+from api.schemas.reports import ResponseReport, ResponseRowOut
 from domain.reports import DEFINITIONS, Digest, Quarter, ResponseRow, digest, response_rows
 
 router = APIRouter(prefix=API_PREFIX, tags=["reports"], dependencies=[Authenticated])
@@ -60,7 +61,7 @@ async def response_report(
     breaches = await runtime.store.statements.breaches_by_incident()
     rows = response_rows(incidents, breaches, drills=drill)
     return ResponseReport(
-        since=since, until=until, drill=drill, rows=_rows(rows), definitions=DEFINITIONS
+        since=since, until=until, drill=drill, items=_rows(rows), definitions=DEFINITIONS
     )
 
 

@@ -12,11 +12,9 @@ from adapters.clock import utcnow
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
 from api.markdown import review_markdown
-from api.schemas import (
-    INCIDENT_ID_PATTERN,
-    ActionOut,
-    ActionPatch,
-    ActionRequest,
+from api.schemas.actions import ActionList, ActionOut, ActionPatch, ActionRequest
+from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.reviews import (
     AmendRequest,
     PublishRequest,
     ReviewHit,
@@ -224,13 +222,13 @@ async def change_action(
     return ActionOut.of(changed, now)
 
 
-@router.get("/actions", response_model=list[ActionOut])
+@router.get("/actions", response_model=ActionList)
 async def list_actions(
     runtime: RuntimeDep,
     status_: Annotated[ActionStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="only open items past their due date")] = False,
     owner: Annotated[str | None, Query(max_length=200)] = None,
-) -> list[ActionOut]:
+) -> ActionList:
     now = utcnow()
     if overdue and status_ not in (None, ActionStatus.OPEN):
         raise HTTPException(
@@ -246,4 +244,4 @@ async def list_actions(
     found = await runtime.store.reviews.actions(
         status=status_, overdue_at=now if overdue else None, owner=owner
     )
-    return [ActionOut.of(a, now) for a in found]
+    return ActionList(items=[ActionOut.of(a, now) for a in found])

@@ -14,14 +14,19 @@ from adapters.webhooks import UnsafeUrl, check_url, new_secret
 from api.config import API_PREFIX
 from api.deps import Authenticated, ConfigDep, RuntimeDep, may
 from api.routes.status import build_page
-from api.schemas import (
+from api.schemas.status import (
     CancelMaintenanceRequest,
+    ComponentList,
     ComponentOut,
+    MaintenanceList,
     MaintenanceOut,
     MaintenanceRequest,
     OverrideRequest,
+)
+from api.schemas.subscribers import (
     SubscriberCreated,
     SubscribeRequest,
+    SubscriberList,
     SubscriberOut,
 )
 from domain.access import Permission, Principal
@@ -94,16 +99,16 @@ async def add_subscriber(
     return SubscriberCreated(**subscriber.model_dump(), secret=secret)
 
 
-@router.get("/subscribers", response_model=list[SubscriberOut], tags=["subscribers"])
+@router.get("/subscribers", response_model=SubscriberList, tags=["subscribers"])
 async def list_subscribers(
     runtime: RuntimeDep,
     status_: Annotated[
         str | None, Query(alias="status", pattern="^(pending|active|disabled)$")
     ] = None,
     kind: Annotated[str | None, Query(pattern="^(email|webhook)$")] = None,
-) -> list[SubscriberOut]:
+) -> SubscriberList:
     found = await runtime.store.statements.list_subscribers(status=status_, kind=kind)
-    return [SubscriberOut(**s.model_dump()) for s in found]
+    return SubscriberList(items=[SubscriberOut(**s.model_dump()) for s in found])
 
 
 @router.delete(
@@ -125,11 +130,11 @@ async def remove_subscriber(
 # ----------------------------------------------------------------------------- components
 
 
-@router.get("/components", response_model=list[ComponentOut], tags=["status page"])
-async def list_components(runtime: RuntimeDep, config: ConfigDep) -> list[ComponentOut]:
+@router.get("/components", response_model=ComponentList, tags=["status page"])
+async def list_components(runtime: RuntimeDep, config: ConfigDep) -> ComponentList:
     """The status page's components as customers see them now, with any override."""
     page = await build_page(runtime, config)
-    return [ComponentOut.of(c) for c in page.components]
+    return ComponentList(items=[ComponentOut.of(c) for c in page.components])
 
 
 def _component(runtime: RuntimeDep, component_id: str) -> None:
@@ -227,10 +232,10 @@ async def schedule_maintenance(
     return MaintenanceOut(**maintenance.model_dump())
 
 
-@router.get("/maintenances", response_model=list[MaintenanceOut], tags=["status page"])
-async def list_maintenances(runtime: RuntimeDep) -> list[MaintenanceOut]:
+@router.get("/maintenances", response_model=MaintenanceList, tags=["status page"])
+async def list_maintenances(runtime: RuntimeDep) -> MaintenanceList:
     found = await runtime.store.statements.maintenances()
-    return [MaintenanceOut(**m.model_dump()) for m in found]
+    return MaintenanceList(items=[MaintenanceOut(**m.model_dump()) for m in found])
 
 
 async def _maintenance(runtime: RuntimeDep, maintenance_id: str) -> Maintenance:

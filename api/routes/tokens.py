@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
 
 from adapters.clock import utcnow
 from adapters.records.tokens import TokenExists, TokenRecord
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
-from api.schemas import TokenCreated, TokenOut, TokenRequest
+from api.schemas.tokens import AuditLog, AuditOut, TokenCreated, TokenList, TokenOut, TokenRequest
 from domain.access import Permission, Principal
 from domain.errors import IncidentConflict, InvalidAction, TokenNotFound
 
@@ -56,10 +54,10 @@ async def create_token(who: Admin, body: TokenRequest, runtime: RuntimeDep) -> T
     return TokenCreated(**_out(record).model_dump(), token=token)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
-async def list_tokens(who: Admin, runtime: RuntimeDep) -> list[TokenOut]:
+@router.get("/tokens", response_model=TokenList)
+async def list_tokens(who: Admin, runtime: RuntimeDep) -> TokenList:
     """Every token ever made, revoked ones included; never the tokens themselves."""
-    return [_out(r) for r in await runtime.store.tokens.all()]
+    return TokenList(items=[_out(r) for r in await runtime.store.tokens.all()])
 
 
 @router.delete("/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)
@@ -70,19 +68,10 @@ async def revoke_token(who: Admin, name: TokenName, runtime: RuntimeDep) -> Resp
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-class AuditOut(BaseModel):
-    at: datetime
-    token: str
-    person: str | None
-    method: str
-    path: str
-    status: int = Field(description="the HTTP status the change was answered with")
-
-
-@router.get("/audit", response_model=list[AuditOut])
+@router.get("/audit", response_model=AuditLog)
 async def audit_log(
     who: Admin, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[AuditOut]:
+) -> AuditLog:
     """Changes made through the API, newest first: which token, as whom, what, the answer."""
     entries = await runtime.store.tokens.audit_log(limit)
-    return [AuditOut(**e.__dict__) for e in entries]
+    return AuditLog(items=[AuditOut(**e.__dict__) for e in entries])

@@ -87,7 +87,7 @@ async def test_the_report_prints_its_table_bars_and_draws_a_chart(
         await m.api.post(f"/api/v1/incidents/{incident['id']}/ack", json={"by": "Ada Okafor"})
 
     async def counted() -> bool:
-        rows = (await m.api.get("/api/v1/reports/response")).json()["rows"]
+        rows = (await m.api.get("/api/v1/reports/response")).json()["items"]
         return bool(sum(r["acknowledged"] for r in rows) == 2)
 
     await eventually(counted)
@@ -103,6 +103,6 @@ async def test_the_report_prints_its_table_bars_and_draws_a_chart(
     await tocsin(served, "report", "--chart", str(svg))
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     as_json = await tocsin(served, "--json", "report")
-    assert {r["level"] for r in json.loads(as_json.output)["rows"]} == {"A", "B"}
+    assert {r["level"] for r in json.loads(as_json.output)["items"]} == {"A", "B"}
     quarterly = await tocsin(served, "report", "quarterly")
     assert quarterly.output.startswith("# Quarterly incident digest")

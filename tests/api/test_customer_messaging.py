@@ -118,7 +118,7 @@ async def test_a_statement_walks_from_draft_to_every_subscriber(messaging: Messa
     assert token is not None
     done = await m.public.post("/status/unsubscribe", data={"token": token.group(1)})
     assert "You are unsubscribed" in done.text
-    listed = (await m.api.get("/api/v1/subscribers")).json()
+    listed = (await m.api.get("/api/v1/subscribers")).json()["items"]
     assert [s.get("email") or s["webhook_url"] for s in listed] == [
         "ops@example.com",
         m.hooks.url("ok"),
@@ -141,7 +141,7 @@ async def test_an_endpoint_answering_410_is_disabled_and_smtp_down_stays_pending
     await m.api.post(f"/api/v1/messages/{draft['id']}/approve", json={"by": "Gil Ramos"})
 
     async def disabled() -> dict[str, Any] | None:
-        (hook,) = (await m.api.get("/api/v1/subscribers?kind=webhook")).json()
+        (hook,) = (await m.api.get("/api/v1/subscribers?kind=webhook")).json()["items"]
         return hook if hook["status"] == "disabled" else None
 
     hook = await eventually(disabled)

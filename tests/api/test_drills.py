@@ -36,11 +36,11 @@ async def test_unknown_scenario_is_a_404_naming_the_known_ones(client: httpx.Asy
     assert response.json()["detail"] == (
         "no drill scenario 'fire'; known scenarios: comprehensive, integrated, routine"
     )
-    assert (await client.get("/api/v1/drills")).json()["drills"] == []
+    assert (await client.get("/api/v1/drills")).json() == {"items": []}
 
 
 async def test_scenarios_are_listed_with_their_calendars(client: httpx.AsyncClient) -> None:
-    listed = (await client.get("/api/v1/drills/scenarios")).json()["scenarios"]
+    listed = (await client.get("/api/v1/drills/scenarios")).json()["items"]
 
     assert {s["name"]: (s["kind"], s["schedule"]) for s in listed} == {
         "comprehensive": ("comprehensive", "0 9 1 3 * (UTC)"),
@@ -95,7 +95,7 @@ async def test_a_drill_runs_is_classified_scored_and_reported(
     assert "| classification accuracy | ≥ 95% of triage right | 100% | yes |" in text
     assert "| Ada Okafor | 1 | 1 | 100% |" in text
     listed = (await client.get("/api/v1/drills", params={"scenario": "routine"})).json()
-    assert [d["id"] for d in listed["drills"]] == [run["id"]]
+    assert [d["id"] for d in listed["items"]] == [run["id"]]
 
 
 async def test_bad_drill_input_is_a_4xx_naming_the_field_and_changes_nothing(
@@ -184,9 +184,9 @@ async def test_a_drill_incident_reaches_no_customer_and_no_report(messaging: Mes
     assert m.hooks.endpoints["ok"].calls == 0
     # Reports count real incidents unless drills are asked for.
     real = (await m.api.get("/api/v1/reports/response")).json()
-    assert real["rows"] == []
+    assert real["items"] == []
     drills = (await m.api.get("/api/v1/reports/response", params={"drill": "true"})).json()
-    assert [(r["level"], r["count"]) for r in drills["rows"]] == [("A", 1)]
+    assert [(r["level"], r["count"]) for r in drills["items"]] == [("A", 1)]
     metrics = (await m.api.get("/metrics")).text
     assert 'tocsin_incidents_open{drill="true",level="A"} 1.0' in metrics
     assert 'tocsin_incidents_open{drill="false",level="A"} 0.0' in metrics

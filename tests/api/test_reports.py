@@ -113,7 +113,7 @@ async def seed(store: RecordsStore) -> None:
 
 
 def rows(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(r["level"], r["month"]): r for r in report["rows"]}
+    return {(r["level"], r["month"]): r for r in report["items"]}
 
 
 async def test_the_response_report_equals_the_figures_worked_out_by_hand(
@@ -152,12 +152,12 @@ async def test_the_response_report_equals_the_figures_worked_out_by_hand(
     assert "declaration" in report["definitions"]["mtta_seconds"]
 
     drills = (await client.get("/api/v1/reports/response", params={"drill": "true"})).json()
-    assert [(r["level"], r["count"]) for r in drills["rows"]] == [("A", 1)]
+    assert [(r["level"], r["count"]) for r in drills["items"]] == [("A", 1)]
     october = await client.get(
         "/api/v1/reports/response",
         params={"since": "2026-10-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
     )
-    assert {r["month"] for r in october.json()["rows"]} == {"2026-10"}
+    assert {r["month"] for r in october.json()["items"]} == {"2026-10"}
 
 
 async def test_the_quarterly_digest_equals_the_figures_worked_out_by_hand(

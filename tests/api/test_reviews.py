@@ -161,10 +161,10 @@ async def test_action_items_are_listed_closed_and_dropped_with_a_reason(
     assert "reason" in no_reason.json()["detail"]
     assert dropped.json()["reason"] == "the flag service is retired"
     open_items = (await client.get("/api/v1/actions", params={"status": "open"})).json()
-    assert open_items == []
-    every = (await client.get("/api/v1/actions")).json()
+    assert open_items == {"items": []}
+    every = (await client.get("/api/v1/actions")).json()["items"]
     assert {a["status"] for a in every} == {"done", "wont_do"}
-    assert (await client.get("/api/v1/actions", params={"overdue": "true"})).json() == []
+    assert (await client.get("/api/v1/actions", params={"overdue": "true"})).json() == {"items": []}
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,7 @@ async def test_a_bad_action_item_is_a_422_naming_the_field(
 
     assert response.status_code == 422, response.text
     assert field in json.dumps(response.json()["detail"])
-    assert (await client.get("/api/v1/actions")).json() == []
+    assert (await client.get("/api/v1/actions")).json() == {"items": []}
 
 
 async def test_bad_review_requests_are_4xx(client: httpx.AsyncClient, declare: Declare) -> None:

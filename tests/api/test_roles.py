@@ -102,7 +102,7 @@ async def test_each_role_does_what_it_may_and_is_told_what_it_may_not(
     actors = await eventually(recorded)
     assert actors["acknowledged"] == "Ada Okafor"
     assert actors["level_changed"] == "Jo Mbeki"
-    audit = (await client.get("/api/v1/audit")).json()
+    audit = (await client.get("/api/v1/audit")).json()["items"]
     changes = [(e["token"], e["person"], e["method"], e["path"], e["status"]) for e in audit]
     assert ("ada", "Ada Okafor", "POST", f"/api/v1/incidents/{incident['id']}/ack", 403) in changes
     assert ("jo", "Jo Mbeki", "POST", f"/api/v1/incidents/{incident['id']}/level", 200) in changes
@@ -119,7 +119,7 @@ async def test_tokens_are_kept_hashed_shown_once_and_revoked_at_once(
     async with stack.store._engine.connect() as conn:
         rows = (await conn.execute(api_tokens.select())).all()
     assert all(token not in str(value) for row in rows for value in row)
-    listed = (await client.get("/api/v1/tokens")).json()
+    listed = (await client.get("/api/v1/tokens")).json()["items"]
     assert [(t["name"], t["role"], t["revoked_at"]) for t in listed] == [("ci", "viewer", None)]
     assert "token" not in listed[0]
     twice = await client.post("/api/v1/tokens", json={"name": "ci", "role": "admin"})

@@ -313,7 +313,7 @@ async def test_bad_maintenance_is_a_422_naming_the_field(
     )
     assert response.status_code == 422
     assert field in json.dumps(response.json()["detail"])
-    assert (await client.get("/api/v1/maintenances")).json() == []
+    assert (await client.get("/api/v1/maintenances")).json() == {"items": []}
 
 
 async def test_maintenance_ending_before_it_starts_is_refused(client: httpx.AsyncClient) -> None:

@@ -37,7 +37,7 @@ async def test_bad_subscribers_are_refused_naming_the_field(
     detail = json.dumps(response.json()["detail"])
     assert field in detail
     assert words in detail
-    assert (await client.get("/api/v1/subscribers")).json() == []
+    assert (await client.get("/api/v1/subscribers")).json() == {"items": []}
 
 
 async def test_an_address_is_subscribed_once_and_removed(client: httpx.AsyncClient) -> None:
@@ -56,7 +56,7 @@ async def test_an_address_is_subscribed_once_and_removed(client: httpx.AsyncClie
     assert gone.status_code == 204
     missing = await client.delete(f"/api/v1/subscribers/{created.json()['id']}")
     assert missing.status_code == 404
-    assert (await client.get("/api/v1/subscribers")).json() == []
+    assert (await client.get("/api/v1/subscribers")).json() == {"items": []}
 
 
 async def test_subscribers_need_the_token(anonymous: httpx.AsyncClient) -> None:

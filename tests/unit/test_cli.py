@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from api.schemas import IncidentList, IncidentOut, Timeline
+from api.schemas.incidents import IncidentList, IncidentOut, Timeline
 from domain.models import EventKind, Incident, IncidentType, Level, Status, TimelineEvent
 from tocsin.cli import app
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import (
+from api.schemas.drills import (
     ClassificationOut,
     DrillList,
     DrillOut,
@@ -74,7 +74,7 @@ def scenarios(ctx: typer.Context) -> None:
     api = api_of(ctx)
 
     def render(payload: Any) -> None:
-        listed = parse(ScenarioList, payload).scenarios
+        listed = parse(ScenarioList, payload).items
         rows = [
             [
                 s.name,
@@ -118,7 +118,7 @@ def list_runs(
         params["scenario"] = scenario
 
     def render(payload: Any) -> None:
-        runs = parse(DrillList, payload).drills
+        runs = parse(DrillList, payload).items
         rows = [
             [
                 d.id,
@@ -255,7 +255,7 @@ def schedule(
     if scenario is None:
         if len(body) > 1:
             fail("--cron, --timezone and --jitter change one scenario's schedule: name it")
-        listed = parse(ScenarioList, api.request("GET", "/drills/scenarios")).scenarios
+        listed = parse(ScenarioList, api.request("GET", "/drills/scenarios")).items
         names = [s.name for s in listed if s.schedule]
     else:
         names = [scenario]
@@ -272,7 +272,7 @@ def schedules(ctx: typer.Context) -> None:
     api = api_of(ctx)
 
     def render(payload: Any) -> None:
-        listed = parse(ScheduleList, payload).schedules
+        listed = parse(ScheduleList, payload).items
         if not listed:
             typer.echo("no drill schedules; create them with: tocsin drill schedule")
             return

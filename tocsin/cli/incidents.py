@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import IncidentList, IncidentOut, Timeline
+from api.schemas.incidents import IncidentList, IncidentOut, Timeline
 from domain.durations import humanize
 from domain.models import IncidentType, Level, Status
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who

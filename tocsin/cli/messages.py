@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import MessageList, MessageOut, SubscriberCreated, SubscriberOut
+from api.schemas.messages import MessageList, MessageOut
+from api.schemas.subscribers import SubscriberCreated, SubscriberList
 from domain.statements import Stage
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who
 
@@ -178,22 +179,21 @@ def list_subscribers(ctx: typer.Context) -> None:
     """Every subscriber: e-mail addresses and webhook endpoints."""
 
     def render(payload: Any) -> None:
-        if not payload:
+        listed = parse(SubscriberList, payload).items
+        if not listed:
             typer.echo("no subscribers")
             return
-        rows = []
-        for item in payload:
-            s = parse(SubscriberOut, item)
-            rows.append(
-                [
-                    s.id,
-                    s.kind,
-                    shorten(s.email or s.webhook_url or "", 40),
-                    s.status,
-                    s.source,
-                    _when(s.created_at),
-                ]
-            )
+        rows = [
+            [
+                s.id,
+                s.kind,
+                shorten(s.email or s.webhook_url or "", 40),
+                s.status,
+                s.source,
+                _when(s.created_at),
+            ]
+            for s in listed
+        ]
         typer.echo(table(["ID", "KIND", "ADDRESS", "STATUS", "FROM", "ADDED"], rows))
 
     api = api_of(ctx)

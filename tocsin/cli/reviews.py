@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import ActionOut, ResponseReport, ResponseRowOut, ReviewList, ReviewOut
+from api.schemas.actions import ActionList, ActionOut
+from api.schemas.reports import ResponseReport, ResponseRowOut
+from api.schemas.reviews import ReviewList, ReviewOut
 from domain.durations import humanize, parse_duration
 from tocsin.cli.base import By, api_of, app, clock, facts, fail, parse, shorten, table, who
 
@@ -282,7 +284,7 @@ def actions(
         params["owner"] = owner
 
     def render(payload: Any) -> None:
-        items = [parse(ActionOut, item) for item in payload]
+        items = parse(ActionList, payload).items
         typer.echo(_actions_table(items) if items else "no action items")
 
     api = api_of(ctx)
@@ -397,7 +399,7 @@ def report(
             params[name] = value if "T" in value else f"{value}T00:00:00Z"
 
     def render(payload: Any) -> None:
-        rows = parse(ResponseReport, payload).rows
+        rows = parse(ResponseReport, payload).items
         if not rows:
             typer.echo("no incidents in that period")
             return

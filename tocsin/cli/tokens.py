@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import TokenCreated, TokenOut
+from api.schemas.tokens import TokenCreated, TokenList
 from domain.access import Role
 from tocsin.cli.base import api_of, app, clock, parse, table
 
@@ -48,19 +48,17 @@ def list_tokens(ctx: typer.Context) -> None:
     api = api_of(ctx)
 
     def render(payload: Any) -> None:
-        rows = []
-        for item in payload:
-            t = parse(TokenOut, item)
-            rows.append(
-                [
-                    t.name,
-                    t.role.value,
-                    t.person or "-",
-                    "yes" if t.acts_for_others else "no",
-                    f"{clock(t.created_at)} by {t.created_by}",
-                    f"revoked {clock(t.revoked_at)}" if t.revoked_at else "live",
-                ]
-            )
+        rows = [
+            [
+                t.name,
+                t.role.value,
+                t.person or "-",
+                "yes" if t.acts_for_others else "no",
+                f"{clock(t.created_at)} by {t.created_by}",
+                f"revoked {clock(t.revoked_at)}" if t.revoked_at else "live",
+            ]
+            for t in parse(TokenList, payload).items
+        ]
         typer.echo(table(["NAME", "ROLE", "ACTS AS", "FOR OTHERS", "CREATED (UTC)", "STATE"], rows))
 
     api.show(api.request("GET", "/tokens"), render)
