@@ -32,11 +32,11 @@ from api.routes import (
     drills,
     health,
     incidents,
-    messages,
     metrics,
     reports,
     reviews,
     slack,
+    statements,
     status,
     subscribers,
     tokens,
@@ -112,7 +112,7 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(incidents.router)
-    app.include_router(messages.router)
+    app.include_router(statements.router)
     app.include_router(subscribers.router)
     app.include_router(reviews.router)
     app.include_router(reports.router)

@@ -17,11 +17,11 @@ from typing import Any
 from alerts.catalog import Catalog
 from domain.models import Incident, Level, Status
 from domain.statements import (
-    CustomerMessage,
     Maintenance,
     MaintenanceStatus,
-    MessageStatus,
     Override,
+    Statement,
+    StatementStatus,
 )
 
 HISTORY_DAYS = 90
@@ -58,7 +58,7 @@ DOWNTIME_WEIGHT = {MAJOR: 1.0, PARTIAL: 0.3}
 @dataclass(frozen=True)
 class PublicIncident:
     incident: Incident
-    updates: list[CustomerMessage]  # published, newest first
+    updates: list[Statement]  # published, newest first
 
     @property
     def stage(self) -> str:
@@ -173,19 +173,21 @@ def _maintenance_json(m: Maintenance) -> dict[str, Any]:
 
 
 def public_incidents(
-    incidents: Mapping[str, Incident], messages: Sequence[CustomerMessage]
+    incidents: Mapping[str, Incident], messages: Sequence[Statement]
 ) -> list[PublicIncident]:
     """Incidents with at least one published statement, newest first; drills never (their
     statements are not published, and are filtered here once more)."""
     # A corrected statement stays until its correction is on the page, so the incident
     # never drops off the page in between.
-    replaced = {m.corrects for m in messages if m.corrects and m.status is MessageStatus.PUBLISHED}
-    by_incident: dict[str, list[CustomerMessage]] = {}
+    replaced = {
+        m.corrects for m in messages if m.corrects and m.status is StatementStatus.PUBLISHED
+    }
+    by_incident: dict[str, list[Statement]] = {}
     for message in messages:
         if message.drill or message.published_at is None:
             continue
-        if message.status is MessageStatus.PUBLISHED or (
-            message.status is MessageStatus.SUPERSEDED and message.id not in replaced
+        if message.status is StatementStatus.PUBLISHED or (
+            message.status is StatementStatus.SUPERSEDED and message.id not in replaced
         ):
             by_incident.setdefault(message.incident_id, []).append(message)
     found = []
@@ -205,7 +207,7 @@ def build(
     url: str,
     catalog: Catalog,
     incidents: Mapping[str, Incident],
-    messages: Sequence[CustomerMessage],
+    messages: Sequence[Statement],
     maintenances: Sequence[Maintenance],
     overrides: Mapping[str, Override],
     now: datetime,

@@ -28,7 +28,7 @@ class Stage(StrEnum):
         }[status]
 
 
-class MessageStatus(StrEnum):
+class StatementStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -51,13 +51,13 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-class CustomerMessage(BaseModel):
+class Statement(BaseModel):
     """One statement for customers and its way from draft to published."""
 
     id: str = Field(description="<incident id>-m<n>")
     incident_id: str
     stage: Stage
-    status: MessageStatus = MessageStatus.DRAFT
+    status: StatementStatus = StatementStatus.DRAFT
     body: str
     drill: bool = False
     due_at: AwareDatetime | None = Field(default=None, description="approve by then")
@@ -122,7 +122,7 @@ class StatementsState(BaseModel):
     """What an incident's statements workflow carries across continue-as-new."""
 
     incident: Incident
-    messages: list[CustomerMessage] = Field(default_factory=list)
+    messages: list[Statement] = Field(default_factory=list)
     # After a publication, the next update is due then (until the incident is resolved).
     next_update_due: AwareDatetime | None = None
     update_reminded: bool = False

@@ -23,7 +23,7 @@ from domain.models import (
 )
 from domain.notify import HANDLING, Notification
 from domain.playbook import PageTarget
-from domain.statements import CustomerMessage, MessageStatus
+from domain.statements import Statement, StatementStatus
 
 _FUNCTION_NAMES = {
     Function.TECHNICAL_SUPPORT: "technical support",
@@ -398,14 +398,14 @@ def bundle_text(recipient: Recipient, pages: Sequence[Notification]) -> str:
     return "\n".join(lines)
 
 
-def statement_not_a_draft(message: CustomerMessage) -> str:
+def statement_not_a_draft(message: Statement) -> str:
     if message.approved_by is not None:
         at = f" at {message.approved_at:%Y-%m-%d %H:%M:%S} UTC" if message.approved_at else ""
         return f"statement {message.id} was already approved by {message.approved_by}{at}"
-    if message.status is MessageStatus.REJECTED:
+    if message.status is StatementStatus.REJECTED:
         return f"statement {message.id} was rejected by {message.rejected_by}"
     return f"statement {message.id} is {message.status.value}, not a draft waiting for approval"
 
 
-def statement_not_correctable(message: CustomerMessage) -> str:
+def statement_not_correctable(message: Statement) -> str:
     return f"statement {message.id} is {message.status.value}: only a published one is corrected"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -27,6 +28,11 @@ from playbooks.templates import load_templates
 from tocsin.binaries import temporal_cli, temporal_test_server
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
+
+# Properties are about what the rules do, not how fast: on a machine busy with the rest of the
+# suite an example can take longer than hypothesis's default 200 ms deadline.
+settings.register_profile("tocsin", deadline=None)
+settings.load_profile("tocsin")
 
 # The trials that run a whole `tocsin up` stack take most of the suite's time. Under
 # pytest-xdist (`make test`) they start first, so none of them is the last test left, and in

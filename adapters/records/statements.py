@@ -23,12 +23,12 @@ from adapters.records.tables import (
 from adapters.records.upsert import insert_for, locked, newer_wins
 from domain.statements import (
     Channel,
-    CustomerMessage,
     Delivery,
     DeliveryStatus,
     Maintenance,
-    MessageStatus,
     Override,
+    Statement,
+    StatementStatus,
 )
 
 
@@ -56,7 +56,7 @@ class StatementRecords:
 
     # ------------------------------------------------------------------------ statements
 
-    async def save(self, message: CustomerMessage) -> None:
+    async def save(self, message: Statement) -> None:
         """Record a statement; an older version never overwrites a newer one."""
         row: dict[str, Any] = message.model_dump()
         row["stage"], row["status"] = message.stage.value, message.status.value
@@ -64,7 +64,7 @@ class StatementRecords:
         async with self._writer.begin() as conn:
             await conn.execute(newer_wins(conn, customer_messages, row))
 
-    async def get(self, message_id: str) -> CustomerMessage | None:
+    async def get(self, message_id: str) -> Statement | None:
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -73,7 +73,7 @@ class StatementRecords:
             ).first()
         return None if row is None else _message(row._mapping)
 
-    async def of_incident(self, incident_id: str) -> list[CustomerMessage]:
+    async def of_incident(self, incident_id: str) -> list[Statement]:
         query = (
             select(customer_messages)
             .where(customer_messages.c.incident_id == incident_id)
@@ -83,7 +83,7 @@ class StatementRecords:
             rows = (await conn.execute(query)).all()
         return [_message(row._mapping) for row in rows]
 
-    async def published_since(self, since: datetime) -> list[CustomerMessage]:
+    async def published_since(self, since: datetime) -> list[Statement]:
         """Every statement customers saw (published, or published and later corrected) of
         incidents that are not drills, newest first. A statement is on the status page once
         its delivery there is done: after the key accounts were told."""
@@ -95,7 +95,7 @@ class StatementRecords:
             select(customer_messages)
             .where(
                 customer_messages.c.status.in_(
-                    [MessageStatus.PUBLISHED.value, MessageStatus.SUPERSEDED.value]
+                    [StatementStatus.PUBLISHED.value, StatementStatus.SUPERSEDED.value]
                 ),
                 customer_messages.c.drill.is_(False),
                 customer_messages.c.published_at >= since,
@@ -365,8 +365,8 @@ class StatementRecords:
         return None if row is None else Maintenance.model_validate(dict(row._mapping))
 
 
-def _message(values: Any) -> CustomerMessage:
-    return CustomerMessage.model_validate({k: values[k] for k in CustomerMessage.model_fields})
+def _message(values: Any) -> Statement:
+    return Statement.model_validate({k: values[k] for k in Statement.model_fields})
 
 
 def _subscriber(values: Any) -> Subscriber:

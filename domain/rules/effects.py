@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from domain.models import Actor, Function, NotificationKind, Role, Tier, TimelineEvent
 from domain.playbook import PageTarget
 from domain.rules.state import IncidentState
-from domain.statements import CustomerMessage
+from domain.statements import Statement
 
 
 class NotifyTarget(BaseModel):
@@ -50,7 +50,7 @@ class Outcome:
 class Record:
     """Write the statement (and these timeline events) to the records."""
 
-    message: CustomerMessage
+    message: Statement
     events: tuple[TimelineEvent, ...] = ()
 
 
@@ -58,7 +58,7 @@ class Record:
 class Ask:
     """Ask the people of these tiers to approve the draft, once per ``key``."""
 
-    message: CustomerMessage
+    message: Statement
     page: list[PageTarget]
     event: TimelineEvent
     key: str
@@ -68,7 +68,7 @@ class Ask:
 class Publish:
     """Deliver the published statement: key accounts first, then the public."""
 
-    message: CustomerMessage
+    message: Statement
 
 
 Effect = Record | Ask | Publish

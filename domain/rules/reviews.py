@@ -23,7 +23,7 @@ from domain.reviews import (
     ReviewStatus,
     review_id,
 )
-from domain.statements import CustomerMessage
+from domain.statements import Statement
 
 
 def owner_of(incident: Incident) -> str:
@@ -39,7 +39,7 @@ def _seconds(later: datetime | None, earlier: datetime) -> float | None:
     return None if later is None else (later - earlier).total_seconds()
 
 
-def key_times(incident: Incident, messages: Sequence[CustomerMessage]) -> KeyTimes:
+def key_times(incident: Incident, messages: Sequence[Statement]) -> KeyTimes:
     first = next(
         (m for m in sorted(messages, key=lambda m: m.drafted_at) if m.due_at is not None), None
     )
@@ -69,7 +69,7 @@ def key_times(incident: Incident, messages: Sequence[CustomerMessage]) -> KeyTim
     )
 
 
-def breaches(incident: Incident, messages: Sequence[CustomerMessage]) -> list[str]:
+def breaches(incident: Incident, messages: Sequence[Statement]) -> list[str]:
     found = []
     if incident.window_breached and incident.breached_at is not None:
         level = incident.breach_level or incident.level
@@ -91,7 +91,7 @@ def participants(incident: Incident, timeline: Sequence[TimelineEvent]) -> list[
 def prefill(
     incident: Incident,
     timeline: Sequence[TimelineEvent],
-    messages: Sequence[CustomerMessage],
+    messages: Sequence[Statement],
     policy: ReviewPolicy,
     now: datetime,
 ) -> Review:

@@ -15,10 +15,10 @@ from domain.playbook import CustomerPolicy, PageTarget
 from domain.rules.effects import Ask, Effect, Publish, Record
 from domain.statements import (
     STATEMENT_SEQ,
-    CustomerMessage,
-    MessageStatus,
     Stage,
+    Statement,
     StatementsState,
+    StatementStatus,
 )
 
 # An update is drafted this long before it is due (at most half the cadence), so the
@@ -26,14 +26,14 @@ from domain.statements import (
 UPDATE_LEAD = timedelta(minutes=10)
 
 
-def awaiting(state: StatementsState) -> CustomerMessage | None:
+def awaiting(state: StatementsState) -> Statement | None:
     """The draft waiting for approval, if any (one at a time: a new draft replaces it)."""
-    drafts = [m for m in state.messages if m.status is MessageStatus.DRAFT]
+    drafts = [m for m in state.messages if m.status is StatementStatus.DRAFT]
     return drafts[-1] if drafts else None
 
 
-def published(state: StatementsState) -> list[CustomerMessage]:
-    return [m for m in state.messages if m.status is MessageStatus.PUBLISHED]
+def published(state: StatementsState) -> list[Statement]:
+    return [m for m in state.messages if m.status is StatementStatus.PUBLISHED]
 
 
 def update_drafted_at(state: StatementsState, policy: CustomerPolicy) -> datetime | None:
@@ -46,7 +46,7 @@ def update_drafted_at(state: StatementsState, policy: CustomerPolicy) -> datetim
     return state.next_update_due - lead
 
 
-def _step_at(message: CustomerMessage, policy: CustomerPolicy) -> datetime | None:
+def _step_at(message: Statement, policy: CustomerPolicy) -> datetime | None:
     if message.due_at is None or message.escalations >= len(policy.escalate):
         return None
     return message.due_at + policy.escalate[message.escalations].after
@@ -85,13 +85,13 @@ class Breach:
     """A draft not approved by its due time: a statement breach, recorded once; with
     ``holding``, the pre-approved holding statement goes out meanwhile."""
 
-    message: CustomerMessage
+    message: Statement
     holding: bool
 
 
 @dataclass(frozen=True)
 class Escalate:
-    message: CustomerMessage
+    message: Statement
     step: int
     page: list[PageTarget]
 
@@ -145,7 +145,7 @@ class Outcome:
     state: StatementsState
     effects: list[Effect] = field(default_factory=list)
     # The statement the action produced or changed (what an update answers with).
-    message: CustomerMessage | None = None
+    message: Statement | None = None
     # A breach that calls for the holding statement: publish one for this stage.
     hold: Stage | None = None
     # A change of the incident that calls for a new draft of this stage, due then.
@@ -164,17 +164,17 @@ class UnknownStatement(Exception):
     """No statement of that id in this incident."""
 
 
-def find(state: StatementsState, message_id: str) -> CustomerMessage:
+def find(state: StatementsState, message_id: str) -> Statement:
     for message in state.messages:
         if message.id == message_id:
             return message
     raise UnknownStatement(f"no statement {message_id}")
 
 
-def waiting_draft(state: StatementsState, message_id: str) -> CustomerMessage:
+def waiting_draft(state: StatementsState, message_id: str) -> Statement:
     """The draft an approval or rejection is for; raises when it is past approval."""
     message = find(state, message_id)
-    if message.status is not MessageStatus.DRAFT:
+    if message.status is not StatementStatus.DRAFT:
         raise NotADraft(wording.statement_not_a_draft(message))
     return message
 
@@ -194,8 +194,8 @@ def draft(
     s = state.model_copy(deep=True)
     effects: list[Effect] = []
     for waiting in s.messages:
-        if waiting.status is MessageStatus.DRAFT:
-            waiting.status = MessageStatus.SUPERSEDED
+        if waiting.status is StatementStatus.DRAFT:
+            waiting.status = StatementStatus.SUPERSEDED
             waiting.version += 1
             effects.append(Record(waiting.model_copy(deep=True)))
     message = _new_message(s, stage=stage, body=body, by=by, now=now, due_at=due_at)
@@ -228,7 +228,7 @@ def approve(
     edited = body is not None and body.strip() != message.body
     if body is not None:
         message.body = body.strip()
-    message.status = MessageStatus.APPROVED
+    message.status = StatementStatus.APPROVED
     message.approved_by = by
     message.approved_at = now
     message.version += 1
@@ -251,7 +251,7 @@ def reject(
     """Rejected; the statement is still due: the workflow drafts it again, keeping the clock."""
     s = state.model_copy(deep=True)
     message = waiting_draft(s, message_id)
-    message.status = MessageStatus.REJECTED
+    message.status = StatementStatus.REJECTED
     message.rejected_by = by
     message.rejected_reason = reason
     message.version += 1
@@ -279,9 +279,9 @@ def correct(
     """Publish a correction of a published statement; the original is kept, superseded."""
     s = state.model_copy(deep=True)
     original = find(s, message_id)
-    if original.status is not MessageStatus.PUBLISHED:
+    if original.status is not StatementStatus.PUBLISHED:
         raise NotPublished(wording.statement_not_correctable(original))
-    original.status = MessageStatus.SUPERSEDED
+    original.status = StatementStatus.SUPERSEDED
     original.version += 1
     correction = _new_message(
         s,
@@ -392,8 +392,8 @@ def incident_changed(
     effects: list[Effect] = []
     if quiet_once_resolved and incident.status is Status.RESOLVED:
         for waiting in s.messages:
-            if waiting.status is MessageStatus.DRAFT and waiting.stage is not Stage.RESOLVED:
-                waiting.status = MessageStatus.SUPERSEDED
+            if waiting.status is StatementStatus.DRAFT and waiting.stage is not Stage.RESOLVED:
+                waiting.status = StatementStatus.SUPERSEDED
                 waiting.version += 1
                 effects.append(Record(waiting.model_copy(deep=True)))
     if not after.applies(incident.type):
@@ -422,9 +422,9 @@ TOCSIN = "tocsin"
 
 
 def _publish(
-    s: StatementsState, policy: CustomerPolicy, message: CustomerMessage, now: datetime
+    s: StatementsState, policy: CustomerPolicy, message: Statement, now: datetime
 ) -> list[Effect]:
-    message.status = MessageStatus.PUBLISHED
+    message.status = StatementStatus.PUBLISHED
     message.published_at = now
     message.version += 1
     if s.incident.status is not Status.RESOLVED:
@@ -454,9 +454,9 @@ def _new_message(
     holding: bool = False,
     corrects: str | None = None,
     drill: bool | None = None,
-) -> CustomerMessage:
+) -> Statement:
     s.seq += 1
-    message = CustomerMessage(
+    message = Statement(
         id=f"{s.incident.id}-m{s.seq}",
         incident_id=s.incident.id,
         stage=stage,
@@ -469,7 +469,7 @@ def _new_message(
         approved_at=now if approved_by else None,
         holding=holding,
         corrects=corrects,
-        status=MessageStatus.APPROVED if approved_by else MessageStatus.DRAFT,
+        status=StatementStatus.APPROVED if approved_by else StatementStatus.DRAFT,
         version=1,
     )
     s.messages.append(message)

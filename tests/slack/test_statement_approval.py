@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 
 from adapters.slack import layout
 from domain.models import Actor, Declaration, Incident, IncidentType, Level
-from domain.statements import CustomerMessage, MessageStatus
+from domain.statements import Statement, StatementStatus
 from testkit.waiting import eventually
 from tests.slack.conftest import SlackStack, button, command, interaction, post_signed
 from workflows.ids import statements_workflow_id, workflow_id
@@ -56,8 +56,8 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
     }
 
 
-async def stored(stack: SlackStack, message_id: str, status: MessageStatus) -> CustomerMessage:
-    async def check() -> CustomerMessage | None:
+async def stored(stack: SlackStack, message_id: str, status: StatementStatus) -> Statement:
+    async def check() -> Statement | None:
         found = await stack.store.statements.get(message_id)
         return found if found is not None and found.status is status else None
 
@@ -96,7 +96,7 @@ async def test_approve_in_the_direct_message_publishes_the_draft(slack: SlackSta
     response = await post_signed(slack, "/slack/interactions", press)
 
     assert response.status_code == 200
-    published = await stored(slack, message_id, MessageStatus.PUBLISHED)
+    published = await stored(slack, message_id, StatementStatus.PUBLISHED)
     assert published.approved_by == "Gil Ramos"
     (answer,) = await eventually(lambda: slack.fake.responses_to("a1"))
     assert answer["text"].startswith(f"Approved and published: statement {message_id}")
@@ -119,7 +119,7 @@ async def test_edit_opens_the_text_and_approves_it_as_edited(slack: SlackStack) 
     (view,) = await eventually(lambda: list(slack.fake.views.values()) or None)
     assert view["callback_id"] == layout.STATEMENT_EDIT
     assert view["private_metadata"] == message_id
-    draft = await stored(slack, message_id, MessageStatus.DRAFT)
+    draft = await stored(slack, message_id, StatementStatus.DRAFT)
     assert draft.body in json.dumps(view["blocks"])
 
     empty = await post_signed(
@@ -132,7 +132,7 @@ async def test_edit_opens_the_text_and_approves_it_as_edited(slack: SlackStack) 
     )
 
     assert done.json() == {}
-    published = await stored(slack, message_id, MessageStatus.PUBLISHED)
+    published = await stored(slack, message_id, StatementStatus.PUBLISHED)
     assert published.body == edited
     await finish(slack, incident)
 
@@ -153,12 +153,12 @@ async def test_reject_asks_why_and_a_fresh_draft_follows(slack: SlackStack) -> N
     )
 
     assert done.json() == {}
-    rejected = await stored(slack, message_id, MessageStatus.REJECTED)
+    rejected = await stored(slack, message_id, StatementStatus.REJECTED)
     assert rejected.rejected_reason == "name the payment provider"
 
-    async def fresh_draft() -> list[CustomerMessage] | None:
+    async def fresh_draft() -> list[Statement] | None:
         found = await slack.store.statements.of_incident(incident.id)
-        return [m for m in found if m.status is MessageStatus.DRAFT] or None
+        return [m for m in found if m.status is StatementStatus.DRAFT] or None
 
     (fresh,) = await eventually(fresh_draft)
     assert fresh.due_at == rejected.due_at

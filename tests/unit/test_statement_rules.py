@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from domain.models import Function, Incident, IncidentType, Level, Status, Tier
 from domain.playbook import CustomerPolicy, EscalationStep, PageTarget, Tell
 from domain.rules import statements as rules
-from domain.statements import CustomerMessage, MessageStatus, Stage, StatementsState
+from domain.statements import Stage, Statement, StatementsState, StatementStatus
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 minutes = st.integers(min_value=0, max_value=240).map(lambda m: timedelta(minutes=m))
@@ -54,7 +54,7 @@ def states(draw: st.DrawFn) -> StatementsState:
     messages = []
     if draw(st.booleans()):
         messages.append(
-            CustomerMessage(
+            Statement(
                 id=f"{incident.id}-m1",
                 incident_id=incident.id,
                 stage=Stage.INVESTIGATING,
@@ -80,7 +80,7 @@ def apply(state: StatementsState, actions: list[rules.Due], at: datetime) -> Sta
             draft.escalations = action.step + 1
         else:
             state.messages.append(
-                CustomerMessage(
+                Statement(
                     id=f"{state.incident.id}-m{len(state.messages) + 1}",
                     incident_id=state.incident.id,
                     stage=action.stage,
@@ -126,4 +126,4 @@ def test_a_breach_and_each_escalation_step_happen_once(
         state = apply(state, [a for a in actions if not isinstance(a, rules.DraftUpdate)], at)
     assert len(breaches) == len(set(breaches)) <= 1
     assert steps == sorted(set(steps))
-    assert all(m.status is MessageStatus.DRAFT for m in state.messages)
+    assert all(m.status is StatementStatus.DRAFT for m in state.messages)

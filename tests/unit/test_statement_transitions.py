@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from domain.models import Function, Incident, IncidentType, Level, Status, Tier
 from domain.playbook import CustomerPolicy, EscalationStep, PageTarget, Tell
 from domain.rules import statements as rules
-from domain.statements import MessageStatus, Stage, StatementsState
+from domain.statements import Stage, StatementsState, StatementStatus
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEAD = [PageTarget(function=Function.BRAND_PR, tier=Tier.PRIMARY)]
@@ -45,11 +45,11 @@ ACTIONS = st.lists(
     max_size=25,
 )
 ORDER = {
-    MessageStatus.DRAFT: 0,
-    MessageStatus.REJECTED: 1,
-    MessageStatus.APPROVED: 1,
-    MessageStatus.PUBLISHED: 2,
-    MessageStatus.SUPERSEDED: 3,
+    StatementStatus.DRAFT: 0,
+    StatementStatus.REJECTED: 1,
+    StatementStatus.APPROVED: 1,
+    StatementStatus.PUBLISHED: 2,
+    StatementStatus.SUPERSEDED: 3,
 }
 
 
@@ -149,7 +149,7 @@ def test_statements_only_move_forward_and_one_draft_waits_at_most(
                 was = before[message.id]
                 assert ORDER[message.status] >= ORDER[was.status]
                 assert message.version >= was.version
-        assert sum(m.status is MessageStatus.DRAFT for m in state.messages) <= 1
+        assert sum(m.status is StatementStatus.DRAFT for m in state.messages) <= 1
         assert len({m.id for m in state.messages}) == len(state.messages)
 
 
@@ -165,7 +165,7 @@ def test_nothing_falls_due_for_customers_once_the_incident_is_resolved(
     state = rules.incident_changed(
         state, POLICY, POLICY, resolved, now=now, quiet_once_resolved=True
     ).state
-    assert [m.stage for m in state.messages if m.status is MessageStatus.DRAFT] in (
+    assert [m.stage for m in state.messages if m.status is StatementStatus.DRAFT] in (
         [],
         [Stage.RESOLVED],
     )
@@ -179,7 +179,7 @@ def test_an_approval_after_a_rejection_is_refused_and_changes_nothing() -> None:
     rejected = rules.reject(state, draft.id, by="Gil", reason="tone", now=T0).state
     with pytest.raises(rules.NotADraft, match="rejected by Gil"):
         rules.approve(rejected, POLICY, draft.id, by="Ada", body=None, now=T0)
-    assert rules.find(rejected, draft.id).status is MessageStatus.REJECTED
+    assert rules.find(rejected, draft.id).status is StatementStatus.REJECTED
 
 
 def test_a_correction_after_publication_supersedes_the_original_and_publishes_itself() -> None:
@@ -187,9 +187,9 @@ def test_a_correction_after_publication_supersedes_the_original_and_publishes_it
     (draft,) = state.messages
     published = rules.approve(state, POLICY, draft.id, by="Gil", body=None, now=T0)
     outcome = rules.correct(published.state, POLICY, draft.id, by="Gil", body="Only cards.", now=T0)
-    assert rules.find(outcome.state, draft.id).status is MessageStatus.SUPERSEDED
+    assert rules.find(outcome.state, draft.id).status is StatementStatus.SUPERSEDED
     assert outcome.message is not None
-    assert outcome.message.status is MessageStatus.PUBLISHED
+    assert outcome.message.status is StatementStatus.PUBLISHED
     assert outcome.message.corrects == draft.id
     assert [type(e).__name__ for e in outcome.effects] == ["Record", "Record", "Publish"]
     with pytest.raises(rules.NotPublished):
@@ -210,8 +210,8 @@ def test_a_late_draft_breaches_once_holds_once_and_escalates_step_by_step() -> N
     state = fire_due(first_draft(), T0 + timedelta(minutes=26))
     held = [m for m in state.messages if m.holding]
     assert len(held) == 1
-    assert held[0].status is MessageStatus.PUBLISHED
-    draft = next(m for m in state.messages if m.status is MessageStatus.DRAFT)
+    assert held[0].status is StatementStatus.PUBLISHED
+    draft = next(m for m in state.messages if m.status is StatementStatus.DRAFT)
     assert draft.breached
     assert draft.escalations == 2
     assert fire_due(state, T0 + timedelta(minutes=27)) == state

@@ -35,7 +35,7 @@ from domain.models import (
     Tier,
 )
 from domain.reviews import ActionItem, ActionStatus
-from domain.statements import CustomerMessage, Maintenance, MessageStatus, Stage
+from domain.statements import Maintenance, Stage, Statement, StatementStatus
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_roster, load_scenarios
 from playbooks.roster import RosterSource
@@ -189,7 +189,7 @@ async def _after(stack: Stack, workflow_id: str, wait: timedelta) -> WorkflowHis
     return await handle.fetch_history()
 
 
-async def _statements_of(stack: Stack, incident_id: str) -> list[CustomerMessage]:
+async def _statements_of(stack: Stack, incident_id: str) -> list[Statement]:
     return await stack.store.statements.of_incident(incident_id)
 
 
@@ -213,11 +213,11 @@ async def statements_lifecycle(stack: Stack) -> WorkflowHistory:
     await stack.service.mitigate(incident.id, BOB, "rolled back")
     await stack.service.resolve(incident.id, BOB, "fixed")
 
-    async def resolved_draft() -> CustomerMessage | None:
+    async def resolved_draft() -> Statement | None:
         found = [
             m
             for m in await _statements_of(stack, incident.id)
-            if m.stage is Stage.RESOLVED and m.status is MessageStatus.DRAFT
+            if m.stage is Stage.RESOLVED and m.status is StatementStatus.DRAFT
         ]
         return found[0] if found else None
 
@@ -258,11 +258,11 @@ async def statements_resolved_unapproved(stack: Stack) -> WorkflowHistory:
     await stack.service.mitigate(incident.id, BOB, "rolled back")
     await stack.service.resolve(incident.id, BOB, "fixed")
 
-    async def resolved_draft() -> CustomerMessage | None:
+    async def resolved_draft() -> Statement | None:
         found = [
             m
             for m in await _statements_of(stack, incident.id)
-            if m.stage is Stage.RESOLVED and m.status is MessageStatus.DRAFT
+            if m.stage is Stage.RESOLVED and m.status is StatementStatus.DRAFT
         ]
         return found[0] if found else None
 

@@ -19,7 +19,7 @@ from domain.models import (
     Level,
     NotificationKind,
 )
-from domain.statements import Channel, CustomerMessage, DeliveryStatus, MessageStatus, Stage
+from domain.statements import Channel, DeliveryStatus, Stage, Statement, StatementStatus
 from testkit.waiting import eventually
 from tests.conftest import Stack
 from workflows.ids import statements_workflow_id
@@ -52,8 +52,8 @@ async def declare(
     )
 
 
-async def messages(stack: Stack, incident: Incident, count: int = 1) -> list[CustomerMessage]:
-    async def enough() -> list[CustomerMessage] | None:
+async def messages(stack: Stack, incident: Incident, count: int = 1) -> list[Statement]:
+    async def enough() -> list[Statement] | None:
         found = await stack.store.statements.of_incident(incident.id)
         return found if len(found) >= count else None
 
@@ -84,7 +84,7 @@ async def test_a_level_a_outage_drafts_the_first_statement_and_asks_the_comms_le
     (draft,) = await messages(stack, incident)
 
     assert draft.stage is Stage.INVESTIGATING
-    assert draft.status is MessageStatus.DRAFT
+    assert draft.status is StatementStatus.DRAFT
     assert draft.due_at == incident.declared_at + timedelta(minutes=5)
     assert "checkout" in draft.body
     assert "Next update by" in draft.body
@@ -129,7 +129,7 @@ async def test_an_approved_statement_reaches_key_accounts_then_the_status_page(
 
     approved = await statements(stack).approve(draft.id, GIL, "Checkout is failing; on it.")
 
-    assert approved.status is MessageStatus.PUBLISHED
+    assert approved.status is StatementStatus.PUBLISHED
     assert approved.approved_by == "Gil Ramos"
 
     async def delivered() -> list[tuple[str, str]] | None:
@@ -147,7 +147,7 @@ async def test_an_approved_statement_reaches_key_accounts_then_the_status_page(
     notes = stack.notifier.of_kind(NotificationKind.STATEMENT, incident.id)
     assert [n.recipient.person.name for n in notes if n.recipient] == ["Lea Martin", "Omar Farouk"]
     (record,) = await messages(stack, incident)
-    assert record.status is MessageStatus.PUBLISHED
+    assert record.status is StatementStatus.PUBLISHED
     assert record.body == "Checkout is failing; on it."
     (published,) = await stack.store.statements.published_since(incident.declared_at)
     assert published.id == draft.id
@@ -168,7 +168,7 @@ async def test_a_late_approval_is_a_breach_escalates_and_the_holding_statement_g
     assert "holding statement went out" in breach
     held = (await messages(stack, incident, 2))[1]
     assert held.holding
-    assert held.status is MessageStatus.PUBLISHED
+    assert held.status is StatementStatus.PUBLISHED
     assert "We are aware" in held.body
     await eventually(lambda: asked(stack, incident) == ["Gil Ramos", "Hana Sato"])
 
@@ -179,7 +179,7 @@ async def test_a_late_approval_is_a_breach_escalates_and_the_holding_statement_g
     escalations = await events(stack, incident, EventKind.STATEMENT_ESCALATED, 3)
     assert escalations[-1].startswith("Statement still not approved: step 3 of 3")
     (still,) = [m for m in await messages(stack, incident, 2) if m.id == draft.id]
-    assert still.status is MessageStatus.DRAFT
+    assert still.status is StatementStatus.DRAFT
     assert still.breached
     breaches = await stack.store.statements.breaches_by_level()
     assert breaches == {"A": 1}
@@ -197,7 +197,7 @@ async def test_after_a_statement_the_next_update_is_drafted_on_the_cadence(
 
     update = (await messages(stack, incident, 2))[1]
     assert update.stage is Stage.IDENTIFIED
-    assert update.status is MessageStatus.DRAFT
+    assert update.status is StatementStatus.DRAFT
     published_at = draft.drafted_at  # approved at once, in the same instant
     assert update.due_at is not None
     assert abs(update.due_at - (published_at + timedelta(minutes=30))) < timedelta(seconds=5)
@@ -215,11 +215,11 @@ async def test_mitigation_and_resolution_prepare_their_statements(stack: Stack) 
 
     assert monitoring.stage is Stage.MONITORING
     assert resolved.stage is Stage.RESOLVED
-    assert resolved.status is MessageStatus.DRAFT
+    assert resolved.status is StatementStatus.DRAFT
 
     async def superseded() -> bool:
         record = await stack.store.statements.get(monitoring.id)
-        return record is not None and record.status is MessageStatus.SUPERSEDED
+        return record is not None and record.status is StatementStatus.SUPERSEDED
 
     await eventually(superseded)
 
@@ -230,9 +230,9 @@ async def test_a_rejected_draft_is_drafted_again_with_the_same_due_time(stack: S
 
     rejected = await statements(stack).reject(draft.id, "too vague", GIL)
 
-    assert rejected.status is MessageStatus.REJECTED
+    assert rejected.status is StatementStatus.REJECTED
     again = (await messages(stack, incident, 2))[1]
-    assert again.status is MessageStatus.DRAFT
+    assert again.status is StatementStatus.DRAFT
     assert again.due_at == draft.due_at
     (text,) = await events(stack, incident, EventKind.STATEMENT_REJECTED)
     assert "too vague" in text
@@ -246,11 +246,11 @@ async def test_a_correction_is_published_and_the_original_kept(stack: Stack) -> 
     correction = await statements(stack).correct(draft.id, "Only card payments fail.", GIL)
 
     assert correction.corrects == draft.id
-    assert correction.status is MessageStatus.PUBLISHED
+    assert correction.status is StatementStatus.PUBLISHED
 
     async def superseded() -> bool:
         original = await stack.store.statements.get(draft.id)
-        return original is not None and original.status is MessageStatus.SUPERSEDED
+        return original is not None and original.status is StatementStatus.SUPERSEDED
 
     await eventually(superseded)
 
@@ -296,18 +296,27 @@ async def test_nothing_is_held_breached_or_escalated_for_customers_once_the_inci
     await stack.service.mitigate(incident.id, bob)
     await stack.service.resolve(incident.id, bob, "fixed")
 
-    async def resolved_draft() -> CustomerMessage | None:
+    async def resolved_draft() -> Statement | None:
         found = await stack.store.statements.of_incident(incident.id)
-        drafts = [m for m in found if m.status is MessageStatus.DRAFT]
+        drafts = [m for m in found if m.status is StatementStatus.DRAFT]
         return drafts[0] if [m.stage for m in drafts] == [Stage.RESOLVED] else None
 
     draft = await eventually(resolved_draft)
+
+    def asked_to_approve(message_id: str) -> list[str]:
+        return [
+            n.key
+            for n in stack.notifier.of_kind(NotificationKind.APPROVAL, incident.id)
+            if n.event.data.get("message") == message_id
+        ]
+
+    await eventually(lambda: asked_to_approve(draft.id))
     asked_before = len(asked(stack, incident))
     await stack.env.sleep(timedelta(hours=2))
 
     found = await stack.store.statements.of_incident(incident.id)
     assert [m for m in found if m.holding] == []
-    assert [m for m in found if m.status is MessageStatus.PUBLISHED] == []
+    assert [m for m in found if m.status is StatementStatus.PUBLISHED] == []
     assert not any(m.breached for m in found)
     timeline = [e.kind for e in await stack.store.timeline(incident.id)]
     assert EventKind.STATEMENT_BREACHED not in timeline
@@ -315,5 +324,5 @@ async def test_nothing_is_held_breached_or_escalated_for_customers_once_the_inci
     assert len(asked(stack, incident)) == asked_before
 
     approved = await statements(stack).approve(draft.id, GIL)
-    assert approved.status is MessageStatus.PUBLISHED
+    assert approved.status is StatementStatus.PUBLISHED
     assert approved.stage is Stage.RESOLVED

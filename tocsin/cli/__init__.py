@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Each module registers its commands on the one app.
-from tocsin.cli import drills, incidents, messages, playbooks, processes, reviews, tokens
+from tocsin.cli import drills, incidents, playbooks, processes, reviews, statements, tokens
 from tocsin.cli.base import app
 
 __all__ = [
@@ -11,10 +11,10 @@ __all__ = [
     "drills",
     "incidents",
     "main",
-    "messages",
     "playbooks",
     "processes",
     "reviews",
+    "statements",
     "tokens",
 ]
 

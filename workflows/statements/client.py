@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.errors import IncidentConflict, StatementNotFound
 from domain.models import Actor, Incident, Level
 from domain.playbook import CustomerPolicy, PlaybookSet
-from domain.statements import CustomerMessage, Stage
+from domain.statements import Stage, Statement
 from workflows.engine import CALL_TIMEOUT, call_engine
 from workflows.ids import incident_of_message, statements_workflow_id
 from workflows.statements.models import (
@@ -73,7 +73,7 @@ class StatementService:
 
     async def draft(
         self, incident: Incident, stage: Stage, by: Actor, body: str | None = None
-    ) -> CustomerMessage:
+    ) -> Statement:
         """A statement drafted for ``incident``: its statements workflow starts if customers
         were not to be told of it so far (an internal incident somebody decided to announce)."""
         operation = WithStartWorkflowOperation(
@@ -95,7 +95,7 @@ class StatementService:
             ),
         )
 
-    async def approve(self, message_id: str, by: Actor, body: str | None = None) -> CustomerMessage:
+    async def approve(self, message_id: str, by: Actor, body: str | None = None) -> Statement:
         return await self._update(
             message_id,
             lambda handle: handle.execute_update(
@@ -103,7 +103,7 @@ class StatementService:
             ),
         )
 
-    async def reject(self, message_id: str, reason: str, by: Actor) -> CustomerMessage:
+    async def reject(self, message_id: str, reason: str, by: Actor) -> Statement:
         return await self._update(
             message_id,
             lambda handle: handle.execute_update(
@@ -112,7 +112,7 @@ class StatementService:
             ),
         )
 
-    async def correct(self, message_id: str, body: str, by: Actor) -> CustomerMessage:
+    async def correct(self, message_id: str, body: str, by: Actor) -> Statement:
         return await self._update(
             message_id,
             lambda handle: handle.execute_update(
@@ -121,7 +121,7 @@ class StatementService:
             ),
         )
 
-    async def statement(self, message_id: str) -> CustomerMessage:
+    async def statement(self, message_id: str) -> Statement:
         """The statement as its workflow holds it now."""
         messages = await self._update(
             message_id, lambda handle: handle.query(StatementsWorkflow.messages)

@@ -17,7 +17,7 @@ from domain.models import (
 )
 from domain.playbook import CustomerPolicy
 from domain.rules.effects import NotifyTarget
-from domain.statements import CustomerMessage, Stage, StatementsState
+from domain.statements import Stage, Statement, StatementsState
 
 
 class StatementsInput(BaseModel):
@@ -66,14 +66,14 @@ class DraftBodyInput(BaseModel):
 
 
 class RecordStatementInput(BaseModel):
-    message: CustomerMessage
+    message: Statement
     events: list[TimelineEvent] = Field(default_factory=list)
 
 
 class AskInput(BaseModel):
     """Ask people to approve a draft (the communications lead, or the next tier)."""
 
-    message: CustomerMessage
+    message: Statement
     incident: Incident
     targets: list[NotifyTarget]
     event: TimelineEvent
@@ -88,12 +88,12 @@ class StatementEffectsInput(BaseModel):
 
 
 class PublishInput(BaseModel):
-    message: CustomerMessage
+    message: Statement
     incident: Incident
 
 
 class ReportInput(BaseModel):
     """Write on the timeline where a published statement went, once its deliveries settled."""
 
-    message: CustomerMessage
+    message: Statement
     event: TimelineEvent

@@ -38,10 +38,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import statements as rules
     from domain.rules.effects import Ask, NotifyTarget, Record
     from domain.statements import (
-        CustomerMessage,
-        MessageStatus,
         Stage,
+        Statement,
         StatementsState,
+        StatementStatus,
     )
     from workflows import retry
     from workflows.protocol import CONFLICT, INVALID, NOT_FOUND
@@ -266,7 +266,7 @@ class StatementsWorkflow:
         by: Actor,
         body: str | None = None,
         reason: str = "",
-    ) -> CustomerMessage:
+    ) -> Statement:
         """A new draft replaces any draft still waiting, and the comms lead is asked."""
         text = body if body is not None else await self._body(stage)
         outcome = self._apply(
@@ -284,7 +284,7 @@ class StatementsWorkflow:
         assert outcome.message is not None
         return outcome.message
 
-    async def _deliver(self, message: CustomerMessage) -> None:
+    async def _deliver(self, message: Statement) -> None:
         publish = PublishInput(message=message, incident=self._s.incident)
         options: dict[str, Any] = {
             "start_to_close_timeout": _TIMEOUT,
@@ -319,7 +319,7 @@ class StatementsWorkflow:
 
     # ------------------------------------------------------------------- side effects
 
-    def _record(self, message: CustomerMessage, *events: TimelineEvent) -> None:
+    def _record(self, message: Statement, *events: TimelineEvent) -> None:
         record = RecordStatementInput(message=message.model_copy(deep=True), events=list(events))
         if workflow.patched(EFFECTS_BATCHED):
             self._queue().records.append(record)
@@ -334,7 +334,7 @@ class StatementsWorkflow:
         )
 
     def _ask(
-        self, message: CustomerMessage, page: list[PageTarget], event: TimelineEvent, key: str
+        self, message: Statement, page: list[PageTarget], event: TimelineEvent, key: str
     ) -> None:
         matrix_role = Role.LEAD
         targets = [
@@ -393,11 +393,11 @@ class StatementsWorkflow:
         self._changes.append(change)
 
     @workflow.query
-    def messages(self) -> list[CustomerMessage]:
+    def messages(self) -> list[Statement]:
         return self._s.messages
 
     @workflow.update
-    async def draft(self, input: DraftInput) -> CustomerMessage:
+    async def draft(self, input: DraftInput) -> Statement:
         """A statement drafted by a person (or from the template when no body is given)."""
         async with self._lock:
             due = workflow.now() + self._policy.first_statement
@@ -409,7 +409,7 @@ class StatementsWorkflow:
             raise _invalid("body: a statement cannot be empty")
 
     @workflow.update
-    async def approve(self, input: ApproveInput) -> CustomerMessage:
+    async def approve(self, input: ApproveInput) -> Statement:
         async with self._lock:
             # Someone else may have acted while this waited for the lock: refused then.
             outcome = self._apply(
@@ -432,7 +432,7 @@ class StatementsWorkflow:
             raise _invalid("body: an approved statement cannot be empty")
 
     @workflow.update
-    async def reject(self, input: RejectInput) -> CustomerMessage:
+    async def reject(self, input: RejectInput) -> Statement:
         async with self._lock:
             outcome = self._apply(
                 _refusals(rules.reject)(
@@ -458,7 +458,7 @@ class StatementsWorkflow:
         _refusals(rules.waiting_draft)(self._s, input.message_id)
 
     @workflow.update
-    async def correct(self, input: CorrectInput) -> CustomerMessage:
+    async def correct(self, input: CorrectInput) -> Statement:
         """Publish a correction of a published statement; the original is kept, superseded."""
         async with self._lock:
             outcome = self._apply(
@@ -477,7 +477,7 @@ class StatementsWorkflow:
     @correct.validator
     def _validate_correct(self, input: CorrectInput) -> None:
         original = _refusals(rules.find)(self._s, input.message_id)
-        if original.status is not MessageStatus.PUBLISHED:
+        if original.status is not StatementStatus.PUBLISHED:
             raise _conflict(wording.statement_not_correctable(original))
         if not input.body.strip():
             raise _invalid("body: a correction cannot be empty")

@@ -11,20 +11,18 @@ from adapters.slack.inbound.payloads import Press, View
 from adapters.slack.inbound.replies import INLINE, Replies, form_errors, outcome
 from domain.access import Permission
 from domain.models import Actor
-from domain.statements import CustomerMessage
+from domain.statements import Statement
 
 
 class StatementActions(Protocol):
-    async def approve(
-        self, message_id: str, by: Actor, body: str | None = None
-    ) -> CustomerMessage: ...
+    async def approve(self, message_id: str, by: Actor, body: str | None = None) -> Statement: ...
 
-    async def reject(self, message_id: str, reason: str, by: Actor) -> CustomerMessage: ...
+    async def reject(self, message_id: str, reason: str, by: Actor) -> Statement: ...
 
-    async def statement(self, message_id: str) -> CustomerMessage: ...
+    async def statement(self, message_id: str) -> Statement: ...
 
 
-def _said(done: str) -> Callable[[CustomerMessage], str]:
+def _said(done: str) -> Callable[[Statement], str]:
     return lambda statement: f"{done}: statement {statement.id} ({statement.status.value})"
 
 
@@ -62,7 +60,7 @@ class StatementRequests:
         statements, message_id = self._actions, view.private_metadata
         if statements is None:
             return {}
-        call: Awaitable[CustomerMessage]
+        call: Awaitable[Statement]
         if view.callback_id == layout.STATEMENT_EDIT:
             body = view.value("body")
             if not body:

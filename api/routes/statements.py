@@ -10,18 +10,18 @@ from fastapi import APIRouter, Path, Response, status
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, StoreDep, may
 from api.schemas.common import INCIDENT_ID_PATTERN
-from api.schemas.messages import (
+from api.schemas.statements import (
     ApproveRequest,
     CorrectRequest,
     DraftRequest,
-    MessageList,
-    MessageOut,
     RejectRequest,
+    StatementList,
+    StatementOut,
 )
 from domain.access import Permission, Principal
 from domain.errors import IncidentNotFound
 from domain.models import Actor, Incident
-from domain.statements import CustomerMessage
+from domain.statements import Statement
 
 router = APIRouter(prefix=API_PREFIX, tags=["customer messages"], dependencies=[Authenticated])
 
@@ -31,9 +31,9 @@ MessageId = Annotated[
 ]
 
 
-async def _out(runtime: RuntimeDep, message: CustomerMessage) -> MessageOut:
+async def _out(runtime: RuntimeDep, message: Statement) -> StatementOut:
     deliveries = await runtime.store.statements.deliveries(message.id)
-    return MessageOut.of(message, deliveries)
+    return StatementOut.of(message, deliveries)
 
 
 async def _incident(runtime: RuntimeDep, incident_id: str) -> Incident:
@@ -48,21 +48,21 @@ async def _incident(runtime: RuntimeDep, incident_id: str) -> Incident:
         return record
 
 
-@router.get("/incidents/{incident_id}/messages", response_model=MessageList)
+@router.get("/incidents/{incident_id}/messages", response_model=StatementList)
 async def list_messages(
     incident_id: IncidentId, runtime: RuntimeDep, store: StoreDep
-) -> MessageList:
+) -> StatementList:
     """Every statement of the incident, oldest first, with where each was delivered."""
     messages = await store.statements.of_incident(incident_id)
     if not messages:
         await _incident(runtime, incident_id)  # 404 for an unknown incident
-    return MessageList(items=[await _out(runtime, m) for m in messages])
+    return StatementList(items=[await _out(runtime, m) for m in messages])
 
 
 @router.post(
     "/incidents/{incident_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    response_model=MessageOut,
+    response_model=StatementOut,
 )
 async def draft_message(
     who: Annotated[Principal, may(Permission.COMMUNICATE)],
@@ -70,7 +70,7 @@ async def draft_message(
     body: DraftRequest,
     runtime: RuntimeDep,
     response: Response,
-) -> MessageOut:
+) -> StatementOut:
     """A statement drafted for the incident (from the stage's template when no body is
     given); the communications lead is asked to approve it."""
     incident = await _incident(runtime, incident_id)
@@ -81,13 +81,13 @@ async def draft_message(
     return await _out(runtime, message)
 
 
-@router.post("/messages/{message_id}/approve", response_model=MessageOut)
+@router.post("/messages/{message_id}/approve", response_model=StatementOut)
 async def approve_message(
     who: Annotated[Principal, may(Permission.COMMUNICATE)],
     message_id: MessageId,
     body: ApproveRequest,
     runtime: RuntimeDep,
-) -> MessageOut:
+) -> StatementOut:
     """Approve a draft, as it is or with an edited ``body``: it is published at once. A 409
     names who approved it first."""
     message = await runtime.statements.approve(
@@ -96,13 +96,13 @@ async def approve_message(
     return await _out(runtime, message)
 
 
-@router.post("/messages/{message_id}/reject", response_model=MessageOut)
+@router.post("/messages/{message_id}/reject", response_model=StatementOut)
 async def reject_message(
     who: Annotated[Principal, may(Permission.COMMUNICATE)],
     message_id: MessageId,
     body: RejectRequest,
     runtime: RuntimeDep,
-) -> MessageOut:
+) -> StatementOut:
     """Reject a draft with a reason; a fresh draft is asked for, with the same due time."""
     message = await runtime.statements.reject(
         message_id, body.reason, Actor(name=who.acting(body.by))
@@ -110,13 +110,13 @@ async def reject_message(
     return await _out(runtime, message)
 
 
-@router.post("/messages/{message_id}/correct", response_model=MessageOut)
+@router.post("/messages/{message_id}/correct", response_model=StatementOut)
 async def correct_message(
     who: Annotated[Principal, may(Permission.COMMUNICATE)],
     message_id: MessageId,
     body: CorrectRequest,
     runtime: RuntimeDep,
-) -> MessageOut:
+) -> StatementOut:
     """Publish a correction of a published statement; the original stays, superseded."""
     message = await runtime.statements.correct(
         message_id, body.body, Actor(name=who.acting(body.by))

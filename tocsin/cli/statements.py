@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas.messages import MessageList, MessageOut
+from api.schemas.statements import StatementList, StatementOut
 from api.schemas.subscribers import SubscriberCreated, SubscriberList
 from domain.statements import Stage
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who
@@ -27,7 +27,7 @@ def _when(at: Any) -> str:
 
 
 def print_message(payload: Any) -> None:
-    message = parse(MessageOut, payload)
+    message = parse(StatementOut, payload)
     pairs = [
         ("id", message.id),
         ("stage", message.stage.value),
@@ -69,7 +69,7 @@ def messages(ctx: typer.Context, incident_id: IncidentId) -> None:
     """List an incident's statements for customers, oldest first."""
 
     def render(payload: Any) -> None:
-        items = parse(MessageList, payload).items
+        items = parse(StatementList, payload).items
         if not items:
             typer.echo("no statements: customers are not told of this incident (yet)")
             return
@@ -98,7 +98,7 @@ def show_message(ctx: typer.Context, message_id: MessageId) -> None:
     incident_id = message_id.rpartition("-m")[0] or message_id
 
     def render(payload: Any) -> None:
-        for item in parse(MessageList, payload).items:
+        for item in parse(StatementList, payload).items:
             if item.id == message_id:
                 print_message(item.model_dump(mode="json"))
                 return

@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from api.schemas.common import By, Reason, RequestBody
 from domain.statements import (
     Channel,
-    CustomerMessage,
     Delivery,
     DeliveryStatus,
-    MessageStatus,
     Stage,
+    Statement,
+    StatementStatus,
 )
 
 StatementText = Annotated[
@@ -57,11 +57,11 @@ class DeliveryOut(BaseModel):
     error: str | None = Field(default=None, description="why the last attempt failed")
 
 
-class MessageOut(BaseModel):
+class StatementOut(BaseModel):
     id: str
     incident_id: str
     stage: Stage
-    status: MessageStatus
+    status: StatementStatus
     body: str
     drill: bool
     due_at: datetime | None
@@ -78,12 +78,12 @@ class MessageOut(BaseModel):
     deliveries: list[DeliveryOut]
 
     @classmethod
-    def of(cls, message: CustomerMessage, deliveries: list[Delivery]) -> MessageOut:
+    def of(cls, message: Statement, deliveries: list[Delivery]) -> StatementOut:
         return cls(
             **message.model_dump(exclude={"escalations", "version"}),
             deliveries=[DeliveryOut.model_validate(d.model_dump()) for d in deliveries],
         )
 
 
-class MessageList(BaseModel):
-    items: list[MessageOut]
+class StatementList(BaseModel):
+    items: list[StatementOut]
