@@ -32,7 +32,9 @@ Offset = Annotated[timedelta, BeforeValidator(_offset)]
 
 
 def show(offset: timedelta) -> str:
-    return "+" + (format_duration(offset) if offset else "0s")
+    """``+12m``: whole seconds, as people read an offset."""
+    whole = timedelta(seconds=int(offset.total_seconds()))
+    return "+" + (format_duration(whole) if whole else "0s")
 
 
 class _Strict(BaseModel):
