@@ -14,7 +14,7 @@ from tocsin.cli.base import app
 from tocsin.settings import Settings
 
 if TYPE_CHECKING:
-    from workflows.playtest.whatif import WhatIfReport
+    from domain.whatif import WhatIfReport
 
 playbooks_app = typer.Typer(help="Check playbook directories.", no_args_is_help=True)
 app.add_typer(playbooks_app, name="playbooks")
@@ -124,9 +124,10 @@ def playbooks_what_if(
 
     from adapters.records import RecordsStore
     from alerts.catalog import load_catalog
+    from domain.whatif import WhatIfRequest
     from playbooks.loader import load_playbooks, validate_directory
     from tocsin.binaries import temporal_test_server
-    from workflows.playtest.whatif import NoIncidents, WhatIfRequest, what_if
+    from workflows.playtest.whatif import NoIncidents, what_if
     from workflows.playtest.whatif_report import markdown, table
 
     if out is not None and out.suffix not in (".json", ".md"):

@@ -13,76 +13,23 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import AwareDatetime, BaseModel, Field
-
 from adapters.records import RecordsStore
 from alerts.catalog import Catalog
 from domain.models import Actor, Declaration, EventKind, Incident, Level, TimelineEvent
 from domain.playbook import PlaybookSet
+from domain.whatif import (
+    IncidentWhatIf,
+    PageAt,
+    Replay,
+    Side,
+    Total,
+    Totals,
+    WhatIfReport,
+    WhatIfRequest,
+)
+from playbooks.loader import load_playbooks
 from workflows.playtest.cases import Action, What
 from workflows.playtest.runner import Outcome, Rehearsal, Scenario, stage
-
-REPLAYED = "replayed"
-
-
-class WhatIfRequest(BaseModel):
-    since: AwareDatetime
-    until: AwareDatetime | None = None
-    level: Level | None = None
-
-
-class PageAt(BaseModel):
-    who: str
-    at_seconds: int = Field(description="the first page, in seconds after the declaration")
-
-
-class Side(BaseModel):
-    """One incident's outcome under one set of playbooks."""
-
-    paged: list[PageAt] = Field(default_factory=list)
-    acknowledged_within_window: bool = False
-    breaches: int = 0
-    escalation_steps: int = 0
-    pages_per_person: dict[str, int] = Field(default_factory=dict)
-    statements_due: int = 0
-    statements_met: int = 0
-    acks_not_given: list[str] = Field(default_factory=list)
-
-
-class IncidentWhatIf(BaseModel):
-    id: str
-    title: str
-    level: Level
-    declared_at: AwareDatetime
-    today: Side
-    candidate: Side
-
-
-class Total(BaseModel):
-    incidents: int = 0
-    acknowledged_within_window: int = 0
-    breaches: int = 0
-    escalation_steps: int = 0
-    pages: int = 0
-    pages_per_person: dict[str, int] = Field(default_factory=dict)
-    statements_due: int = 0
-    statements_met: int = 0
-    acks_not_given: int = 0
-
-
-class Totals(BaseModel):
-    today: Total
-    candidate: Total
-
-
-class WhatIfReport(BaseModel):
-    status: str = REPLAYED
-    since: AwareDatetime
-    until: AwareDatetime | None = None
-    level: Level | None = None
-    incidents: list[IncidentWhatIf] = Field(default_factory=list)
-    totals: Totals
-    note: str | None = None
 
 
 def _offset(event: TimelineEvent, start: datetime) -> timedelta:
@@ -208,7 +155,7 @@ async def what_if(
 ) -> WhatIfReport:
     incidents = await recorded(records, request)
     if not incidents:
-        raise NoIncidents(_range(request) + ": no incidents recorded")
+        raise NoIncidents(describe_range(request) + ": no incidents recorded")
     longest = max(_longest(today[1]), _longest(candidate[1]))
     rows: list[IncidentWhatIf] = []
     async with stage(test_server, catalog) as on:
@@ -248,7 +195,37 @@ async def _replay(
     )
 
 
-def _range(request: WhatIfRequest) -> str:
+def describe_range(request: WhatIfRequest) -> str:
     until = f" until {request.until:%Y-%m-%d %H:%M}" if request.until else ""
     level = f", level {request.level}" if request.level else ""
     return f"since {request.since:%Y-%m-%d %H:%M}{until}{level}"
+
+
+def replayer(database_url: str, today_dir: Path, test_server: Path, catalog: Catalog) -> Replay:
+    """The replay a worker runs for ``POST /api/v1/playbooks/what-if``: today's playbooks as
+    the worker has them, the candidate directory as the request names it."""
+
+    async def replay(request: WhatIfRequest, playbooks: str) -> WhatIfReport:
+        candidate = Path(playbooks)
+        store = RecordsStore.from_url(database_url)
+        try:
+            return await what_if(
+                store,
+                request,
+                (today_dir, load_playbooks(today_dir)),
+                (candidate, load_playbooks(candidate)),
+                test_server,
+                catalog,
+            )
+        except NoIncidents as exc:
+            return WhatIfReport(
+                since=request.since,
+                until=request.until,
+                level=request.level,
+                totals=Totals(today=Total(), candidate=Total()),
+                note=str(exc),
+            )
+        finally:
+            await store.close()
+
+    return replay

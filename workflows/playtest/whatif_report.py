@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from domain.whatif import IncidentWhatIf, Side, Total, WhatIfReport
 from workflows.playtest.cases import show
-from workflows.playtest.whatif import IncidentWhatIf, Side, Total, WhatIfReport
 
 
 def _paged(side: Side) -> str:
