@@ -98,3 +98,19 @@ def test_an_action_by_someone_outside_the_roster_is_refused(tmp_path: Path) -> N
 
     assert result.exit_code == 2
     assert "actions[0].by: 'Zed' is not in the roster" in result.output
+
+
+def test_an_alertmanager_payload_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    case = WRONG_STEP.replace(
+        "incident: {level: A, type: service_outage, service: checkout}",
+        "incident: {alertmanager: down.json}",
+    )
+    (tmp_path / "alert.yaml").write_text(case)
+    (tmp_path / "down.json").write_text('{"receiver": "tocsin", "alerts": "none"}')
+
+    result = runner.invoke(app, ["playbooks", "test", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "case 'the secondary is paged at +4m': incident.alertmanager: down.json: " in (
+        result.output
+    )

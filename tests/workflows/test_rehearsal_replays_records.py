@@ -95,8 +95,11 @@ async def test_a_recorded_incident_rehearsed_under_its_own_playbooks_has_its_rec
 ) -> None:
     scenario, pinned, expected = recorded(name)
 
-    async with stage(temporal_test_server(), load_catalog()) as on:
-        outcome = await on.under(DEFAULT_DIR, pinned).run(scenario)
+    async with (
+        stage(temporal_test_server(), load_catalog()) as on,
+        on.under(DEFAULT_DIR, pinned) as rehearsal,
+    ):
+        outcome = await rehearsal.run(scenario)
         events = await on.store.timeline(outcome.incident.id)
 
     start = outcome.incident.declared_at

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from alerts.catalog import Catalog
+from alerts.models import WebhookPayload
 from domain.durations import format_duration, parse_duration
 from domain.models import IncidentType, Level
 from domain.playbook import PlaybookSet, Roster
@@ -256,9 +257,17 @@ def _payload(file: Path, case: Case) -> dict[str, Any] | None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise CaseError([f"{file}: case {case.name!r}: incident.alertmanager: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise CaseError([f"{file}: case {case.name!r}: incident.alertmanager: not a payload"])
-    return data
+    try:
+        WebhookPayload.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise CaseError(
+            [
+                f"{file}: case {case.name!r}: incident.alertmanager: {path.name}: "
+                f"{_where(first['loc'])}: {first['msg']}"
+            ]
+        ) from None
+    return dict(data)
 
 
 def load_cases(

@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from adapters.email import OutboxMailer
 from adapters.records import RecordsStore, migrate
@@ -105,9 +106,10 @@ def _seconds(delta: timedelta) -> timedelta:
 
 
 class Rehearsal:
-    """One time-skipping server and one records database for a run of scenarios; each
-    scenario gets a worker on a task queue of its own, and everything it started is
-    terminated when it is over, so its timers never hold back the next one's clock."""
+    """Scenarios under one set of playbooks, one after another, on a worker of their own
+    (``async with``). Everything a scenario started is terminated when it is over, so its
+    timers never hold back the next one's clock; incidents never share an id, so the records
+    and the recorder tell their notifications apart."""
 
     def __init__(
         self,
@@ -125,14 +127,15 @@ class Rehearsal:
         self._catalog = catalog
         self._scratch = scratch
         self._roster = RosterSource(playbooks_dir)
+        self._recorder = Recorder()
+        self._task_queue = f"rehearsal-{uuid.uuid4()}"
+        self._worker: Worker
 
     @property
     def playbooks(self) -> PlaybookSet:
         return self._playbooks
 
-    async def run(self, scenario: Scenario) -> Outcome:
-        recorder = Recorder()
-        task_queue = f"rehearsal-{uuid.uuid4()}"
+    async def __aenter__(self) -> Rehearsal:
         outbound = Outbound(
             mailer=OutboxMailer(self._scratch / "outbox"),
             webhooks=WebhookSender(allow_private=False),
@@ -142,18 +145,26 @@ class Rehearsal:
             playbooks=self._playbooks,
             catalog=self._catalog,
         )
-        worker = build_worker(
-            self._env.client, task_queue, self._store, recorder, self._roster, outbound
+        self._worker = build_worker(
+            self._env.client, self._task_queue, self._store, self._recorder, self._roster, outbound
         )
+        await self._worker.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._worker.__aexit__(None, None, None)
+
+    async def run(self, scenario: Scenario) -> Outcome:
+        """One scenario, on this rehearsal's worker (started once: a worker per scenario
+        would spend more time starting and stopping than the scenario takes)."""
         service = IncidentService(
-            self._env.client, task_queue, self._playbooks, catalog=self._catalog
+            self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
         )
-        async with worker:
-            incident = await self._declare(service, scenario)
-            try:
-                return await self._play(service, recorder, incident, scenario)
-            finally:
-                await self._end(incident, recorder, task_queue)
+        incident = await self._declare(service, scenario)
+        try:
+            return await self._play(service, self._recorder, incident, scenario)
+        finally:
+            await self._end(incident, self._recorder, self._task_queue)
 
     async def _declare(self, service: IncidentService, scenario: Scenario) -> Incident:
         if scenario.declaration is not None:

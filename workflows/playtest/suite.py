@@ -45,8 +45,7 @@ async def run_cases(
     report: Callable[[Verdict], None],
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
-    async with stage(test_server, catalog) as on:
-        rehearsal = on.under(playbooks_dir, playbooks)
+    async with stage(test_server, catalog) as on, on.under(playbooks_dir, playbooks) as rehearsal:
         for loaded in cases:
             began = time.perf_counter()
             try:

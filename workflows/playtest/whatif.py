@@ -158,8 +158,11 @@ async def what_if(
         raise NoIncidents(describe_range(request) + ": no incidents recorded")
     longest = max(_longest(today[1]), _longest(candidate[1]))
     rows: list[IncidentWhatIf] = []
-    async with stage(test_server, catalog) as on:
-        now, then = on.under(*today), on.under(*candidate)
+    async with (
+        stage(test_server, catalog) as on,
+        on.under(*today) as now,
+        on.under(*candidate) as then,
+    ):
         for incident in incidents:
             progress(incident)
             timeline = await records.timeline(incident.id)
