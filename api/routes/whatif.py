@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
-from api.whatif_schemas import WhatIfAccepted, WhatIfOut, WhatIfStartRequest
+from api.schemas.whatif import WhatIfAccepted, WhatIfOut, WhatIfStartRequest
 from domain.access import Permission, Principal
 from domain.whatif import WhatIfRequest
 from playbooks.loader import validate_directory

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
+from api.schemas.common import RequestBody
 from domain.models import Level
 from domain.whatif import IncidentWhatIf, Totals, WhatIfStatus
 
 
-class WhatIfStartRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WhatIfStartRequest(RequestBody):
     playbooks: str = Field(
         min_length=1,
         max_length=1000,
