@@ -40,6 +40,7 @@ from api.routes import (
     status,
     subscribers,
     tokens,
+    whatif,
 )
 from playbooks.loader import load_playbooks, load_scenarios
 from playbooks.roster import RosterSource
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(reviews.router)
     app.include_router(reports.router)
     app.include_router(drills.router)
+    app.include_router(whatif.router)
     app.include_router(tokens.router)
     app.include_router(status.router)
     app.include_router(alerts.router)

@@ -24,6 +24,7 @@ from domain.errors import (
     StatementNotFound,
     TemporalUnavailable,
     TokenNotFound,
+    WhatIfNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         return _detail(403, str(exc))
+
+    @app.exception_handler(WhatIfNotFound)
+    async def what_if_not_found(request: Request, exc: WhatIfNotFound) -> Response:
+        return _detail(404, f"what-if {exc} not found")
 
     @app.exception_handler(DrillNotFound)
     async def drill_not_found(request: Request, exc: DrillNotFound) -> Response:

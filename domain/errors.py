@@ -34,3 +34,7 @@ class DrillNotFound(Exception):
 
 class TokenNotFound(Exception):
     """No live API token of that name (404)."""
+
+
+class WhatIfNotFound(Exception):
+    """No what-if replay by that id."""

@@ -21,6 +21,7 @@ from alerts.catalog import load_catalog
 from domain.models import NotificationKind, Recipient
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
+from domain.whatif import Replay
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
@@ -159,6 +160,7 @@ async def open_stack(
     playbooks_dir: Path = DEFAULT_DIR,
     notifier: RecordingNotifier | None = None,
     outbound_to: Outbound | None = None,
+    whatif: Replay | None = None,
 ) -> AsyncIterator[Stack]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
     await migrate(url)
@@ -169,7 +171,7 @@ async def open_stack(
     roster = RosterSource(playbooks_dir)
     try:
         out = outbound_to or outbound(tmp_path, playbooks_dir)
-        async with build_worker(env.client, task_queue, store, notifier, roster, out):
+        async with build_worker(env.client, task_queue, store, notifier, roster, out, whatif):
             yield Stack(
                 env=env,
                 client=env.client,

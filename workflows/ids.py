@@ -78,3 +78,8 @@ def mint_incident_id(now: datetime) -> str:
     made it about 2 in 5); a collision is retried with a new id."""
     suffix = "".join(secrets.choice(ID_ALPHABET) for _ in range(6))
     return f"{now:%Y%m%d}-{suffix}"
+
+
+def whatif_workflow_id(run_id: str) -> str:
+    """A what-if run's id (``whatif-…``) names its workflow as it is."""
+    return run_id

@@ -28,6 +28,7 @@ from adapters.webhooks import WebhookSender
 from alerts.catalog import Catalog, load_catalog
 from domain.notify import Notifier
 from domain.playbook import KeyAccounts, PlaybookSet
+from domain.whatif import Replay
 from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
 from playbooks.roster import RosterSource
 from playbooks.templates import Templates, load_templates
@@ -47,11 +48,13 @@ from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
 from workflows.statements.activities import StatementActivities
 from workflows.statements.workflow import StatementsWorkflow
+from workflows.whatif.activities import WhatIfActivities
+from workflows.whatif.workflow import WhatIfWorkflow
 
 log = logging.getLogger(__name__)
 
 # One package each under workflows/: a workflow, its activities, client and models.
-PROCESSES = ("incident", "pager", "statements", "announcements", "reviews", "drills")
+PROCESSES = ("incident", "pager", "statements", "announcements", "reviews", "drills", "whatif")
 
 # The workflow module itself is re-imported in the sandbox for every run, so the sandbox
 # keeps guarding it against the clock, randomness and I/O. What it imports is plain data and
@@ -108,6 +111,7 @@ def build_worker(
     notifier: Notifier,
     roster: RosterSource,
     outbound: Outbound,
+    whatif: Replay | None = None,
 ) -> Worker:
     incidents = IncidentActivities(
         store, notifier, roster, client, task_queue, playbooks=outbound.playbooks
@@ -134,7 +138,7 @@ def build_worker(
         ReviewWorkflow,
         ActionItemWorkflow,
     ]
-    drill_activities: list[Callable[..., Any]] = []
+    extra_activities: list[Callable[..., Any]] = []
     if outbound.playbooks is not None and outbound.catalog is not None:
         drills = DrillActivities(
             store,
@@ -144,7 +148,10 @@ def build_worker(
             outbound.playbooks,
         )
         workflows.append(DrillWorkflow)
-        drill_activities = [drills.begin_drill, drills.inject_step, drills.finish_drill]
+        extra_activities = [drills.begin_drill, drills.inject_step, drills.finish_drill]
+    if whatif is not None:
+        workflows.append(WhatIfWorkflow)
+        extra_activities.append(WhatIfActivities(whatif).replay)
     return Worker(
         client,
         task_queue=task_queue,
@@ -172,7 +179,7 @@ def build_worker(
             reviews.follow_review,
             reviews.current_action,
             reviews.follow_action,
-            *drill_activities,
+            *extra_activities,
         ],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
@@ -208,7 +215,11 @@ def default_notifier(config: WorkerConfig, store: RecordsStore) -> Notifier:
 
 
 async def run_worker(
-    config: WorkerConfig, notifier: Notifier | None = None, *, bytecode_cache: Path | None = None
+    config: WorkerConfig,
+    notifier: Notifier | None = None,
+    *,
+    bytecode_cache: Path | None = None,
+    whatif: Replay | None = None,
 ) -> None:
     # A broken playbook directory stops the worker before it takes any work.
     load_playbooks(config.playbooks_dir)
@@ -221,7 +232,7 @@ async def run_worker(
         start_http_server(config.metrics_port, config.metrics_host, registry=SLACK_METRICS)
     client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
     outbound = outbound_for(config)
-    worker = build_worker(client, config.task_queue, store, notifier, roster, outbound)
+    worker = build_worker(client, config.task_queue, store, notifier, roster, outbound, whatif)
     if bytecode_cache is not None:
         # Only now: the worker's build id has read the bytecode of every module loaded so far,
         # from where pip put it; the cache is for what the sandbox imports from here on.

@@ -63,7 +63,10 @@ def up(
 @app.command()
 def worker() -> None:
     """Run a worker: incident workflows and their activities."""
+    from alerts.catalog import load_catalog
     from playbooks.base import PlaybookError
+    from tocsin.binaries import temporal_test_server
+    from workflows.playtest.whatif import replayer
     from workflows.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -71,7 +74,16 @@ def worker() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         asyncio.run(
-            run_worker(settings.worker_config(), bytecode_cache=settings.data_dir / "pycache")
+            run_worker(
+                settings.worker_config(),
+                bytecode_cache=settings.data_dir / "pycache",
+                whatif=replayer(
+                    settings.resolved_database_url(),
+                    settings.playbooks_dir,
+                    temporal_test_server(),
+                    load_catalog(),
+                ),
+            )
         )
     except PlaybookError as exc:
         fail("the playbook directory has problems:\n  " + "\n  ".join(exc.problems))

@@ -1,0 +1,321 @@
+"""Run a scenario (a declaration and what people did at which offsets) through the real
+``IncidentWorkflow`` and its activities on Temporal's time-skipping server, with a notifier
+that only records and a records database of its own: what the live system would have paged,
+breached and set due, in seconds rather than hours."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from adapters.email import OutboxMailer
+from adapters.records import RecordsStore, migrate
+from adapters.webhooks import WebhookSender
+from alerts.catalog import Catalog
+from domain.errors import IncidentConflict, InvalidAction
+from domain.models import Actor, Declaration, EventKind, Incident, NotificationKind, Recipient
+from domain.notify import Notification
+from domain.playbook import PlaybookSet
+from playbooks.loader import load_accounts
+from playbooks.roster import RosterSource
+from playbooks.templates import load_templates
+from workflows.ids import pager_workflow_id, review_workflow_id, statements_workflow_id, workflow_id
+from workflows.incident.client import IncidentService
+from workflows.playtest.cases import Action, What, show
+from workflows.worker import Outbound, build_worker
+
+# The channel every recorded message would have gone through: the notifier stands in for
+# Slack, the only paging channel a roster names today.
+CHANNEL = "slack"
+# What a message to a person asks of them, as a case names it.
+_PERSONAL = {
+    NotificationKind.PAGE: What.PAGED,
+    NotificationKind.ESCALATION: What.PAGED,
+    NotificationKind.BREACH: What.PAGED,
+    NotificationKind.ENGAGE: What.ENGAGED,
+    NotificationKind.NOTICE: What.INFORMED,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Happened:
+    """One line of a timeline, at its offset from the declaration (whole seconds)."""
+
+    at: timedelta
+    what: What
+    who: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An incident and what people did to it: a test case, or a recorded incident replayed."""
+
+    title: str
+    declaration: Declaration | None
+    payload: dict[str, Any] | None
+    actions: Sequence[Action]
+    horizon: timedelta
+    # Replaying a record: an acknowledgement by someone these playbooks did not reach by
+    # then is not given (a test case applies every action as written).
+    acks_need_a_page: bool = False
+
+
+@dataclass
+class Outcome:
+    incident: Incident
+    happened: list[Happened]
+    # Actions not applied (an ack by someone never paged, or one the workflow refused), why.
+    refused: list[str] = field(default_factory=list)
+    escalations: int = 0
+
+
+class Recorder:
+    """A notifier that delivers nothing and keeps everything, bundles unpacked."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def send(self, notification: Notification) -> str | None:
+        self.sent.append(notification)
+        return None
+
+    async def send_bundle(
+        self, recipient: Recipient, pages: list[Notification], key: str
+    ) -> str | None:
+        self.sent.extend(pages)
+        return None
+
+
+def _seconds(delta: timedelta) -> timedelta:
+    """Whole seconds, down: a timer's work runs a moment after its instant, never before."""
+    return timedelta(seconds=int(delta.total_seconds()))
+
+
+class Rehearsal:
+    """Scenarios under one set of playbooks, one after another, on a worker of their own
+    (``async with``). Everything a scenario started is terminated when it is over, so its
+    timers never hold back the next one's clock; incidents never share an id, so the records
+    and the recorder tell their notifications apart."""
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        store: RecordsStore,
+        playbooks_dir: Path,
+        playbooks: PlaybookSet,
+        catalog: Catalog,
+        scratch: Path,
+    ) -> None:
+        self._env = env
+        self._store = store
+        self._dir = playbooks_dir
+        self._playbooks = playbooks
+        self._catalog = catalog
+        self._scratch = scratch
+        self._roster = RosterSource(playbooks_dir)
+        self._recorder = Recorder()
+        self._task_queue = f"rehearsal-{uuid.uuid4()}"
+        self._worker: Worker
+
+    @property
+    def playbooks(self) -> PlaybookSet:
+        return self._playbooks
+
+    async def __aenter__(self) -> Rehearsal:
+        outbound = Outbound(
+            mailer=OutboxMailer(self._scratch / "outbox"),
+            webhooks=WebhookSender(allow_private=False),
+            templates=load_templates(self._dir),
+            accounts=load_accounts(self._dir),
+            public_url="http://tocsin.invalid",
+            playbooks=self._playbooks,
+            catalog=self._catalog,
+        )
+        self._worker = build_worker(
+            self._env.client, self._task_queue, self._store, self._recorder, self._roster, outbound
+        )
+        await self._worker.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._worker.__aexit__(None, None, None)
+
+    async def run(self, scenario: Scenario) -> Outcome:
+        """One scenario, on this rehearsal's worker (started once: a worker per scenario
+        would spend more time starting and stopping than the scenario takes)."""
+        service = IncidentService(
+            self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
+        )
+        incident = await self._declare(service, scenario)
+        try:
+            return await self._play(service, self._recorder, incident, scenario)
+        finally:
+            await self._end(incident, self._recorder, self._task_queue)
+
+    async def _declare(self, service: IncidentService, scenario: Scenario) -> Incident:
+        if scenario.declaration is not None:
+            return await service.declare(scenario.declaration)
+        now = await self._env.get_current_time()
+        incident = await service.raise_alerts(scenario.payload or {}, now)
+        if incident is None:
+            raise ValueError(f"{scenario.title}: the Alertmanager payload opens no incident")
+        return incident
+
+    async def _play(
+        self, service: IncidentService, recorder: Recorder, incident: Incident, scenario: Scenario
+    ) -> Outcome:
+        start = incident.declared_at
+        refused: list[str] = []
+        for action in sorted(scenario.actions, key=lambda a: a.at):
+            await self._advance_to(start + action.at)
+            if action.ack and scenario.acks_need_a_page:
+                await _settle(recorder)
+                if not _reached(recorder, incident.id, action.by):
+                    refused.append(
+                        f"{action.by} acknowledged at {show(action.at)}, but was not paged "
+                        "by then: counted as not given"
+                    )
+                    continue
+            try:
+                await _apply(service, incident.id, action)
+            except (IncidentConflict, InvalidAction) as exc:
+                refused.append(f"{show(action.at)} {action.what} by {action.by}: {exc}")
+        # Pages that follow within a bundle window go out when it closes: wait that long too.
+        bundle = self._roster.current().paging.bundle_window
+        await self._advance_to(start + scenario.horizon + bundle + timedelta(seconds=1))
+        await _settle(recorder)
+        final = await service.current(incident.id)
+        happened = await self._timeline(final, recorder, start)
+        timeline = await self._store.timeline(final.id)
+        escalations = sum(1 for e in timeline if e.kind is EventKind.ESCALATED)
+        return Outcome(final, happened, refused, escalations)
+
+    async def _advance_to(self, at: datetime) -> None:
+        now = await self._env.get_current_time()
+        if at > now:
+            await self._env.sleep(at - now)
+
+    async def _timeline(
+        self, incident: Incident, recorder: Recorder, start: datetime
+    ) -> list[Happened]:
+        found: set[Happened] = set()
+        for n in recorder.sent:
+            what = _PERSONAL.get(n.kind)
+            if what is None or n.recipient is None or n.incident.id != incident.id:
+                continue
+            found.add(
+                Happened(_seconds(n.event.at - start), what, n.recipient.person.name, CHANNEL)
+            )
+        for event in await self._store.timeline(incident.id):
+            if event.kind is EventKind.BREACHED:
+                found.add(Happened(_seconds(event.at - start), What.BREACHED))
+        for message in await self._store.statements.of_incident(incident.id):
+            if message.due_at is not None:
+                found.add(Happened(_seconds(message.due_at - start), What.STATEMENT_DUE))
+        review = await self._store.reviews.of_incident(incident.id)
+        if review is not None and review.due_at is not None:
+            found.add(Happened(_seconds(review.due_at - start), What.REVIEW_DUE))
+        return sorted(found, key=lambda h: (h.at, h.what, h.who or ""))
+
+    async def _end(self, incident: Incident, recorder: Recorder, task_queue: str) -> None:
+        """Terminate whatever the scenario left running: the incident, its statements and
+        review, and the pager of everyone it reached."""
+        ids = {
+            workflow_id(incident.id),
+            statements_workflow_id(incident.id),
+            review_workflow_id(incident.id),
+        }
+        ids |= {pager_workflow_id(task_queue, n.recipient) for n in recorder.sent if n.recipient}
+        for wid in ids:
+            with contextlib.suppress(RPCError):
+                await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
+
+
+def _reached(recorder: Recorder, incident_id: str, name: str) -> bool:
+    return any(
+        n.incident.id == incident_id
+        and n.recipient is not None
+        and n.recipient.person.name == name
+        and _PERSONAL.get(n.kind) in (What.PAGED, What.ENGAGED)
+        for n in recorder.sent
+    )
+
+
+async def _apply(service: IncidentService, incident_id: str, action: Action) -> None:
+    by = Actor(name=action.by)
+    if action.ack:
+        await service.acknowledge(incident_id, by)
+    elif action.level is not None:
+        await service.change_level(incident_id, action.level, "level changed", by)
+    elif action.update is not None:
+        await service.post_update(incident_id, action.update, by)
+    elif action.mitigate:
+        await service.mitigate(incident_id, by)
+    else:
+        await service.resolve(incident_id, by)
+
+
+async def _settle(recorder: Recorder) -> None:
+    """Background activities (pages, records) finish in real time after the clock moved:
+    wait until nothing new has been sent for a few polls."""
+    quiet, seen = 0, -1
+    while quiet < 4:
+        await asyncio.sleep(0.05)
+        quiet = quiet + 1 if len(recorder.sent) == seen else 0
+        seen = len(recorder.sent)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A time-skipping server and a scratch records database, shared by every rehearsal of
+    one run (incidents never share an id, so they never meet in it)."""
+
+    env: WorkflowEnvironment
+    store: RecordsStore
+    catalog: Catalog
+    scratch: Path
+
+    def under(self, playbooks_dir: Path, playbooks: PlaybookSet) -> Rehearsal:
+        return Rehearsal(self.env, self.store, playbooks_dir, playbooks, self.catalog, self.scratch)
+
+
+def _quiet_runtime() -> Runtime:
+    """The test server lacks capabilities a production server advertises; the worker's core
+    warns of each on stderr, which is noise in a report people read."""
+    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
+
+
+@contextlib.asynccontextmanager
+async def stage(test_server: Path, catalog: Catalog) -> AsyncIterator[Stage]:
+    """A time-skipping server from ``test_server`` (nothing is downloaded) and a scratch
+    SQLite records database, both gone when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="tocsin-rehearsal-") as tmp:
+        scratch = Path(tmp)
+        url = f"sqlite+aiosqlite:///{scratch / 'records.db'}"
+        await migrate(url)
+        store = RecordsStore.from_url(url)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=str(test_server),
+            runtime=_quiet_runtime(),
+        )
+        try:
+            yield Stage(env, store, catalog, scratch)
+        finally:
+            await env.shutdown()
+            await store.close()
