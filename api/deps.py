@@ -41,6 +41,9 @@ class IntakeCounters:
         # incident's outcome (?wait=true), of which these brought nothing new.
         self.accepted = 0
         self.deduplicated = 0
+        # Deliveries answered 503 because Temporal did not answer in time: Alertmanager
+        # retries them, so they are late alerts, not lost ones, until they stop succeeding.
+        self.unavailable = 0
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Alertmanager's webhook has its own token, so the credentials stored in its config can
     # only post alerts, never act on incidents.
     intake_token: SecretStr | None = None
+    intake_token_file: Path | None = Field(
+        default=None,
+        description="a file holding the intake token: the one Alertmanager reads (a secret)",
+    )
     intake_max_body_bytes: int = 2 * 1024 * 1024
     restart_window_seconds: float = Field(
         default=300.0,
@@ -118,6 +122,13 @@ class Settings(BaseSettings):
         return _token(self.api_token, self.data_dir / TOKEN_FILE)
 
     def resolved_intake_token(self) -> SecretStr | None:
+        """The configured token, else the named file's (one secret for Alertmanager and the
+        API), else the one ``tocsin up`` generated into the data directory."""
+        if self.intake_token_file is not None:
+            token = _token(self.intake_token, self.intake_token_file)
+            if token is None:
+                raise IntakeTokenMissing(self.intake_token_file)
+            return token
         return _token(self.intake_token, self.data_dir / INTAKE_TOKEN_FILE)
 
     def slack_config(self) -> SlackConfig | None:
@@ -195,6 +206,14 @@ class ApiTokenMissing(RuntimeError):
         super().__init__(
             "no API token is configured: set TOCSIN_API_TOKEN or write one to "
             "<data dir>/api-token (tocsin up generates it); the API refuses to run open"
+        )
+
+
+class IntakeTokenMissing(RuntimeError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"TOCSIN_INTAKE_TOKEN_FILE names {path}, which is missing or empty: "
+            "write the Alertmanager webhook's token there"
         )
 
 

@@ -78,9 +78,13 @@ async def alertmanager_webhook(
             else:
                 result = await runtime.service.receive_alerts(payload, runtime.catalog)
     except TimeoutError:
+        runtime.intake.unavailable += 1
         raise TemporalUnavailable(
             f"no answer from the workflow engine within {config.intake_timeout_seconds:g}s"
         ) from None
+    except TemporalUnavailable:
+        runtime.intake.unavailable += 1
+        raise
     if not waiting:
         runtime.intake.accepted += 1
         body = IntakeAccepted(

@@ -8,8 +8,10 @@ process, live in memory.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
+from datetime import timedelta
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -23,7 +25,8 @@ from prometheus_client.registry import Collector
 
 from adapters.records import TTA_BUCKETS, Histogram, MetricsSnapshot
 from adapters.slack.client import REGISTRY as SLACK_METRICS
-from api.deps import IntakeCounters, RuntimeDep, StoreDep
+from api.config import ApiConfig
+from api.deps import ConfigDep, IntakeCounters, Runtime, RuntimeDep, StoreDep
 from domain.models import IncidentType, Level
 from domain.statements import Channel, DeliveryStatus
 
@@ -162,6 +165,24 @@ class IntakeCollector(Collector):
             "(repeats, HA copies).",
             value=self._counters.deduplicated,
         )
+        yield CounterMetricFamily(
+            "tocsin_alert_notifications_unavailable",
+            "Notifications answered 503 because Temporal did not answer in time; "
+            "Alertmanager retries them.",
+            value=self._counters.unavailable,
+        )
+
+
+class TemporalCollector(Collector):
+    def __init__(self, reachable: bool) -> None:
+        self._reachable = reachable
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "tocsin_temporal_up",
+            "1 when Temporal answered this API process's health check at scrape time, else 0.",
+            value=1 if self._reachable else 0,
+        )
 
 
 class _Forward(Collector):
@@ -172,11 +193,26 @@ class _Forward(Collector):
         yield from self._registry.collect()
 
 
+_TEMPORAL_CHECK_SECONDS = 2.0
+
 _KEYS = [(level, drill) for level in Level for drill in (False, True)]
 
 
 def _labels(level: Level, drill: bool) -> list[str]:
     return [level.value, str(drill).lower()]
+
+
+async def _temporal_answers(runtime: Runtime, config: ApiConfig) -> bool:
+    """Whether Temporal answers, as /readyz asks it, bounded well inside a scrape timeout:
+    Prometheus must see a 0 rather than a failed scrape when Temporal hangs."""
+    bound = min(config.temporal_timeout_seconds, _TEMPORAL_CHECK_SECONDS)
+    try:
+        async with asyncio.timeout(bound):
+            return await runtime.service.client.service_client.check_health(
+                timeout=timedelta(seconds=bound)
+            )
+    except Exception:
+        return False
 
 
 def _bound(le: float) -> str:
@@ -188,7 +224,7 @@ def _bound(le: float) -> str:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(store: StoreDep, runtime: RuntimeDep) -> Response:
+async def metrics(store: StoreDep, runtime: RuntimeDep, config: ConfigDep) -> Response:
     snapshot = await store.metrics()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
@@ -198,6 +234,7 @@ async def metrics(store: StoreDep, runtime: RuntimeDep) -> Response:
         )
     )
     registry.register(IntakeCollector(runtime.intake))
+    registry.register(TemporalCollector(await _temporal_answers(runtime, config)))
     # Slack calls this process made (forms, private answers); the worker serves its own.
     registry.register(_Forward(SLACK_METRICS))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

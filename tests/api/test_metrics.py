@@ -66,6 +66,8 @@ async def test_every_series_exists_at_zero_before_the_first_incident(
         for bound in [*map(bucket_bound, TTA_BUCKETS), "+Inf"]:
             name = "tocsin_time_to_ack_seconds_bucket"
             assert value(samples, name, drill="false", level=level.value, le=bound) == 0
+    assert value(samples, "tocsin_temporal_up") == 1
+    assert value(samples, "tocsin_alert_notifications_unavailable_total") == 0
     series = {name for name, _ in samples}
     assert len([key for key in samples if key[0] == "tocsin_incidents_total"]) == 3 * 3 * 2
     assert "tocsin_incidents_created" not in series

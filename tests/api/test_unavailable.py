@@ -103,3 +103,21 @@ async def test_readiness_says_temporal_is_the_problem(stalled: httpx.AsyncClient
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "ok"
     assert response.json()["checks"]["temporal"] == "unreachable (TimeoutError)"
+
+
+async def test_metrics_show_temporal_down_and_the_webhook_503s(
+    stalled: httpx.AsyncClient,
+) -> None:
+    # What tocsin's own alert rules (alerts/prometheus/tocsin.yml) read when Temporal hangs.
+    for _ in range(2):
+        answer = await stalled.post(WEBHOOK, json=raw("checkout-firing"), headers=INTAKE_AUTH)
+        assert answer.status_code == 503
+
+    started = time.perf_counter()
+    response = await stalled.get("/metrics")
+
+    assert response.status_code == 200
+    assert time.perf_counter() - started < BOUND + 2.0
+    lines = response.text.splitlines()
+    assert "tocsin_temporal_up 0.0" in lines
+    assert "tocsin_alert_notifications_unavailable_total 2.0" in lines

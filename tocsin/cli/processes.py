@@ -112,11 +112,11 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_app
-    from tocsin.settings import ApiTokenMissing
+    from tocsin.settings import ApiTokenMissing, IntakeTokenMissing
 
     settings = Settings()
     try:
         application = create_app(settings.api_config())
-    except ApiTokenMissing as exc:
+    except (ApiTokenMissing, IntakeTokenMissing) as exc:
         fail(str(exc))
     uvicorn.run(application, host=settings.api_host, port=settings.api_port)
