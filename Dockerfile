@@ -10,13 +10,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tocsin
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY tocsin ./tocsin
-COPY workflows ./workflows
-COPY api ./api
+COPY pyproject.toml constraints.txt README.md ./
+COPY domain ./domain
+COPY adapters ./adapters
 COPY playbooks ./playbooks
 COPY alerts ./alerts
-RUN pip install '.[postgres]' && rm -rf /src
+COPY workflows ./workflows
+COPY api ./api
+COPY tocsin ./tocsin
+# The versions the test suite last passed with (constraints.txt).
+RUN pip install -c constraints.txt '.[postgres]' && rm -rf /src
 
 USER tocsin
 WORKDIR /home/tocsin
@@ -24,4 +27,8 @@ ENV TOCSIN_DATA_DIR=/home/tocsin/data \
     TOCSIN_API_HOST=0.0.0.0 \
     TOCSIN_API_PORT=8080
 EXPOSE 8080
+# The API's liveness; docker-compose.yml gives the worker its own check (its metrics port)
+# and turns it off for the one-off migration.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=4 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('TOCSIN_API_PORT', '8080')}/healthz\", timeout=3)"]
 CMD ["tocsin", "api"]

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Real servers the tests start: PostgreSQL for the records store; Prometheus and Alertmanager
 # (with promtool and amtool) for the alert rules, the receiver config and the end-to-end test.
-APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
+APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test check lint fmt system-deps bench soak vendor screenshots

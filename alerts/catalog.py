@@ -67,6 +67,9 @@ class Service(_Strict):
     # (default: when its exposure is not internal).
     display_name: str | None = Field(default=None, max_length=100)
     customer_visible: bool | None = None
+    # The availability objective (0.999: 99.9% of requests succeed over 30 days) that the
+    # burn-rate rules in alerts/prometheus/rules.yml hold the service to; none without one.
+    slo: float | None = Field(default=None, gt=0, lt=1)
 
     @property
     def public(self) -> bool:

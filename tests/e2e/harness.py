@@ -28,6 +28,7 @@ from testkit.waiting import eventually
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "alerts" / "prometheus" / "rules.yml"
 RULES_TEST = REPO / "alerts" / "prometheus" / "rules_test.yml"
+SELF_RULES = REPO / "alerts" / "prometheus" / "tocsin.yml"
 ALERTMANAGER_CONFIG = REPO / "alerts" / "alertmanager" / "alertmanager.yml"
 SERVICES = REPO / "alerts" / "services.yaml"
 

@@ -1,19 +1,36 @@
-"""The shipped Prometheus rules and Alertmanager config pass the upstream checkers, and the
-rules fire with the labels tocsin grades by (alerts/prometheus/rules_test.yml)."""
+"""The shipped Prometheus rules and Alertmanager config pass the upstream checkers, the rules
+fire with the labels tocsin grades by (alerts/prometheus/*_test.yml), and each alert is routed
+where it belongs: service alerts to tocsin, tocsin's alerts about itself to its operators."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
+
+from alerts.catalog import load_catalog
 from tests.e2e.harness import (
     ALERTMANAGER_CONFIG,
+    REPO,
     RULES,
     RULES_TEST,
+    SELF_RULES,
     alertmanager_config,
     binary,
     shortened_rules,
 )
+
+PROMETHEUS_DIR = REPO / "alerts" / "prometheus"
+RULE_FILES = sorted(
+    p
+    for p in PROMETHEUS_DIR.glob("*.yml")
+    if not p.stem.endswith("_test") and p.stem != "prometheus"
+)
+RULE_TESTS = sorted(PROMETHEUS_DIR.glob("*_test.yml"))
+ALERTMANAGER_CONFIGS = sorted((REPO / "alerts" / "alertmanager").glob("*.yml"))
 
 
 def _check(argv: list[str]) -> None:
@@ -21,16 +38,98 @@ def _check(argv: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_rules_pass_promtool_check() -> None:
-    _check([binary("promtool", "prometheus"), "check", "rules", str(RULES)])
+def _alerts(path: Path) -> list[dict[str, Any]]:
+    groups = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
-def test_rules_unit_tests_pass() -> None:
-    _check([binary("promtool", "prometheus"), "test", "rules", str(RULES_TEST)])
+def test_every_rule_file_is_checked_and_unit_tested() -> None:
+    assert {p.name for p in RULE_FILES} == {"rules.yml", "tocsin.yml"}
+    tested = {
+        name
+        for test in RULE_TESTS
+        for name in yaml.safe_load(test.read_text(encoding="utf-8"))["rule_files"]
+    }
+    assert tested == {p.name for p in RULE_FILES}
+    assert RULES_TEST in RULE_TESTS
 
 
-def test_alertmanager_config_passes_amtool_check() -> None:
-    _check([binary("amtool", "prometheus-alertmanager"), "check-config", str(ALERTMANAGER_CONFIG)])
+@pytest.mark.parametrize("rules", RULE_FILES, ids=lambda p: p.name)
+def test_rules_pass_promtool_check(rules: Path) -> None:
+    _check([binary("promtool", "prometheus"), "check", "rules", str(rules)])
+
+
+@pytest.mark.parametrize("tests", RULE_TESTS, ids=lambda p: p.name)
+def test_rules_unit_tests_pass(tests: Path) -> None:
+    _check([binary("promtool", "prometheus"), "test", "rules", str(tests)])
+
+
+def test_every_alert_is_unit_tested() -> None:
+    tested = {
+        case["alertname"]
+        for test in RULE_TESTS
+        for group in yaml.safe_load(test.read_text(encoding="utf-8"))["tests"]
+        for case in group.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    shipped = {rule["alert"] for path in RULE_FILES for rule in _alerts(path)}
+    assert shipped - tested == set()
+
+
+@pytest.mark.parametrize("config", ALERTMANAGER_CONFIGS, ids=lambda p: p.name)
+def test_alertmanager_config_passes_amtool_check(config: Path) -> None:
+    _check([binary("amtool", "prometheus-alertmanager"), "check-config", str(config)])
+
+
+def _receiver(labels: dict[str, str]) -> str:
+    result = subprocess.run(
+        [
+            binary("amtool", "prometheus-alertmanager"),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={ALERTMANAGER_CONFIG}",
+            *(f"{key}={value}" for key, value in labels.items()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_tocsins_alerts_about_itself_never_reach_tocsin() -> None:
+    for rule in _alerts(SELF_RULES):
+        labels = {"alertname": rule["alert"], **rule["labels"]}
+        assert _receiver(labels) == "operators", rule["alert"]
+    for rule in _alerts(RULES):
+        labels = {"alertname": rule["alert"], **rule.get("labels", {})}
+        assert _receiver(labels) == "tocsin", rule["alert"]
+
+
+def test_the_slo_rules_hold_each_service_to_its_catalog_objective() -> None:
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    records = [rule for group in groups for rule in group["rules"] if "record" in rule]
+    objectives = {
+        rule["labels"]["service"]: float(rule["expr"].removeprefix("vector(").removesuffix(")"))
+        for rule in records
+        if rule["record"] == "service:slo_objective:ratio"
+    }
+    catalog = {
+        name: service.slo
+        for name, service in load_catalog().services.items()
+        if service.slo is not None
+    }
+    assert objectives == catalog
+    for window in ("5m", "30m", "1h", "6h", "30d"):
+        recorded = {
+            rule["labels"]["service"]
+            for rule in records
+            if rule["record"] == f"service:slo_errors:ratio_rate{window}"
+        }
+        assert recorded == set(catalog), window
 
 
 def test_the_configs_the_e2e_test_derives_are_valid_too(tmp_path: Path) -> None:
