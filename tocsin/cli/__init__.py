@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 # Each module registers its commands on the one app.
-from tocsin.cli import drills, incidents, playbooks, processes, reviews, statements, tokens
+from tocsin.cli import (
+    drills,
+    incidents,
+    playbooks,
+    processes,
+    records,
+    reviews,
+    statements,
+    tokens,
+)
 from tocsin.cli.base import app
 
 __all__ = [
@@ -13,6 +22,7 @@ __all__ = [
     "main",
     "playbooks",
     "processes",
+    "records",
     "reviews",
     "statements",
     "tokens",
