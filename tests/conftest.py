@@ -45,6 +45,7 @@ _STACK_TRIALS = {
     "tests/integration/test_secrets.py": "stacks-b",
     "tests/integration/test_bench.py": "stacks-c",
     "tests/integration/test_up.py": "stacks-c",
+    "tests/e2e/test_dashboard.py": "stacks-c",
 }
 
 
