@@ -24,6 +24,9 @@ from tests.conftest import Stack
 from workflows.incident.client import IncidentService
 
 BOUND = 0.5  # the configured time bound for this test, far below the defaults
+# Answered within the configured bound, not the defaults (8 s for the webhook, 10 s for the
+# rest): the margin is for a machine busy with the rest of the suite, and stays below them.
+WITHIN = BOUND + 5.0
 
 
 @pytest.fixture
@@ -94,7 +97,7 @@ async def test_a_stalled_temporal_is_a_503_with_retry_after_never_a_500(
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "5"
     assert "Temporal" in response.json()["detail"]
-    assert took < BOUND + 2.0
+    assert took < WITHIN
 
 
 async def test_readiness_says_temporal_is_the_problem(stalled: httpx.AsyncClient) -> None:
@@ -117,7 +120,7 @@ async def test_metrics_show_temporal_down_and_the_webhook_503s(
     response = await stalled.get("/metrics")
 
     assert response.status_code == 200
-    assert time.perf_counter() - started < BOUND + 2.0
+    assert time.perf_counter() - started < WITHIN
     lines = response.text.splitlines()
     assert "tocsin_temporal_up 0.0" in lines
     assert "tocsin_alert_notifications_unavailable_total 2.0" in lines
