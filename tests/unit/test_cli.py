@@ -230,6 +230,35 @@ def test_ack_sends_who_acknowledged(fake_api: FakeApi, data_dir: Path) -> None:
     assert "time left" not in result.stdout
 
 
+def test_ack_of_several_ids_answers_each_on_its_own_line_and_fails_if_any_is_refused(
+    fake_api: FakeApi, data_dir: Path
+) -> None:
+    acked = _incident(
+        status=Status.ACKNOWLEDGED, acknowledged_at=datetime.now(UTC), acknowledged_by="chen"
+    )
+    fake_api.reply("POST", "/api/v1/incidents/20261123-k7qz/ack", 200, _out(acked))
+    refusal = "incident 20261123-ab23 was already acknowledged by ben"
+    fake_api.reply("POST", "/api/v1/incidents/20261123-ab23/ack", 409, {"detail": refusal})
+    other = acked.model_copy(update={"id": "20261123-cd45"})
+    fake_api.reply("POST", "/api/v1/incidents/20261123-cd45/ack", 200, _out(other))
+
+    result = _invoke(
+        fake_api, data_dir, "ack", "20261123-k7qz", "20261123-ab23", "20261123-cd45", "--by", "chen"
+    )
+
+    assert result.exit_code == 1
+    assert [s.path for s in fake_api.seen] == [
+        "/api/v1/incidents/20261123-k7qz/ack",
+        "/api/v1/incidents/20261123-ab23/ack",
+        "/api/v1/incidents/20261123-cd45/ack",
+    ]
+    first, second = result.stdout.splitlines()
+    assert first.startswith("20261123-k7qz  acknowledged at ")
+    assert first.endswith(" by chen")
+    assert second.startswith("20261123-cd45  acknowledged at ")
+    assert result.stderr.strip() == f"20261123-ab23  refused: {refusal}"
+
+
 def test_api_error_prints_its_detail_and_exits_1(fake_api: FakeApi, data_dir: Path) -> None:
     detail = "incident 20261123-k7qz was already acknowledged by ben"
     fake_api.reply("POST", "/api/v1/incidents/20261123-k7qz/ack", 409, {"detail": detail})

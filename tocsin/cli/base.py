@@ -73,6 +73,20 @@ class Api:
         params: dict[str, Any] | None = None,
     ) -> Any:
         """``path`` under ``/api/v1``; an error answer ends the command with its detail."""
+        payload, error = self.attempt(method, path, body=body, params=params)
+        if error is not None:
+            fail(error)
+        return payload
+
+    def attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> tuple[Any, str | None]:
+        """The answer, or the error it describes, for a command that goes on after a refusal."""
         response = self._send(method, path, body, params)
         try:
             payload = response.json()
@@ -80,8 +94,8 @@ class Api:
             payload = None
         if response.is_error:
             detail = payload.get("detail") if isinstance(payload, dict) else None
-            fail(describe_detail(detail) if detail else f"HTTP {response.status_code}")
-        return payload
+            return payload, describe_detail(detail) if detail else f"HTTP {response.status_code}"
+        return payload, None
 
     def text(self, path: str, *, params: dict[str, Any] | None = None) -> str:
         """A text answer (Markdown) of ``path`` under ``/api/v1``."""

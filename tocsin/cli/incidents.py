@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -77,9 +78,36 @@ def declare(
 
 
 @app.command()
-def ack(ctx: typer.Context, incident_id: IncidentId, by: By = None) -> None:
-    """Acknowledge an incident: stops its escalation."""
-    _act(ctx, f"/incidents/{incident_id}/ack", {"by": who(by)})
+def ack(
+    ctx: typer.Context,
+    incident_ids: Annotated[list[str], typer.Argument(metavar="ID...")],
+    by: By = None,
+) -> None:
+    """Acknowledge incidents: stops their escalation. Several ids (a bundled page's
+    "acknowledge all") are each acknowledged or refused on a line of their own."""
+    if len(incident_ids) == 1:
+        _act(ctx, f"/incidents/{incident_ids[0]}/ack", {"by": who(by)})
+        return
+    api = api_of(ctx)
+    answers, refused = [], 0
+    for incident_id in dict.fromkeys(incident_ids):
+        payload, error = api.attempt("POST", f"/incidents/{incident_id}/ack", body={"by": who(by)})
+        if error is not None:
+            refused += 1
+            typer.echo(f"{incident_id}  refused: {error}", err=True)
+            continue
+        answers.append(payload)
+        if not api.as_json:
+            typer.echo(_acked_line(parse(IncidentOut, payload)))
+    if api.as_json:
+        typer.echo(json.dumps(answers, indent=2))
+    if refused:
+        raise typer.Exit(1)
+
+
+def _acked_line(incident: IncidentOut) -> str:
+    at = f" at {clock(incident.acknowledged_at)} UTC" if incident.acknowledged_at else ""
+    return f"{incident.id}  acknowledged{at} by {incident.acknowledged_by or '?'}"
 
 
 @app.command("level")
