@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from adapters.clock import utcnow
+from alerts.catalog import Catalog
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, ServiceDep, StoreDep, may
 from api.schemas.common import INCIDENT_ID_PATTERN
@@ -47,6 +49,7 @@ async def declare_incident(
     response: Response,
 ) -> IncidentOut:
     """Declare an incident: its workflow starts and pages the lead function at once."""
+    _known_service(body.service, runtime.catalog)
     incident = await incidents.declare(
         Declaration(
             title=body.title,
@@ -69,6 +72,23 @@ async def declare_incident(
             for r in targets.recipients(runtime.roster.current(), pages)
         ]
     return out
+
+
+def _known_service(service: str | None, catalog: Catalog) -> None:
+    """A service the catalog does not know would reach the status page as a raw key and as a
+    component ``status.json`` does not list: refused, naming the ones it knows."""
+    if not service or service in catalog.services:
+        return
+    known = ", ".join(catalog.services)
+    raise RequestValidationError(
+        [
+            {
+                "loc": ("body", "service"),
+                "msg": f"unknown service {service!r}; the catalog's services are {known}",
+                "type": "value_error",
+            }
+        ]
+    )
 
 
 @router.get("", response_model=IncidentList)

@@ -9,7 +9,7 @@ import pytest
 
 from domain.models import EventKind, NotificationKind, Status
 from testkit.waiting import eventually
-from tests.api.conftest import Declare, recorded
+from tests.api.conftest import Declare, assert_only_incident_started, declaration, recorded
 from tests.conftest import Stack
 
 REQUIRED_FIELDS = {
@@ -88,6 +88,21 @@ async def test_declare_defaults_the_declarer_to_the_token_and_marks_drills(
     assert body["drill"] is True
     assert body["service"] is None
     assert body["response_window_seconds"] == 60 * 60
+
+
+async def test_declare_with_an_unknown_service_is_422_listing_the_known_ones(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
+    response = await client.post("/api/v1/incidents", json=declaration(service="chekout"))
+
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "service"]
+    assert error["msg"] == (
+        "unknown service 'chekout'; the catalog's services are core-api, checkout, "
+        "support-chat, support-tickets, customer-data"
+    )
+    await assert_only_incident_started(stack, client)
 
 
 async def test_list_reads_the_records_with_filters_and_total(

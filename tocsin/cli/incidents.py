@@ -58,7 +58,9 @@ def declare(
     level: Annotated[Level, typer.Option("--level", "-l", help="A, B or C")],
     type: Annotated[IncidentType, typer.Option("--type", "-t")],
     description: Annotated[str, typer.Option(help="more detail")] = "",
-    service: Annotated[str | None, typer.Option(help="affected service")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="affected service: a key of alerts/services.yaml")
+    ] = None,
     drill: Annotated[bool, typer.Option("--drill", help="a drill: pages say DRILL")] = False,
     by: By = None,
 ) -> None:
