@@ -10,7 +10,7 @@ from domain.drills import DrillReport, DrillStatus
 from domain.durations import humanize
 from domain.models import Level
 from domain.reports import Digest, ResponseRow
-from domain.reviews import ActionItem, Review
+from domain.reviews import ActionItem, KeyTimes, Review
 
 
 def _when(at: datetime | None) -> str:
@@ -27,6 +27,14 @@ def _cell(text: str) -> str:
 
 def _bullets(items: Sequence[str], empty: str = "_none recorded_") -> list[str]:
     return [f"- {item}" for item in items] if items else [empty]
+
+
+def _ack_judged(t: KeyTimes) -> str:
+    """The level and deadline that judged the acknowledgement, as the report counts it."""
+    if t.acknowledged_at is None or t.ack_deadline is None:
+        return f" (window {_seconds(t.response_window_seconds)})"
+    verdict = "met" if t.acknowledged_within_window else "missed"
+    return f" (level {t.ack_level}, deadline {_when(t.ack_deadline)}, {verdict})"
 
 
 def review_markdown(review: Review, actions: Sequence[ActionItem]) -> str:
@@ -64,9 +72,7 @@ def review_markdown(review: Review, actions: Sequence[ActionItem]) -> str:
         "|---|---|",
         f"| Declared | {_when(t.declared_at)} |",
         f"| Acknowledged | {_when(t.acknowledged_at)} after {_seconds(t.time_to_ack_seconds)}"
-        f" (window {_seconds(t.response_window_seconds)}"
-        + (", met" if t.acknowledged_within_window else ", missed" if t.acknowledged_at else "")
-        + ") |",
+        f"{_ack_judged(t)} |",
         f"| Mitigated | {_when(t.mitigated_at)} after {_seconds(t.time_to_mitigate_seconds)} |",
         f"| Resolved | {_when(t.resolved_at)} after {_seconds(t.time_to_resolve_seconds)} |",
         f"| First statement | due {_when(t.first_statement_due_at)}, published "

@@ -269,6 +269,16 @@ class Incident(BaseModel):
             return None
         return self.acknowledged_at - self.declared_at
 
+    @property
+    def acknowledged_within_window(self) -> bool | None:
+        """Whether the acknowledgement met the deadline in force when it came (that of
+        ``ack_level``); a breached window is never met, even by an acknowledgement given
+        before the breach and applied after it. None before any acknowledgement. The
+        reports, the reviews and their exports all judge it by this one rule."""
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at <= self.ack_deadline and not self.window_breached
+
     def time_left(self, now: datetime) -> timedelta | None:
         """Time left to acknowledge; negative when overdue, None once acknowledged or closed,
         and None once mitigated: an incident its alerts mitigated before anyone acknowledged

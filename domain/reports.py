@@ -112,7 +112,7 @@ def response_rows(
             at_ack._ack_seconds.append(
                 (incident.acknowledged_at - incident.declared_at).total_seconds()
             )
-            if incident.acknowledged_at <= incident.ack_deadline and not incident.window_breached:
+            if incident.acknowledged_within_window:
                 at_ack.within_window += 1
         if incident.window_breached:
             at_breach = row(incident.breach_level or incident.level, month)

@@ -42,6 +42,10 @@ class KeyTimes(BaseModel):
     acknowledged_at: AwareDatetime | None = None
     time_to_ack_seconds: float | None = None
     acknowledged_within_window: bool | None = None
+    # The level in force when it was acknowledged and the deadline it was judged against
+    # (``response_window_seconds`` is the final level's window, which did not judge it).
+    ack_level: Level | None = None
+    ack_deadline: AwareDatetime | None = None
     breached_at: AwareDatetime | None = None
     mitigated_at: AwareDatetime | None = None
     time_to_mitigate_seconds: float | None = None

@@ -51,11 +51,9 @@ def key_times(incident: Incident, messages: Sequence[Statement]) -> KeyTimes:
         response_window_seconds=incident.response_window_seconds,
         acknowledged_at=incident.acknowledged_at,
         time_to_ack_seconds=_seconds(incident.acknowledged_at, incident.declared_at),
-        acknowledged_within_window=(
-            None
-            if incident.acknowledged_at is None
-            else incident.acknowledged_at <= incident.ack_deadline
-        ),
+        acknowledged_within_window=incident.acknowledged_within_window,
+        ack_level=(incident.ack_level or incident.level) if incident.acknowledged_at else None,
+        ack_deadline=incident.ack_deadline if incident.acknowledged_at else None,
         breached_at=incident.breached_at,
         mitigated_at=incident.mitigated_at,
         time_to_mitigate_seconds=_seconds(incident.mitigated_at, incident.declared_at),

@@ -56,9 +56,9 @@ def print_review(payload: Any) -> None:
             + (
                 ""
                 if t.acknowledged_within_window is None
-                else " (within the window)"
+                else f" (level {t.ack_level}: within the window)"
                 if t.acknowledged_within_window
-                else " (late)"
+                else f" (level {t.ack_level}: late)"
             ),
         ),
         ("resolved", f"after {_seconds(t.time_to_resolve_seconds)}"),
