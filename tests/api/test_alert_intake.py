@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+import shlex
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -341,3 +344,55 @@ async def test_by_default_resolved_alerts_of_no_incident_are_ignored(
     await assert_nothing_started(stack, raw("checkout-resolved"))
     metrics = (await alertmanager.get("/metrics")).text
     assert "tocsin_alert_notifications_accepted_total 1.0" in metrics
+
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def readme_webhook_examples() -> list[tuple[str, dict[str, Any] | None]]:
+    """The README's webhook commands, in order, each with the answer the README shows after
+    it (a ``json`` block), if any."""
+    blocks = re.findall(r"```(sh|json)\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    examples: list[tuple[str, dict[str, Any] | None]] = []
+    for kind, text in blocks:
+        if kind == "sh" and "/api/v1/alerts/alertmanager" in text:
+            examples.append((text, None))
+        elif kind == "json" and examples and examples[-1][1] is None and '"groups"' in text:
+            examples[-1] = (examples[-1][0], json.loads(text))
+    return examples
+
+
+async def run_curl(http: httpx.AsyncClient, command: str) -> httpx.Response:
+    """A README curl command against the app: its URL's path and query, its body file."""
+    args = shlex.split(command.replace("\\\n", " "))
+    url = urlsplit(next(a for a in args if a.startswith("http")))
+    body = (ROOT / args[args.index("-d") + 1].removeprefix("@")).read_bytes()
+    return await http.post(
+        f"{url.path}?{url.query}" if url.query else url.path,
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+async def test_the_readme_webhook_commands_answer_what_the_readme_says(
+    alertmanager: httpx.AsyncClient, stack: Stack, opened: set[str]
+) -> None:
+    (accepted_cmd, shown), (waiting_cmd, _) = readme_webhook_examples()
+
+    accepted = await run_curl(alertmanager, accepted_cmd)
+    waited = await run_curl(alertmanager, waiting_cmd)
+
+    assert accepted.status_code == 202
+    assert shown is not None
+    (group,) = accepted.json()["groups"]
+    (shown_group,) = shown["groups"]
+    assert set(group) == set(shown_group)
+    assert group == shown_group  # the group's workflow id is derived from its key
+    assert group["outcome"] == "accepted"
+    assert waited.status_code == 200
+    (incident,) = waited.json()["groups"]
+    opened.add(incident["incident_id"])
+    assert incident["outcome"] in {"opened", "duplicate"}
+    assert {"incident_id", "level", "status", "grading"} <= set(incident)
+    assert await recorded(stack.store, incident["incident_id"])
