@@ -6,6 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` needs the runtime only; the test, bench and charts extras come with the targets
+# that use them (STAMP), so running never waits for them.
+RUN_STAMP := $(VENV)/.installed-run
 # Real servers the tests start: PostgreSQL for the records store; Prometheus and Alertmanager
 # (with promtool and amtool) for the alert rules, the receiver config and the end-to-end test.
 APT_PACKAGES := postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core docker-compose
@@ -19,9 +22,13 @@ $(BIN)/python:
 # constraints.txt pins every package to the versions the suite last passed with.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench,charts]'
+	touch $@ $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/tocsin up
 
 system-deps:
