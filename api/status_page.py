@@ -9,6 +9,7 @@ Shaped like the common status-page summary (``page``, ``status``, ``components``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -109,8 +110,13 @@ class StatusPage:
 
     @property
     def indicator(self) -> str:
+        """The worst component's, as common status pages roll them up; but one component
+        down among several is a partial outage of the whole: "critical" (Major System
+        Outage) only when every component is down."""
         worst = max((_SEVERITY[c.status] for c in self.components), default=0)
         status = next(s for s, n in _SEVERITY.items() if n == worst)
+        if status == MAJOR and any(c.status != MAJOR for c in self.components):
+            status = PARTIAL
         return _INDICATOR[status]
 
     @property
@@ -287,3 +293,9 @@ def history(component: str, told: Sequence[PublicIncident], now: datetime) -> li
 
 def uptime(days: Sequence[Day]) -> float:
     return sum(d.uptime for d in days) / len(days) if days else 1.0
+
+
+def percent(share: float) -> str:
+    """``share`` (0..1) as a percentage with two decimals, rounded down: a few minutes of
+    outage in 90 days would round up to "100.00%" beside a red bar."""
+    return f"{math.floor(round(share * 10_000, 6)) / 100:.2f}"

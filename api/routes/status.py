@@ -149,6 +149,7 @@ async def status_html(request: Request, runtime: RuntimeDep, config: ConfigDep) 
             "page": page,
             "when": _when,
             "uptime": status_page.uptime,
+            "percent": status_page.percent,
             "stage_label": STAGE_LABEL,
             "component_label": COMPONENT_LABEL,
             "impact_label": IMPACT_LABEL,

@@ -61,9 +61,19 @@ async def test_only_published_statements_of_real_incidents_appear(messaging: Mes
 
     assert page.status_code == 200
     assert "Card payments are failing; we are on it." in page.text
-    assert "Major System Outage" in page.text
+    # One component of five down: a partial outage of the whole, not a major one.
+    assert "Partial System Outage" in page.text
+    assert "Major System Outage" not in page.text
     check_summary(summary)
-    assert summary["status"] == {"indicator": "critical", "description": "Major System Outage"}
+    assert summary["status"] == {"indicator": "major", "description": "Partial System Outage"}
+    # Today's bar is red: the uptime beside it is not 100.00%, however short the outage.
+    component = '<span class="name">Checkout and payments</span>'
+    checkout = page.text.split(component, 1)[1].split("</li>", 1)[0]
+    today = checkout.rsplit("<rect", 1)[1]
+    assert "d-major_outage" in today
+    assert "100.00%" not in today
+    assert "100.00% uptime" not in checkout
+    assert "99.99% uptime" in checkout
     assert [i["id"] for i in summary["incidents"]] == [real["id"]]
     (shown,) = summary["incidents"]
     assert shown["name"] == "Checkout failing"
