@@ -306,9 +306,17 @@ async def _terminate(child: Child) -> None:
     await child.process.wait()
 
 
+TOKEN_SHOWN = 8
+
+
 def _banner(stack: Stack, token: str | None) -> str:
     s = stack.settings
-    shown_token = token if token is not None else "(from TOCSIN_API_TOKEN)"
+    # Its start only: a terminal's scrollback and a tmux log keep what is printed.
+    shown_token = (
+        f"{token[:TOKEN_SHOWN]}... (the whole token is in {s.data_dir / TOKEN_FILE})"
+        if token is not None
+        else "(from TOCSIN_API_TOKEN)"
+    )
     token_ref = f"$(cat {s.data_dir / TOKEN_FILE})" if token is not None else "$TOCSIN_API_TOKEN"
     intake_ref = (
         "$TOCSIN_INTAKE_TOKEN"

@@ -110,7 +110,9 @@ async def test_up_keeps_open_incidents_and_their_deadlines_across_a_restart(
     assert first.api_url in banner
     assert first.temporal_address in banner
     assert f"http://127.0.0.1:{first.temporal_port + 1000}" in banner
-    assert token in banner
+    # Where the token is and its start: never the whole of it in the terminal's scrollback.
+    assert token not in banner
+    assert f"{token[:8]}... (the whole token is in {first.data_dir / 'api-token'})" in banner
     api = Api(first)
 
     acked = await api.declare("Payments API returns 500", "A")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import stat
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 from playbooks.base import DEFAULT_DIR
 from tocsin.cli import app
-from tocsin.up import busy_ports, ensure_token
+from tocsin.settings import Settings
+from tocsin.up import Stack, _banner, busy_ports, ensure_token
 
 runner = CliRunner()
 
@@ -87,3 +89,27 @@ def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert f"port(s) already in use: {port}" in result.stderr
     assert not data_dir.exists()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _readme_banner() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```\ntocsin is up\n") + 4
+    return text[start : text.index("\n```", start)]
+
+
+def test_the_banner_shows_where_the_token_is_and_its_start_only_as_the_readme_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [n for n in os.environ if n.startswith("TOCSIN_")]:
+        monkeypatch.delenv(name)
+    token = "UcYpDyp5" + "x" * 35  # as secrets.token_urlsafe(32) makes them
+    settings = Settings(data_dir=ROOT / ".tocsin", playbooks_dir=ROOT / "playbooks")
+    stack = Stack(settings, 7233, Path("temporal"))
+
+    banner = _banner(stack, token)
+
+    assert token not in banner
+    assert banner.strip("\n").replace(str(ROOT), "/path/to/tocsin") == _readme_banner()
