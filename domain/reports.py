@@ -136,7 +136,7 @@ class Quarter:
         """``2026Q4``; ValueError otherwise."""
         year, sep, number = text.strip().upper().partition("Q")
         if not sep or not year.isdigit() or number not in ("1", "2", "3", "4"):
-            raise ValueError(f"{text!r} is not a quarter such as 2026Q4")
+            raise ValueError(f"{text!r} is not a quarter like 2026Q4")
         if not 1970 <= int(year) <= 9998:
             raise ValueError(f"{text!r}: the year must be between 1970 and 9998")
         return cls(int(year), int(number))

@@ -238,7 +238,13 @@ async def test_bad_report_queries_are_422_naming_the_field(
     assert field in str(response.json()["detail"])
 
 
-async def test_a_bad_quarter_is_a_422(client: httpx.AsyncClient) -> None:
-    for quarter in ("2026Q5", "Q4", "2026-10"):
-        response = await client.get("/api/v1/reports/quarterly", params={"quarter": quarter})
-        assert response.status_code == 422, quarter
+async def test_a_bad_quarter_is_a_422_saying_what_a_quarter_looks_like(
+    client: httpx.AsyncClient,
+) -> None:
+    for quarter in ("2026Q5", "Q4", "2026-10", "2026-Q4"):
+        for path in ("/api/v1/reports/quarterly", "/api/v1/reports/quarterly.md"):
+            response = await client.get(path, params={"quarter": quarter})
+            assert response.status_code == 422, quarter
+            (error,) = response.json()["detail"]
+            assert error["loc"] == ["query", "quarter"]
+            assert error["msg"] == f"{quarter!r} is not a quarter like 2026Q4"
