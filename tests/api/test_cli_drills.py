@@ -70,7 +70,7 @@ async def test_a_routine_drill_run_classified_and_reported_from_the_terminal(
     assert "collaboration" in out_of_range.output
 
     report = tmp_path / "drill.md"
-    written = await tocsin(served, "drill", "report", run_id, "--output", str(report))
+    written = await tocsin(served, "drill", "report", run_id, "--out", str(report))
     assert written.exit_code == 0, written.output
     text = report.read_text(encoding="utf-8")
     assert "- **Result:** not passed — 2 of 3 targets met" in text

@@ -130,7 +130,11 @@ async def test_bad_drill_input_is_a_4xx_naming_the_field_and_changes_nothing(
         json={"level": "B", "type": "service_outage", "by": "Gil Ramos"},
     )
     assert not_a_drill.status_code == 409
-    assert "is not a drill incident" in not_a_drill.json()["detail"]
+    assert not_a_drill.json()["detail"] == (
+        f"{real['id']} is not a drill incident: classifications score drills; change a real "
+        f"incident's level with `tocsin level {real['id']} B --reason ...` "
+        f"(POST /api/v1/incidents/{real['id']}/level)"
+    )
     unknown = await client.post(
         "/api/v1/incidents/20261201-nope/classify",
         json={"level": "B", "type": "service_outage", "by": "Gil Ramos"},

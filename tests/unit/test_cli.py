@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import typer
+from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from api.schemas.incidents import IncidentList, IncidentOut, Timeline
@@ -378,6 +380,14 @@ def test_timeline_prints_events_in_order(fake_api: FakeApi, data_dir: Path) -> N
             kind=EventKind.BREACHED,
             text="window passed",
         ),
+        TimelineEvent(
+            incident_id="i",
+            seq=3,
+            at=at + timedelta(minutes=16),
+            kind=EventKind.STATEMENT_PUBLISHED,  # the longest kind: the column fits it
+            actor="Gil",
+            text="published",
+        ),
     ]
     body = Timeline(items=events).model_dump(mode="json")
     fake_api.reply("GET", "/api/v1/incidents/i/timeline", 200, body)
@@ -386,9 +396,60 @@ def test_timeline_prints_events_in_order(fake_api: FakeApi, data_dir: Path) -> N
 
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "2026-11-23 10:02:00  declared         [ada] declared",
-        "2026-11-23 10:17:00  breached         window passed",
+        "2026-11-23 10:02:00  declared             [ada] declared",
+        "2026-11-23 10:17:00  breached             window passed",
+        "2026-11-23 10:18:00  statement_published  [Gil] published",
     ]
+
+
+def _help(*command: str) -> str:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [(), ("declare",), ("incidents",), ("classify",), ("drill", "report")]
+)
+def test_flags_do_not_show_a_value_they_do_not_take(command: tuple[str, ...]) -> None:
+    shown = _help(*command)
+
+    assert "--help" in shown
+    assert "<bool>" not in shown
+
+
+def _option_line(shown: str, option: str) -> str:
+    (line,) = [line for line in shown.splitlines() if f" {option} " in line]
+    return line
+
+
+def test_classify_offers_the_levels_and_types_as_declare_does() -> None:
+    declare, classify = _help("declare"), _help("classify")
+    types = "<service_outage|data_leak|major_product_incident>"
+
+    for shown in (declare, classify):
+        assert "<A|B|C>" in _option_line(shown, "--level")
+        assert types in _option_line(shown, "--type").replace("│", "").replace(" ", "")
+    assert "the incident's type" in _option_line(declare, "--type")
+
+
+def test_classify_tells_a_real_incident_to_use_tocsin_level(
+    fake_api: FakeApi, data_dir: Path
+) -> None:
+    detail = (
+        "20261123-k7qz is not a drill incident: classifications score drills; change a real "
+        "incident's level with `tocsin level 20261123-k7qz B --reason ...` "
+        "(POST /api/v1/incidents/20261123-k7qz/level)"
+    )
+    fake_api.reply("POST", "/api/v1/incidents/20261123-k7qz/classify", 409, {"detail": detail})
+
+    result = _invoke(
+        fake_api, data_dir, "classify", "20261123-k7qz", "--level", "b", "--type", "data_leak"
+    )
+
+    assert result.exit_code == 1
+    assert fake_api.seen[0].body["level"] == "B"
+    assert "`tocsin level 20261123-k7qz B --reason ...`" in result.stderr
 
 
 def test_playbooks_validate_summarises_a_valid_directory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -413,3 +474,24 @@ def test_playbooks_validate_lists_problems_and_exits_1(tmp_path: Path) -> None:
     assert f"{tmp_path / 'level-a.yaml'}: response_window: " in result.stderr
     assert f"{tmp_path / 'level-b.yaml'}: file is missing" in result.stderr
     assert f"{tmp_path / 'roster.yaml'}: file is missing" in result.stderr
+
+
+def _commands(command: Any, path: str = "tocsin") -> Iterator[tuple[str, Any]]:
+    yield path, command
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, f"{path} {name}")
+
+
+def test_every_command_that_writes_a_file_takes_out_or_o() -> None:
+    written = {
+        path: option.opts
+        for path, command in _commands(typer.main.get_command(app))
+        for option in command.params
+        if isinstance(option, TyperOption) and ({"-o", "--out", "--output"} & set(option.opts))
+    }
+
+    assert written  # the review export, the quarterly digest and the drill report at least
+    assert {path: sorted(opts) for path, opts in written.items()} == {
+        path: ["--out", "-o"] for path in written
+    }

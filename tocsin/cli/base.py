@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import httpx
 import typer
 from pydantic import BaseModel, ValidationError
+from typer.core import TyperOption
 
 from api.config import API_PREFIX
 from tocsin.settings import TOKEN_FILE, Settings
@@ -26,6 +27,20 @@ from tocsin.settings import TOKEN_FILE, Settings
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+def _flag_takes_no_value(display: Callable[[TyperOption, Any], str | None]) -> Any:
+    """Typer's help shows a flag's type as if it took a value (``--json <bool>``, ``--help
+    <bool>``); a flag takes none, so its type column stays empty. Typer has no setting for
+    it (fastapi/typer#493 is about the same column), hence the wrapper."""
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else display(self, ctx)
+
+    return display_type_rich
+
+
+TyperOption.display_type_rich = _flag_takes_no_value(TyperOption.display_type_rich)  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="tocsin",

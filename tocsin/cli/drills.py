@@ -19,6 +19,7 @@ from api.schemas.drills import (
     ScheduleOut,
 )
 from domain.durations import humanize, parse_duration
+from domain.models import IncidentType, Level
 from tocsin.cli.base import By, api_of, app, clock, facts, fail, parse, table, who
 
 drill_app = typer.Typer(help="Drills: scenarios run through the real playbooks, scored.")
@@ -145,9 +146,7 @@ def show(ctx: typer.Context, run_id: RunId) -> None:
 def report(
     ctx: typer.Context,
     run_id: RunId,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write the Markdown here")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the Markdown here")] = None,
 ) -> None:
     """The drill report in Markdown: targets, classification accuracy by responder over the
     last drills, leadership participation per quarter, follow-ups."""
@@ -156,14 +155,14 @@ def report(
         typer.echo(json.dumps(api.request("GET", f"/drills/{run_id}/report"), indent=2))
         return
     text = api.text(f"/drills/{run_id}.md")
-    if output is None:
+    if out is None:
         typer.echo(text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        fail(f"{output}: {exc.strerror}")
-    typer.echo(f"wrote {output}")
+        fail(f"{out}: {exc.strerror}")
+    typer.echo(f"wrote {out}")
 
 
 @drill_app.command("score")
@@ -190,13 +189,16 @@ def score(
 def classify(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT")],
-    level: Annotated[str, typer.Option(help="A, B or C")],
-    type: Annotated[str, typer.Option(help="service_outage, data_leak, major_product_incident")],
+    level: Annotated[
+        Level, typer.Option(help="A, B or C", case_sensitive=False, metavar="<A|B|C>")
+    ],
+    type: Annotated[IncidentType, typer.Option(help="the incident's type, as you judge it")],
     by: By = None,
 ) -> None:
-    """Triage a drill incident: the level and type you judge it to be (scored)."""
+    """Triage a drill incident: the level and type you judge it to be (scored). A real
+    incident's level is changed with `tocsin level`."""
     api = api_of(ctx)
-    body = {"level": level.upper(), "type": type, "by": who(by)}
+    body = {"level": level.value, "type": type.value, "by": who(by)}
 
     def render(payload: Any) -> None:
         c = parse(ClassificationOut, payload)

@@ -10,10 +10,12 @@ import typer
 
 from api.schemas.incidents import IncidentList, IncidentOut, Timeline
 from domain.durations import humanize
-from domain.models import IncidentType, Level, Status
+from domain.models import EventKind, IncidentType, Level, Status
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who
 
 IncidentId = Annotated[str, typer.Argument(metavar="ID")]
+# The timeline's kind column fits the longest kind, so every line's text starts in one column.
+KIND_WIDTH = max(len(kind.value) for kind in EventKind)
 
 
 def _deadline_cell(incident: IncidentOut) -> str:
@@ -56,7 +58,10 @@ def declare(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="what is wrong, in a few words")],
     level: Annotated[Level, typer.Option("--level", "-l", help="A, B or C")],
-    type: Annotated[IncidentType, typer.Option("--type", "-t")],
+    type: Annotated[
+        IncidentType,
+        typer.Option("--type", "-t", help="the incident's type: who leads the response"),
+    ],
     description: Annotated[str, typer.Option(help="more detail")] = "",
     service: Annotated[
         str | None, typer.Option(help="affected service: a key of alerts/services.yaml")
@@ -174,8 +179,8 @@ def timeline(ctx: typer.Context, incident_id: IncidentId) -> None:
         if not events:
             typer.echo("no events recorded yet")
         for event in events:
-            actor = f" [{event.actor}]" if event.actor else ""
-            typer.echo(f"{clock(event.at)}  {event.kind.value:<16}{actor} {event.text}")
+            actor = f"[{event.actor}] " if event.actor else ""
+            typer.echo(f"{clock(event.at)}  {event.kind.value:<{KIND_WIDTH}}  {actor}{event.text}")
 
     api = api_of(ctx)
     api.show(api.request("GET", f"/incidents/{incident_id}/timeline"), render)

@@ -115,7 +115,8 @@ def playbooks_what_if(
     until: Annotated[datetime | None, typer.Option(help="…and before then (UTC)")] = None,
     level: Annotated[Level | None, typer.Option(help="only incidents of this level")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="also write the report: FILE.json or FILE.md")
+        Path | None,
+        typer.Option("--out", "-o", help="also write the report: FILE.json or FILE.md"),
     ] = None,
 ) -> None:
     """Replay recorded incidents under the playbooks in force and under candidate ones, on a

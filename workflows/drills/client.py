@@ -220,7 +220,8 @@ class DrillService:
         if not incident.drill or incident.drill_run is None:
             raise IncidentConflict(
                 f"{incident_id} is not a drill incident: classifications score drills; "
-                "change a real incident's level with POST /api/v1/incidents/{id}/level"
+                f"change a real incident's level with `tocsin level {incident_id} {level} "
+                f"--reason ...` (POST /api/v1/incidents/{incident_id}/level)"
             )
         classification = Classification(
             incident_id=incident_id, by=by.name, level=level, type=type, at=now
