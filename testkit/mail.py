@@ -24,6 +24,7 @@ _LINK = re.compile(r"https?://\S+")
 class Received:
     to: list[str]
     message: EmailMessage
+    raw: bytes = b""  # as it came over the wire, for what parsing would smooth over
 
     @property
     def subject(self) -> str:
@@ -58,7 +59,7 @@ class Inbox:
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.received.append(Received(list(envelope.rcpt_tos), message))
+        self.received.append(Received(list(envelope.rcpt_tos), message, raw))
         return "250 OK"
 
     def to(self, address: str) -> list[Received]:
