@@ -116,6 +116,8 @@ class EventKind(StrEnum):
     ACTION_REMINDED = "action_reminded"
     ACTION_OVERDUE = "action_overdue"
     ACTION_CLOSED = "action_closed"
+    # A responder's triage of a drill incident (POST …/classify), scored against the scenario.
+    CLASSIFIED = "classified"
 
 
 class NotificationKind(StrEnum):

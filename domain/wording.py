@@ -15,6 +15,7 @@ from domain.models import (
     Actor,
     Function,
     Incident,
+    IncidentType,
     Level,
     NotificationKind,
     Recipient,
@@ -283,6 +284,10 @@ def review_window_breach(level: Level, at: datetime) -> str:
 
 def review_statement_breach(message_id: str, due: datetime) -> str:
     return f"Statement {message_id} not approved by its due time {_clock(due)}"
+
+
+def classified(by: str, level: Level, type: IncidentType) -> str:
+    return f"{by} classified it as level {level}, {type.value.replace('_', ' ')} (drill triage)"
 
 
 def review_opened(owner: str, due: datetime) -> str:

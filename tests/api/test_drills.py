@@ -49,6 +49,28 @@ async def test_scenarios_are_listed_with_their_calendars(client: httpx.AsyncClie
     }
 
 
+async def test_a_classification_is_on_the_incidents_timeline_with_who_and_what(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
+    run = await start(client, "routine")
+    (incident_id,) = await incidents_of(client, run["id"], 1)
+
+    for by, level in (("Ada Okafor", "B"), ("Ben Lindqvist", "A")):
+        classified = await client.post(
+            f"/api/v1/incidents/{incident_id}/classify",
+            json={"level": level, "type": "service_outage", "by": by},
+        )
+        assert classified.status_code == 201, classified.text
+
+    timeline = (await client.get(f"/api/v1/incidents/{incident_id}/timeline")).json()["items"]
+    lines = [e for e in timeline if e["kind"] == "classified"]
+    assert [(e["actor"], e["text"]) for e in lines] == [
+        ("Ada Okafor", "Ada Okafor classified it as level B, service outage (drill triage)"),
+        ("Ben Lindqvist", "Ben Lindqvist classified it as level A, service outage (drill triage)"),
+    ]
+    assert lines[0]["data"] == {"level": "B", "type": "service_outage"}
+
+
 async def test_a_drill_runs_is_classified_scored_and_reported(
     client: httpx.AsyncClient, stack: Stack
 ) -> None:

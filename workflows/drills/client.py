@@ -28,6 +28,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.records import RecordsStore
+from domain import wording
 from domain.actions import IncidentActions
 from domain.drills import (
     Classification,
@@ -44,8 +45,9 @@ from domain.drills import (
     Schedule as DrillSchedule,
 )
 from domain.errors import DrillNotFound, IncidentConflict, IncidentNotFound, InvalidAction
-from domain.models import Actor, Function, Incident, IncidentType, Level
+from domain.models import Actor, EventKind, Function, Incident, IncidentType, Level
 from domain.playbook import PlaybookSet
+from domain.reviews import REVIEW_SEQ
 from playbooks.roster import RosterSource
 from workflows.drills.activities import compute_scores, lease_name
 from workflows.drills.models import DrillIncidentChanged, DrillInput
@@ -212,6 +214,7 @@ class DrillService:
         self, incident_id: str, level: Level, type: IncidentType, by: Actor, now: datetime
     ) -> Classification:
         incident = await self._store.get_incident(incident_id)
+        recorded = incident is not None
         if incident is None and self._incidents is not None:
             # Declared a moment ago: its workflow knows it before the records do.
             incident = await self._incidents.current(incident_id)
@@ -227,6 +230,20 @@ class DrillService:
             incident_id=incident_id, by=by.name, level=level, type=type, at=now
         )
         await self._store.drills.classify(classification)
+        if not recorded:
+            # The timeline line needs the incident's row; the snapshot is the workflow's own,
+            # and a newer one the worker writes wins over it (``apply`` compares versions).
+            await self._store.apply(incident, [])
+        await self._store.append_event_once(
+            f"classified/{incident_id}/{classification.by}/{now.isoformat()}",
+            incident_id=incident_id,
+            base=REVIEW_SEQ,
+            kind=EventKind.CLASSIFIED,
+            text=wording.classified(classification.by, level, type),
+            at=now,
+            actor=classification.by,
+            data={"level": level.value, "type": type.value},
+        )
         await self._rescore(incident.drill_run)
         return classification
 
