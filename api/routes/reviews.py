@@ -23,7 +23,7 @@ from api.schemas.reviews import (
     ReviewPatch,
 )
 from domain.access import Permission, Principal
-from domain.errors import ReviewNotFound
+from domain.errors import InvalidAction, ReviewNotFound
 from domain.reviews import ActionItem, ActionStatus, Review, ReviewStatus
 
 router = APIRouter(prefix=API_PREFIX, tags=["reviews"], dependencies=[Authenticated])
@@ -117,6 +117,25 @@ async def review_as_markdown(review_id: ReviewId, runtime: RuntimeDep) -> Respon
     )
 
 
+def _in_roster(runtime: RuntimeDep, owner: str | None) -> None:
+    """An owner is someone the roster knows: reminders and overdue notices reach people
+    through it, so a misspelt owner would never hear of their review or action item."""
+    if owner is None:
+        return
+    people = sorted(
+        {
+            p.name
+            for tiers in runtime.people.current().functions.values()
+            for listed in tiers.values()
+            for p in listed
+        }
+    )
+    if owner not in people:
+        raise InvalidAction(
+            f"owner: {owner!r} is not in the roster; its people are {', '.join(people)}"
+        )
+
+
 @router.get("/reviews/{review_id:review_id}", response_model=ReviewOut)
 async def get_review(review_id: ReviewId, runtime: RuntimeDep) -> ReviewOut:
     return await _out(runtime, await runtime.reviews.get(review_id))
@@ -134,6 +153,7 @@ async def edit_review(
     runtime: RuntimeDep,
 ) -> ReviewOut:
     """What the owner writes, before publication."""
+    _in_roster(runtime, body.owner)
     edited = await runtime.reviews.edit(review_id, body.changes(), utcnow(), body.version)
     return await _out(runtime, edited)
 
@@ -183,6 +203,7 @@ async def add_action(
 ) -> ActionOut:
     """An action item, followed until it is done or dropped: its owner is reminded before it
     is due, and the review's owner and the lead's manager are told while it is overdue."""
+    _in_roster(runtime, body.owner)
     review = await runtime.reviews.get(review_id)
     now = utcnow()
     action = ActionItem(
@@ -209,6 +230,7 @@ async def change_action(
     runtime: RuntimeDep,
 ) -> ActionOut:
     """Done, dropped (``wont_do`` with a reason), reopened, moved or handed over."""
+    _in_roster(runtime, body.owner)
     now = utcnow()
     changed = await runtime.reviews.change_action(
         action_id,

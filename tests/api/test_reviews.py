@@ -171,11 +171,16 @@ async def test_action_items_are_listed_closed_and_dropped_with_a_reason(
     ("body", "field"),
     [
         ({"title": "x", "due_at": "2030-01-01T00:00:00Z"}, "owner"),
-        ({"title": "x", "owner": "Ben", "due_at": "2020-01-01T00:00:00Z"}, "due_at"),
-        ({"title": "x", "owner": "Ben", "due_at": "2030-01-01T00:00:00"}, "due_at"),
-        ({"title": "", "owner": "Ben", "due_at": "2030-01-01T00:00:00Z"}, "title"),
+        ({"title": "x", "owner": "Ben Lindqvist", "due_at": "2020-01-01T00:00:00Z"}, "due_at"),
+        ({"title": "x", "owner": "Ben Lindqvist", "due_at": "2030-01-01T00:00:00"}, "due_at"),
+        ({"title": "", "owner": "Ben Lindqvist", "due_at": "2030-01-01T00:00:00Z"}, "title"),
         (
-            {"title": "x", "owner": "Ben", "due_at": "2030-01-01T00:00:00Z", "priority": "p0"},
+            {
+                "title": "x",
+                "owner": "Ben Lindqvist",
+                "due_at": "2030-01-01T00:00:00Z",
+                "priority": "p0",
+            },
             "priority",
         ),
     ],
@@ -192,6 +197,33 @@ async def test_a_bad_action_item_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert field in json.dumps(response.json()["detail"])
     assert (await client.get("/api/v1/actions")).json() == {"items": []}
+
+
+async def test_owners_not_in_the_roster_are_refused_naming_the_people_it_has(
+    client: httpx.AsyncClient, declare: Declare
+) -> None:
+    review = await review_of(client, await resolved(client, declare))
+    due = (utcnow() + timedelta(days=7)).isoformat()
+    action = {"title": "Add a canary", "owner": "Ben Lindqvist", "due_at": due, "by": "Ada"}
+    added = await client.post(f"/api/v1/reviews/{review['id']}/actions", json=action)
+    assert added.status_code == 201, added.text
+
+    refused = [
+        await client.post(
+            f"/api/v1/reviews/{review['id']}/actions", json={**action, "owner": "Ben"}
+        ),
+        await client.patch(f"/api/v1/actions/{added.json()['id']}", json={"owner": "Ben"}),
+        await client.patch(f"/api/v1/reviews/{review['id']}", json={"owner": "Ben"}),
+    ]
+
+    for response in refused:
+        assert response.status_code == 422, response.text
+        detail = response.json()["detail"]
+        assert detail.startswith("owner: 'Ben' is not in the roster; its people are Ada Okafor, ")
+        assert "Ben Lindqvist" in detail
+    listed = (await client.get("/api/v1/actions")).json()["items"]
+    assert [a["title"] for a in listed] == ["Add a canary"]
+    assert (await client.get(f"/api/v1/reviews/{review['id']}")).json()["owner"] == review["owner"]
 
 
 async def test_bad_review_requests_are_4xx(client: httpx.AsyncClient, declare: Declare) -> None:
