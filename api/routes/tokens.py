@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from adapters.clock import utcnow
 from adapters.records.tokens import TokenExists, TokenRecord
+from api.auth import BOOTSTRAP
 from api.config import API_PREFIX
 from api.deps import Authenticated, RuntimeDep, may
 from api.schemas.tokens import AuditLog, AuditOut, TokenCreated, TokenList, TokenOut, TokenRequest
@@ -60,9 +61,23 @@ async def list_tokens(who: Admin, runtime: RuntimeDep) -> TokenList:
     return TokenList(items=[_out(r) for r in await runtime.store.tokens.all()])
 
 
-@router.delete("/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)
+BOOTSTRAP_ROTATION = (
+    "bootstrap is the admin token `tocsin up` made (TOCSIN_API_TOKEN, else <data dir>/api-token), "
+    "not a named token, and cannot be revoked here. To rotate it, stop the stack, set a new "
+    "TOCSIN_API_TOKEN or delete <data dir>/api-token (a new one is made), and start it again; "
+    "give people and tools named tokens (`tocsin tokens create`) instead of this one"
+)
+
+
+@router.delete(
+    "/tokens/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: {"description": "the bootstrap token: rotated, not revoked"}},
+)
 async def revoke_token(who: Admin, name: TokenName, runtime: RuntimeDep) -> Response:
     """Revoke a token: refused everywhere within seconds."""
+    if name == BOOTSTRAP:
+        raise IncidentConflict(BOOTSTRAP_ROTATION)
     if not await runtime.store.tokens.revoke(name, utcnow()):
         raise TokenNotFound(f"no live token named {name!r}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

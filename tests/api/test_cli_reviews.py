@@ -48,6 +48,9 @@ async def test_a_review_from_draft_to_exported_markdown_in_the_terminal(
     )  # fmt: skip
     assert edited.exit_code == 0, edited.output
     assert "in review" in edited.output
+    written = await tocsin(served, "review", "show", incident["id"])
+    assert "\nRoot cause:\n  A connection pool too small for the sale traffic.\n" in written.output
+    assert "  Category: capacity\n" in written.output  # as the export has it
     action = await tocsin(
         served, "review", "action", incident["id"], "--title", "Size the pool from load tests",
         "--owner", "Ben Lindqvist", "--due", "14d", "--priority", "high", "--by", "Ada Okafor",

@@ -175,3 +175,16 @@ async def test_requests_are_limited_per_token(app: FastAPI, client: httpx.AsyncC
     limited = await client.get("/api/v1/incidents")
     assert int(limited.headers["retry-after"]) >= 1
     assert "too many requests for the token 'bootstrap'" in limited.json()["detail"]
+
+
+async def test_revoking_the_bootstrap_token_says_what_it_is_and_how_to_rotate_it(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.delete("/api/v1/tokens/bootstrap")
+
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert detail.startswith("bootstrap is the admin token `tocsin up` made")
+    assert "TOCSIN_API_TOKEN" in detail
+    assert "delete <data dir>/api-token" in detail
+    assert (await client.get("/api/v1/incidents")).status_code == 200  # still works

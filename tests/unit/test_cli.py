@@ -495,3 +495,26 @@ def test_every_command_that_writes_a_file_takes_out_or_o() -> None:
     assert {path: sorted(opts) for path, opts in written.items()} == {
         path: ["--out", "-o"] for path in written
     }
+
+
+def test_tokens_list_shows_the_bootstrap_token_with_the_named_ones(
+    fake_api: FakeApi, data_dir: Path
+) -> None:
+    named = {
+        "name": "ci",
+        "role": "viewer",
+        "person": None,
+        "acts_for_others": False,
+        "created_at": "2026-12-01T10:00:00Z",
+        "created_by": "bootstrap",
+        "revoked_at": None,
+    }
+    fake_api.reply("GET", "/api/v1/tokens", 200, {"items": [named]})
+
+    result = _invoke(fake_api, data_dir, "tokens", "list")
+
+    assert result.exit_code == 0, result.output
+    _, ci, bootstrap = result.stdout.splitlines()[:3]
+    assert ci.split()[:2] == ["ci", "viewer"]
+    assert bootstrap.split()[:4] == ["bootstrap", "admin", "-", "yes"]
+    assert "tocsin up" in bootstrap

@@ -74,6 +74,8 @@ def print_review(payload: Any) -> None:
         ("Root cause", r.root_cause),
     ):
         typer.echo(f"\n{title}:\n  {value or '(not written yet)'}")
+        if title == "Root cause" and r.cause_category:
+            typer.echo(f"  Category: {r.cause_category}")  # as the export shows it
     for title, items in (
         ("Five whys", r.five_whys),
         ("Contributing factors", r.contributing_factors),

@@ -44,7 +44,8 @@ def create(
 
 @tokens_app.command("list")
 def list_tokens(ctx: typer.Context) -> None:
-    """Every token, revoked ones included (never the tokens themselves)."""
+    """Every token, revoked ones included (never the tokens themselves), and the bootstrap
+    admin token of `tocsin up`."""
     api = api_of(ctx)
 
     def render(payload: Any) -> None:
@@ -59,6 +60,11 @@ def list_tokens(ctx: typer.Context) -> None:
             ]
             for t in parse(TokenList, payload).items
         ]
+        # Not a named token, but the one every fresh stack starts with: `tokens revoke
+        # bootstrap` says how to rotate it.
+        rows.append(
+            ["bootstrap", "admin", "-", "yes", "by tocsin up (TOCSIN_API_TOKEN, api-token)", "live"]
+        )
         typer.echo(table(["NAME", "ROLE", "ACTS AS", "FOR OTHERS", "CREATED (UTC)", "STATE"], rows))
 
     api.show(api.request("GET", "/tokens"), render)
@@ -66,7 +72,8 @@ def list_tokens(ctx: typer.Context) -> None:
 
 @tokens_app.command("revoke")
 def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Revoke a token: refused everywhere within seconds."""
+    """Revoke a token: refused everywhere within seconds. The bootstrap token is rotated
+    instead (the answer says how)."""
     api = api_of(ctx)
     api.request("DELETE", f"/tokens/{name}")
     typer.echo(f"token {name} revoked")
