@@ -32,6 +32,7 @@ from api.routes import (
     drills,
     health,
     incidents,
+    maintenances,
     metrics,
     reports,
     reviews,
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(statements.router)
     app.include_router(subscribers.router)
+    app.include_router(maintenances.router)
     app.include_router(reviews.router)
     app.include_router(reports.router)
     app.include_router(drills.router)

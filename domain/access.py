@@ -24,14 +24,18 @@ class Permission(StrEnum):
     RESPOND = "respond"
     LEAD = "lead"
     COMMUNICATE = "communicate"
+    # Planned work is the lead's call as much as the comms lead's: both schedule it.
+    PLAN_MAINTENANCE = "plan_maintenance"
     ADMINISTER = "administer"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.RESPONDER: frozenset({Permission.READ, Permission.RESPOND}),
-    Role.LEAD: frozenset({Permission.READ, Permission.RESPOND, Permission.LEAD}),
-    Role.COMMS: frozenset({Permission.READ, Permission.COMMUNICATE}),
+    Role.LEAD: frozenset(
+        {Permission.READ, Permission.RESPOND, Permission.LEAD, Permission.PLAN_MAINTENANCE}
+    ),
+    Role.COMMS: frozenset({Permission.READ, Permission.COMMUNICATE, Permission.PLAN_MAINTENANCE}),
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -91,5 +95,6 @@ _WHAT = {
     Permission.RESPOND: "respond to incidents (declare, acknowledge, update, resolve)",
     Permission.LEAD: "lead (change levels, run drills, write reviews)",
     Permission.COMMUNICATE: "approve what customers are told",
+    Permission.PLAN_MAINTENANCE: "schedule, move or cancel planned maintenance",
     Permission.ADMINISTER: "administer tokens and subscribers",
 }

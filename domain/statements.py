@@ -116,6 +116,9 @@ class Maintenance(BaseModel):
     created_by: str
     created_at: AwareDatetime
     version: int = 0
+    # Firing alerts held back while the window was on; counted by the API as it holds them,
+    # so saving the window's new state never resets it (see ``save_maintenance``).
+    alerts_suppressed: int = 0
 
 
 class StatementsState(BaseModel):

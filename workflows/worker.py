@@ -128,7 +128,13 @@ def build_worker(
         outbound.mailer,
         fanout,
     )
-    announcements = AnnouncementActivities(store, outbound.mailer, fanout)
+    # Drills and maintenance windows send alerts through the intake; both need the catalog.
+    intake = (
+        IncidentService(client, task_queue, outbound.playbooks, catalog=outbound.catalog)
+        if outbound.playbooks is not None and outbound.catalog is not None
+        else None
+    )
+    announcements = AnnouncementActivities(store, outbound.mailer, fanout, intake)
     workflows: list[type] = [
         IncidentWorkflow,
         PagerWorkflow,
@@ -139,14 +145,8 @@ def build_worker(
         ActionItemWorkflow,
     ]
     extra_activities: list[Callable[..., Any]] = []
-    if outbound.playbooks is not None and outbound.catalog is not None:
-        drills = DrillActivities(
-            store,
-            notifier,
-            roster,
-            IncidentService(client, task_queue, outbound.playbooks, catalog=outbound.catalog),
-            outbound.playbooks,
-        )
+    if intake is not None and outbound.playbooks is not None:
+        drills = DrillActivities(store, notifier, roster, intake, outbound.playbooks)
         workflows.append(DrillWorkflow)
         extra_activities = [drills.begin_drill, drills.inject_step, drills.finish_drill]
     if whatif is not None:
@@ -174,6 +174,7 @@ def build_worker(
             announcements.send_confirmation,
             announcements.record_maintenance,
             announcements.announce_maintenance,
+            announcements.release_alerts,
             reviews.open_review,
             reviews.current_review,
             reviews.follow_review,

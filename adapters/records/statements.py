@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import utcnow
@@ -344,15 +344,36 @@ class StatementRecords:
             await conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[maintenances.c.id],
-                    set_={c.name: stmt.excluded[c.name] for c in maintenances.c if c.name != "id"},
+                    set_={
+                        c.name: stmt.excluded[c.name]
+                        for c in maintenances.c
+                        if c.name not in _COUNTED_APART
+                    },
                     where=maintenances.c.version < stmt.excluded.version,
                 )
             )
 
-    async def maintenances(self, *, ending_after: datetime | None = None) -> list[Maintenance]:
+    async def count_suppressed(self, maintenance_id: str, alerts: int) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(maintenances)
+                .where(maintenances.c.id == maintenance_id)
+                .values(alerts_suppressed=maintenances.c.alerts_suppressed + alerts)
+            )
+
+    async def suppressed_total(self) -> int:
+        async with self._engine.connect() as conn:
+            total = await conn.scalar(select(func.sum(maintenances.c.alerts_suppressed)))
+        return int(total or 0)
+
+    async def maintenances(
+        self, *, ending_after: datetime | None = None, status: str | None = None
+    ) -> list[Maintenance]:
         query = select(maintenances).order_by(maintenances.c.starts_at)
         if ending_after is not None:
             query = query.where(maintenances.c.ends_at >= ending_after)
+        if status is not None:
+            query = query.where(maintenances.c.status == status)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [Maintenance.model_validate(dict(row._mapping)) for row in rows]
@@ -363,6 +384,9 @@ class StatementRecords:
                 await conn.execute(select(maintenances).where(maintenances.c.id == maintenance_id))
             ).first()
         return None if row is None else Maintenance.model_validate(dict(row._mapping))
+
+
+_COUNTED_APART = ("id", "alerts_suppressed")
 
 
 def _message(values: Any) -> Statement:

@@ -230,6 +230,8 @@ maintenances = Table(
     Column("created_by", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # Counted by the API as it holds alerts back; the workflow's saves leave it alone.
+    Column("alerts_suppressed", Integer, nullable=False, server_default="0"),
 )
 
 

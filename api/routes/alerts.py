@@ -13,8 +13,11 @@ from pydantic import ValidationError
 from alerts.models import WebhookPayload
 from api.config import API_PREFIX
 from api.deps import ConfigDep, IntakeAuthenticated, RuntimeDep
+from api.quiet import hold_if_quiet
 from api.schemas.alerts import AcceptedOut, GroupOut, IntakeAccepted, IntakeResponse
 from domain.errors import TemporalUnavailable
+from domain.statements import Maintenance
+from workflows.ids import maintenance_workflow_id
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
 WEBHOOK_PATH = f"{API_PREFIX}/alerts/alertmanager"
@@ -39,7 +42,9 @@ _BODY_SCHEMA: dict[str, Any] = {
     responses={
         202: {
             "model": IntakeAccepted,
-            "description": "stored by Temporal for the group's incident, applied by a worker",
+            "description": "stored by Temporal for the group's incident, applied by a worker; "
+            "or held by a maintenance window on all its services (outcome suppressed), to "
+            "open its incident when the window ends if it still fires",
         }
     },
     dependencies=[IntakeAuthenticated],
@@ -73,9 +78,11 @@ async def alertmanager_webhook(
     waiting = config.intake_waits if wait is None else wait
     try:
         async with asyncio.timeout(config.intake_timeout_seconds):
-            if not waiting:
+            # A component under maintenance: its window keeps the notification instead.
+            window = await hold_if_quiet(runtime, payload)
+            if window is None and not waiting:
                 accepted = await runtime.service.accept_alerts(payload, runtime.catalog)
-            else:
+            elif window is None:
                 result = await runtime.service.receive_alerts(payload, runtime.catalog)
     except TimeoutError:
         runtime.intake.unavailable += 1
@@ -85,6 +92,8 @@ async def alertmanager_webhook(
     except TemporalUnavailable:
         runtime.intake.unavailable += 1
         raise
+    if window is not None:
+        return _suppressed(payload, window)
     if not waiting:
         runtime.intake.accepted += 1
         body = IntakeAccepted(
@@ -118,3 +127,18 @@ async def alertmanager_webhook(
             )
         ]
     )
+
+
+def _suppressed(payload: WebhookPayload, window: Maintenance) -> JSONResponse:
+    body = IntakeAccepted(
+        groups=[
+            AcceptedOut(
+                receiver=payload.receiver,
+                group_key=payload.groupKey,
+                outcome="suppressed",
+                workflow_id=maintenance_workflow_id(window.id),
+                alerts=len(payload.alerts),
+            )
+        ]
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)

@@ -185,6 +185,24 @@ class TemporalCollector(Collector):
         )
 
 
+class SuppressedCollector(Collector):
+    """From the records, like the incident figures: every API replica holding alerts back
+    adds to the same windows, and the figure survives restarts."""
+
+    def __init__(self, by_maintenance: int) -> None:
+        self._by_maintenance = by_maintenance
+
+    def collect(self) -> Iterator[Metric]:
+        suppressed = CounterMetricFamily(
+            "tocsin_alerts_suppressed",
+            "Firing alerts held back instead of paging, by reason (maintenance: a window "
+            "on every service of the group); each notification counts its alerts again.",
+            labels=["reason"],
+        )
+        suppressed.add_metric(["maintenance"], self._by_maintenance)
+        yield suppressed
+
+
 class _Forward(Collector):
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
@@ -235,6 +253,7 @@ async def metrics(store: StoreDep, runtime: RuntimeDep, config: ConfigDep) -> Re
     )
     registry.register(IntakeCollector(runtime.intake))
     registry.register(TemporalCollector(await _temporal_answers(runtime, config)))
+    registry.register(SuppressedCollector(await store.statements.suppressed_total()))
     # Slack calls this process made (forms, private answers); the worker serves its own.
     registry.register(_Forward(SLACK_METRICS))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,5 @@
-"""What the communications lead manages behind the status page (DESIGN.md §3): subscribers,
-component overrides and scheduled maintenance."""
+"""What the communications lead manages behind the status page (DESIGN.md §3): subscribers
+and component overrides (maintenance windows: ``api.routes.maintenances``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,7 @@ from adapters.webhooks import UnsafeUrl, check_url, new_secret
 from api.config import API_PREFIX
 from api.deps import Authenticated, ConfigDep, RuntimeDep, may
 from api.routes.status import build_page
-from api.schemas.status import (
-    CancelMaintenanceRequest,
-    ComponentList,
-    ComponentOut,
-    MaintenanceList,
-    MaintenanceOut,
-    MaintenanceRequest,
-    OverrideRequest,
-)
+from api.schemas.status import ComponentList, ComponentOut, OverrideRequest
 from api.schemas.subscribers import (
     SubscriberCreated,
     SubscribeRequest,
@@ -30,7 +22,7 @@ from api.schemas.subscribers import (
     SubscriberOut,
 )
 from domain.access import Permission, Principal
-from domain.statements import Maintenance, MaintenanceStatus, Override
+from domain.statements import Override
 
 router = APIRouter(prefix=API_PREFIX, dependencies=[Authenticated])
 
@@ -38,9 +30,6 @@ SubscriberId = Annotated[
     str, Path(pattern=r"^sub_[0-9a-f]{16}$", examples=["sub_5f0c9e2a7b1d4e63"])
 ]
 ComponentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,100}$", examples=["checkout"])]
-MaintenanceId = Annotated[
-    str, Path(pattern=r"^mnt-[0-9]{8}-[0-9a-f]{6}$", examples=["mnt-20261201-3fa9c1"])
-]
 
 
 def _field_error(field: str, message: str) -> HTTPException:
@@ -187,86 +176,3 @@ async def clear_override(
 async def _current(runtime: RuntimeDep, config: ConfigDep, component_id: str) -> ComponentOut:
     page = await build_page(runtime, config)
     return ComponentOut.of(next(c for c in page.components if c.id == component_id))
-
-
-# --------------------------------------------------------------------------- maintenance
-
-
-@router.post(
-    "/maintenances",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MaintenanceOut,
-    tags=["status page"],
-)
-async def schedule_maintenance(
-    who: Annotated[Principal, may(Permission.COMMUNICATE)],
-    body: MaintenanceRequest,
-    runtime: RuntimeDep,
-    response: Response,
-) -> MaintenanceOut:
-    """Shown on the status page at once, announced to subscribers now and when it ends."""
-    known = dict(runtime.catalog.components())
-    for key in body.components:
-        if key not in known:
-            raise _field_error(
-                "components", f"{key!r} is not a customer-visible service in the catalog"
-            )
-    now = utcnow()
-    if body.ends_at <= now:
-        raise _field_error("ends_at", "must be in the future")
-    maintenance = Maintenance(
-        id=f"mnt-{now:%Y%m%d}-{secrets.token_hex(3)}",
-        title=body.title,
-        body=body.body,
-        components=body.components,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        status=MaintenanceStatus.SCHEDULED,
-        created_by=who.acting(body.by),
-        created_at=now,
-        version=1,
-    )
-    await runtime.store.statements.save_maintenance(maintenance)
-    await runtime.announcements.schedule_maintenance(maintenance)
-    response.headers["Location"] = f"{API_PREFIX}/maintenances/{maintenance.id}"
-    return MaintenanceOut(**maintenance.model_dump())
-
-
-@router.get("/maintenances", response_model=MaintenanceList, tags=["status page"])
-async def list_maintenances(runtime: RuntimeDep) -> MaintenanceList:
-    found = await runtime.store.statements.maintenances()
-    return MaintenanceList(items=[MaintenanceOut(**m.model_dump()) for m in found])
-
-
-async def _maintenance(runtime: RuntimeDep, maintenance_id: str) -> Maintenance:
-    found = await runtime.store.statements.maintenance(maintenance_id)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no maintenance {maintenance_id}")
-    return found
-
-
-@router.get("/maintenances/{maintenance_id}", response_model=MaintenanceOut, tags=["status page"])
-async def get_maintenance(maintenance_id: MaintenanceId, runtime: RuntimeDep) -> MaintenanceOut:
-    return MaintenanceOut(**(await _maintenance(runtime, maintenance_id)).model_dump())
-
-
-@router.post(
-    "/maintenances/{maintenance_id}/cancel",
-    response_model=MaintenanceOut,
-    tags=["status page"],
-    responses={409: {"description": "the maintenance is over already"}},
-)
-async def cancel_maintenance(
-    who: Annotated[Principal, may(Permission.COMMUNICATE)],
-    maintenance_id: MaintenanceId,
-    body: CancelMaintenanceRequest,
-    runtime: RuntimeDep,
-) -> MaintenanceOut:
-    """Subscribers are told it is cancelled; a completed maintenance is a 409."""
-    found = await _maintenance(runtime, maintenance_id)
-    if found.status in (MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"maintenance {maintenance_id} is {found.status.value}"
-        )
-    cancelled = await runtime.announcements.cancel_maintenance(maintenance_id, who.acting(body.by))
-    return MaintenanceOut(**cancelled.model_dump())

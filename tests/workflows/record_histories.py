@@ -290,6 +290,33 @@ async def maintenance_completed(stack: Stack) -> WorkflowHistory:
     return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(hours=3))
 
 
+async def maintenance_moved_holding_alerts(stack: Stack) -> WorkflowHistory:
+    """Announced at its start, extended while on, an alert group held and handed to the
+    intake at its end."""
+    now = await stack.env.get_current_time()
+    service = AnnouncementService(stack.client, stack.task_queue)
+    maintenance = Maintenance(
+        id="mnt-20261204-abcdef",
+        title="Database upgrade",
+        body="Checkout may be slow.",
+        components=["checkout"],
+        starts_at=now + timedelta(minutes=10),
+        ends_at=now + timedelta(hours=1),
+        created_by="Gil Ramos",
+        created_at=now,
+        version=1,
+    )
+    await service.schedule_maintenance(maintenance)
+    await stack.env.sleep(timedelta(minutes=11))
+    notification = starting_at(raw("checkout-firing"), now + timedelta(minutes=11))
+    group = payload("checkout-firing").group_id
+    await service.hold_alerts(maintenance.id, group, notification)
+    await service.reschedule_maintenance(
+        maintenance.id, None, now + timedelta(hours=2), "Gil Ramos"
+    )
+    return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(hours=2))
+
+
 async def _resolved(stack: Stack) -> Incident:
     incident = await stack.service.declare(
         Declaration(
@@ -394,6 +421,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "statement_held_and_escalated": statement_held_and_escalated,
     "statements_resolved_unapproved": statements_resolved_unapproved,
     "maintenance_completed": maintenance_completed,
+    "maintenance_moved_holding_alerts": maintenance_moved_holding_alerts,
     "review_reminded_overdue_published": review_reminded_overdue_published,
     "action_followed_until_done": action_followed_until_done,
     "drill_routine_answered": drill_routine_answered,

@@ -6,6 +6,8 @@ running workflows (a new field needs a default).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.statements import Maintenance
@@ -23,5 +25,28 @@ class MaintenanceInput(BaseModel):
 
 class AnnounceInput(BaseModel):
     maintenance: Maintenance
-    kind: str = Field(pattern="^(scheduled|completed|cancelled)$")
+    kind: str = Field(pattern="^(scheduled|started|rescheduled|completed|cancelled)$")
     at: AwareDatetime
+
+
+class RescheduleInput(BaseModel):
+    """New times for the window; an omitted one stays."""
+
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    by: str
+
+
+class HoldAlertsInput(BaseModel):
+    """An Alertmanager notification for a component under maintenance, as received (webhook
+    version 4, JSON). Each one carries its group's whole state, so the latest is all the
+    window keeps of a group."""
+
+    group_id: str
+    payload: dict[str, Any]
+
+
+class ReleaseAlertsInput(BaseModel):
+    maintenance_id: str
+    group_id: str
+    payload: dict[str, Any]
