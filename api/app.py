@@ -39,6 +39,7 @@ from api.routes import (
     slack,
     statements,
     status,
+    statuspage,
     subscribers,
     tokens,
     whatif,
@@ -123,6 +124,7 @@ def create_app(
     app.include_router(whatif.router)
     app.include_router(tokens.router)
     app.include_router(status.router)
+    app.include_router(statuspage.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)
     app.include_router(health.router)

@@ -107,6 +107,12 @@ class StatusPage:
     recent: list[PublicIncident]
     maintenances: list[Maintenance]
     history: dict[str, list[Day]] = field(default_factory=dict)
+    # Every incident customers were told of in the history kept, newest first, and every
+    # window in it whatever its state: what the Statuspage v2 lists read (``api.statuspage``).
+    told: list[PublicIncident] = field(default_factory=list)
+    windows: list[Maintenance] = field(default_factory=list)
+    overrides: Mapping[str, Override] = field(default_factory=dict)
+    now: datetime | None = None
 
     @property
     def indicator(self) -> str:
@@ -257,6 +263,10 @@ def build(
         active=active,
         recent=recent[:20],
         maintenances=live,
+        told=told,
+        windows=list(maintenances),
+        overrides=overrides,
+        now=now,
     )
     page.history = {c.id: history(c.id, told, now) for c in components}
     return page
