@@ -6,6 +6,7 @@ from __future__ import annotations
 from tocsin.cli import (
     drills,
     incidents,
+    maintenance,
     playbooks,
     processes,
     records,
@@ -20,6 +21,7 @@ __all__ = [
     "drills",
     "incidents",
     "main",
+    "maintenance",
     "playbooks",
     "processes",
     "records",
