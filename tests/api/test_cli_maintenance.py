@@ -1,21 +1,37 @@
-"""``tocsin maintenance`` against the real API served on loopback: a window scheduled, listed,
-moved and cancelled from the terminal, and a bad one refused with the reason."""
+"""The README's planned-maintenance commands and its curl of the Statuspage summary, run as
+written against the real API served on loopback; and a bad window refused with the reason."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from pathlib import Path
 
 from tests.api.messaging import Messaging
 from tests.api.test_cli_drills import tocsin
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The id the README's examples use; the test puts the one it was given in its place.
+EXAMPLE_ID = "mnt-20261210-3fa9c1"
+EXAMPLE_API = "http://127.0.0.1:8080"
 
-async def test_a_window_scheduled_listed_moved_and_cancelled_from_the_terminal(
+
+def readme_commands(heading: str) -> list[list[str]]:
+    """The commands of the section's shell block, as a shell would split them."""
+    section = README.read_text(encoding="utf-8").split(f"## {heading}\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.replace("\\\n", " ").splitlines()
+    return [shlex.split(line, comments=True) for line in lines if line.strip()]
+
+
+async def test_the_readmes_maintenance_commands_schedule_list_move_and_cancel(
     messaging: Messaging, served: str
 ) -> None:
-    scheduled = await tocsin(
-        served, "maintenance", "schedule",
-        "--title", "Database upgrade", "--body", "Checkout may be slow.",
-        "--component", "checkout", "--component", "support-chat",
-        "--starts", "+2h", "--for", "90m", "--by", "Gil Ramos",
-    )  # fmt: skip
+    schedule, listing, move, cancel = readme_commands("Planned maintenance")
+    assert schedule[:3] == ["tocsin", "maintenance", "schedule"]
+
+    scheduled = await tocsin(served, *schedule[1:])
     assert scheduled.exit_code == 0, scheduled.output
     window_id = scheduled.output.split()[1]
     assert window_id.startswith("mnt-")
@@ -23,7 +39,7 @@ async def test_a_window_scheduled_listed_moved_and_cancelled_from_the_terminal(
     assert "checkout, support-chat" in scheduled.output
     assert "(1h 30m)" in scheduled.output
 
-    listed = await tocsin(served, "maintenance", "list", "--status", "scheduled")
+    listed = await tocsin(served, *listing[1:])
     assert listed.exit_code == 0, listed.output
     header, row = listed.output.splitlines()
     assert header.split()[:3] == ["ID", "STATUS", "FROM"]
@@ -32,17 +48,33 @@ async def test_a_window_scheduled_listed_moved_and_cancelled_from_the_terminal(
     none = await tocsin(served, "maintenance", "list", "--status", "completed")
     assert none.output.strip() == "no maintenance"
 
-    moved = await tocsin(served, "maintenance", "move", window_id, "--ends", "+5h")
+    moved = await tocsin(served, *[window_id if a == EXAMPLE_ID else a for a in move[1:]])
     assert moved.exit_code == 0, moved.output
     assert "(3h 0m)" in moved.output
 
-    cancelled = await tocsin(served, "maintenance", "cancel", window_id, "--by", "Gil Ramos")
+    cancelled = await tocsin(served, *[window_id if a == EXAMPLE_ID else a for a in cancel[1:]])
     assert cancelled.exit_code == 0, cancelled.output
     assert "(cancelled)" in cancelled.output
     again = await tocsin(served, "maintenance", "cancel", window_id)
     assert again.exit_code == 1
     assert f"maintenance {window_id} is cancelled" in again.output
     assert messaging.declared == []
+
+
+async def test_the_readmes_curl_reads_the_statuspage_summary(
+    messaging: Messaging, served: str
+) -> None:
+    (curl,) = readme_commands("Status API")
+    assert curl[0] == "curl"
+    args = [a.replace(EXAMPLE_API, served) for a in curl]
+
+    process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    output, _ = await process.communicate()
+
+    assert process.returncode == 0
+    summary = json.loads(output)
+    assert list(summary) == ["page", "status", "components", "incidents", "scheduled_maintenances"]
+    assert summary["status"] == {"indicator": "none", "description": "All Systems Operational"}
 
 
 async def test_a_bad_window_is_refused_with_the_reason(messaging: Messaging, served: str) -> None:
