@@ -286,11 +286,16 @@ async def test_a_window_that_began_can_be_extended_but_not_moved(quiet: Quiet) -
     later = datetime.fromisoformat(window["ends_at"]) + timedelta(hours=1)
     path = f"/api/v1/maintenances/{window['id']}"
 
+    gone = datetime.fromisoformat(window["starts_at"]) + timedelta(seconds=30)
+
     moved = await quiet.api.patch(path, json={"starts_at": later.isoformat()})
+    in_the_past = await quiet.api.patch(path, json={"ends_at": gone.isoformat()})
     extended = await quiet.api.patch(path, json={"ends_at": later.isoformat()})
 
     assert moved.status_code == 409
     assert "only ends_at may change" in moved.json()["detail"]
+    assert in_the_past.status_code == 422
+    assert "must be in the future" in json.dumps(in_the_past.json()["detail"])
     assert extended.status_code == 200, extended.text
     assert datetime.fromisoformat(extended.json()["ends_at"]) == later
     await quiet.m.stack.env.sleep(timedelta(hours=1, minutes=30))
