@@ -117,14 +117,14 @@ async def build_page(runtime: RuntimeDep, config: ConfigDep) -> status_page.Stat
     )
 
 
-def _etag(summary: dict[str, Any], kind: str) -> str:
+def etag_of(summary: dict[str, Any], kind: str) -> str:
     # The page's update time moves on every request; what readers see does not.
     stable = {**summary, "page": {k: v for k, v in summary["page"].items() if k != "updated_at"}}
     digest = hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32]
     return f'W/"{kind}-{digest}"'
 
 
-def _cached(request: Request, etag: str) -> Response | None:
+def not_modified(request: Request, etag: str) -> Response | None:
     wanted = request.headers.get("if-none-match", "")
     if etag in [t.strip() for t in wanted.split(",")]:
         return Response(
@@ -137,8 +137,8 @@ def _cached(request: Request, etag: str) -> Response | None:
 @router.get("/status", response_class=HTMLResponse, summary="The public status page")
 async def status_html(request: Request, runtime: RuntimeDep, config: ConfigDep) -> Response:
     page = await build_page(runtime, config)
-    etag = _etag(page.summary(), "html")
-    if (cached := _cached(request, etag)) is not None:
+    etag = etag_of(page.summary(), "html")
+    if (cached := not_modified(request, etag)) is not None:
         return cached
     names = {c.id: c.name for c in page.components}
     return templates.TemplateResponse(
@@ -163,8 +163,8 @@ async def status_html(request: Request, runtime: RuntimeDep, config: ConfigDep) 
 @router.get("/status.json", summary="The status page as the common status-page summary")
 async def status_json(request: Request, runtime: RuntimeDep, config: ConfigDep) -> Response:
     summary = (await build_page(runtime, config)).summary()
-    etag = _etag(summary, "json")
-    if (cached := _cached(request, etag)) is not None:
+    etag = etag_of(summary, "json")
+    if (cached := not_modified(request, etag)) is not None:
         return cached
     return Response(
         json.dumps(summary),
@@ -186,8 +186,8 @@ async def status_json(request: Request, runtime: RuntimeDep, config: ConfigDep) 
 )
 async def status_feed(request: Request, runtime: RuntimeDep, config: ConfigDep) -> Response:
     page = await build_page(runtime, config)
-    etag = _etag(page.summary(), "atom")
-    if (cached := _cached(request, etag)) is not None:
+    etag = etag_of(page.summary(), "atom")
+    if (cached := not_modified(request, etag)) is not None:
         return cached
     url = page.url
     feed = FeedGenerator()

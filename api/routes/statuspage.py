@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from api.deps import ConfigDep, RuntimeDep
-from api.routes.status import CACHE_CONTROL, _cached, _etag, build_page
+from api.routes.status import CACHE_CONTROL, build_page, etag_of, not_modified
 from api.schemas.statuspage import (
     ComponentsOut,
     IncidentsOut,
@@ -37,8 +37,8 @@ async def _answer(
 ) -> Response:
     v2 = StatuspageV2(await build_page(runtime, config))
     content = body(v2).model_dump(mode="json")
-    etag = _etag(content, f"v2-{kind}")
-    if (cached := _cached(request, etag)) is not None:
+    etag = etag_of(content, f"v2-{kind}")
+    if (cached := not_modified(request, etag)) is not None:
         return cached
     return Response(
         json.dumps(content),
