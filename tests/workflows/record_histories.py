@@ -317,6 +317,29 @@ async def maintenance_moved_holding_alerts(stack: Stack) -> WorkflowHistory:
     return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(hours=2))
 
 
+async def maintenance_cancelled_once_begun(stack: Stack) -> WorkflowHistory:
+    """Begun, an alert group held, cancelled: answered once recorded, the group handed over."""
+    now = await stack.env.get_current_time()
+    service = AnnouncementService(stack.client, stack.task_queue)
+    maintenance = Maintenance(
+        id="mnt-20261204-fedcba",
+        title="Network work",
+        body="Brief interruptions.",
+        components=["checkout"],
+        starts_at=now + timedelta(minutes=10),
+        ends_at=now + timedelta(hours=2),
+        created_by="Gil Ramos",
+        created_at=now,
+        version=1,
+    )
+    await service.schedule_maintenance(maintenance)
+    await stack.env.sleep(timedelta(minutes=11))
+    notification = starting_at(raw("checkout-firing"), now + timedelta(minutes=11))
+    await service.hold_alerts(maintenance.id, payload("checkout-firing").group_id, notification)
+    await service.cancel_maintenance(maintenance.id, "Gil Ramos")
+    return await _after(stack, maintenance_workflow_id(maintenance.id), timedelta(minutes=1))
+
+
 async def _resolved(stack: Stack) -> Incident:
     incident = await stack.service.declare(
         Declaration(
@@ -422,6 +445,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "statements_resolved_unapproved": statements_resolved_unapproved,
     "maintenance_completed": maintenance_completed,
     "maintenance_moved_holding_alerts": maintenance_moved_holding_alerts,
+    "maintenance_cancelled_once_begun": maintenance_cancelled_once_begun,
     "review_reminded_overdue_published": review_reminded_overdue_published,
     "action_followed_until_done": action_followed_until_done,
     "drill_routine_answered": drill_routine_answered,

@@ -39,6 +39,9 @@ _TIMEOUT = timedelta(minutes=2)
 CONFIRMATION_FOR = timedelta(days=1)
 # Customers are told when the window begins, not only when it is scheduled and ends.
 ANNOUNCED_AT_START = "maintenance-announced-at-start"
+# The cancellation was answered before the records said so: a read right after it showed the
+# window still scheduled.
+CANCEL_ANSWERED_ONCE_RECORDED = "maintenance-cancel-answered-once-recorded"
 
 
 @workflow.defn
@@ -66,6 +69,8 @@ class MaintenanceWorkflow:
         self._moves = 0
         self._held: dict[str, HoldAlertsInput] = {}
         self._released = False
+        # The version of the window the records hold.
+        self._recorded = 0
 
     @workflow.update
     async def reschedule(self, input: RescheduleInput) -> Maintenance:
@@ -103,6 +108,8 @@ class MaintenanceWorkflow:
         if self._cancelled_by is None:
             self._cancelled_by = by
         await workflow.wait_condition(lambda: self._m.status is MaintenanceStatus.CANCELLED)
+        if workflow.patched(CANCEL_ANSWERED_ONCE_RECORDED):
+            await workflow.wait_condition(lambda: self._recorded >= self._m.version)
         return self._m
 
     @workflow.query
@@ -172,12 +179,14 @@ class MaintenanceWorkflow:
         await self._record()
 
     async def _record(self) -> None:
+        recording = self._m
         await workflow.execute_activity_method(
             AnnouncementActivities.record_maintenance,
-            self._m,
+            recording,
             start_to_close_timeout=_TIMEOUT,
             retry_policy=retry.PATIENT,
         )
+        self._recorded = max(self._recorded, recording.version)
 
     async def _announce(self, kind: str) -> None:
         await workflow.execute_activity_method(
