@@ -55,10 +55,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 # pytest-xdist: the suite spends most of its time waiting on the servers it starts (Temporal,
-# PostgreSQL, Prometheus, Chromium, tocsin up), so more workers than cores keep both cores busy.
+# PostgreSQL, Prometheus, Chromium, tocsin up), so three workers keep both cores busy; a fourth
+# starved the servers of the timing trials.
 # Each worker starts its own session servers; a test never shares state with another worker.
-# The whole-stack trials run in three groups (tests/conftest.py).
-PYTEST_WORKERS ?= 4
+# The whole-stack trials run in two groups (tests/conftest.py).
+PYTEST_WORKERS ?= 3
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup

@@ -46,7 +46,7 @@ async def call_engine(
     not expect. ``not_found`` and ``closed`` name what is missing or over."""
     try:
         async with asyncio.timeout(within):
-            return await call()
+            return await _patiently(call)
     except WorkflowAlreadyStartedError:
         raise
     except TimeoutError:
@@ -75,3 +75,18 @@ async def call_engine(
             # An update sent to a finished workflow.
             raise closed() from None
         raise TemporalUnavailable(exc.message) from None
+
+
+async def _patiently(call: Callable[[], Awaitable[_T]]) -> _T:
+    """Temporal refuses an update for the moment when ten are already in flight on one
+    workflow (RESOURCE_EXHAUSTED): a burst of deliveries to one alert group. It says to try
+    again; so do we, backing off, until the caller's time bound runs out."""
+    pause = 0.05
+    while True:
+        try:
+            return await call()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)

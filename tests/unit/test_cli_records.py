@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from adapters.records import RecordsStore, migrate
+from adapters.records.migrate import MIGRATIONS_DIR
 from tests.readme import commands
 from tests.records.builders import event, incident
 from tocsin.cli import app
@@ -71,10 +72,11 @@ def test_the_readmes_backup_and_restore_bring_back_the_records_as_they_were(
     restored = runner.invoke(app, shlex.split(restore_line)[1:])
 
     assert made.exit_code == 0, made.output
-    assert made.stdout == "backed up 2 incidents (schema 0007) to tocsin-records.db\n"
+    schema = _newest_schema()
+    assert made.stdout == f"backed up 2 incidents (schema {schema}) to tocsin-records.db\n"
     assert restored.exit_code == 0, restored.output
     assert restored.stdout == (
-        f"restored 2 incidents (schema 0007) from tocsin-records.db into {data_dir}/tocsin.db\n"
+        f"restored 2 incidents (schema {schema}) from tocsin-records.db into {data_dir}/tocsin.db\n"
     )
     assert _incident_ids(data_dir) == ["inc-1", "inc-2"]
 
@@ -143,3 +145,9 @@ def test_on_postgresql_the_commands_point_to_pg_dump(
 
     assert result.exit_code == 1
     assert "pg_dump -Fc" in result.stderr
+
+
+def _newest_schema() -> str:
+    """The revision a fresh records database is migrated to: the newest migration's."""
+    versions = MIGRATIONS_DIR / "versions"
+    return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
