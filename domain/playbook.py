@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from domain.access import Role as AccessRole
 from domain.durations import Duration, format_duration
 from domain.models import Function, IncidentType, Level, Person, Role, Tier
+from domain.oncall import Schedule
 
 
 class _Strict(BaseModel):
@@ -283,26 +284,85 @@ class Paging(_Strict):
         return self
 
 
-class Roster(_Strict):
-    """Functions and tiers mapped to people. Resolved when a page is sent, not pinned, so
-    an on-call change reaches incidents that are already running."""
+class ScheduleTier(_Strict):
+    """A tier held by whoever is on call in a schedule of ``schedules.yaml``."""
 
-    functions: dict[Function, dict[Tier, list[Person]]]
+    schedule: str = Field(min_length=1)
+
+
+def _holders_kind(value: Any) -> str:
+    return "schedule" if isinstance(value, dict | ScheduleTier) else "people"
+
+
+# Tagged so that a bad person is reported once, not also as "not a schedule".
+Holders = Annotated[
+    Annotated[list[Person], Tag("people")] | Annotated[ScheduleTier, Tag("schedule")],
+    Discriminator(_holders_kind),
+]
+
+
+class Roster(_Strict):
+    """Functions and tiers mapped to people or to a schedule. Resolved when a page is sent,
+    not pinned, so an on-call change reaches incidents that are already running.
+
+    ``people`` names everyone once; a tier may then list names. ``schedules`` are those of
+    ``schedules.yaml``, attached by the loader."""
+
+    people_: list[Person] = Field(default_factory=list, alias="people")
+    functions: dict[Function, dict[Tier, Holders]]
     paging: Paging = Paging()
     slack_access: SlackAccess = SlackAccess()
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_to_people(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("functions"), dict):
+            return data
+        listed = data.get("people") or []
+        by_name = {p.get("name"): p for p in listed if isinstance(p, dict)}
+        functions: dict[Any, Any] = {}
+        for function, tiers in data["functions"].items():
+            if not isinstance(tiers, dict):
+                functions[function] = tiers
+                continue
+            functions[function] = {}
+            for tier, held in tiers.items():
+                if isinstance(held, list):
+                    held = [
+                        _named(by_name, p, f"functions.{function}.{tier}[{i}]")
+                        for i, p in enumerate(held)
+                    ]
+                functions[function][tier] = held
+        return {**data, "functions": functions}
 
     @model_validator(mode="after")
     def _every_function_has_primary(self) -> Self:
         for function in Function:
-            people = self.functions.get(function, {}).get(Tier.PRIMARY, [])
-            if not people:
+            held = self.functions.get(function, {}).get(Tier.PRIMARY, [])
+            if not held:
                 raise ValueError(f"functions.{function.value}.primary: nobody is on it")
+        return self
+
+    @model_validator(mode="after")
+    def _schedules_known(self) -> Self:
+        if not self.schedules:
+            return self  # checked by the loader, which knows schedules.yaml
+        for function, tiers in self.functions.items():
+            for tier, held in tiers.items():
+                if isinstance(held, ScheduleTier) and held.schedule not in self.schedules:
+                    raise ValueError(
+                        f"functions.{function.value}.{tier.value}.schedule: no schedule "
+                        f"{held.schedule!r} in schedules.yaml"
+                    )
         return self
 
     @model_validator(mode="after")
     def _access_names_someone(self) -> Self:
         # A misspelt name would silently get the default roles.
-        known = {p.name for tiers in self.functions.values() for ps in tiers.values() for p in ps}
+        known = {p.name for p in self.everyone()}
         for who in self.slack_access.people:
             if who not in known and not re.fullmatch(r"[UW][A-Z0-9]{2,}", who):
                 raise ValueError(
@@ -312,7 +372,48 @@ class Roster(_Strict):
         return self
 
     def people(self, function: Function, tier: Tier) -> list[Person]:
-        return list(self.functions.get(function, {}).get(tier, []))
+        """The people written on the tier; none for a schedule's tier (resolve it first:
+        ``domain.rules.oncall.roster_at``)."""
+        held = self.functions.get(function, {}).get(tier, [])
+        return list(held) if isinstance(held, list) else []
+
+    def schedule_of(self, function: Function, tier: Tier) -> str | None:
+        held = self.functions.get(function, {}).get(tier)
+        return held.schedule if isinstance(held, ScheduleTier) else None
+
+    def everyone(self) -> list[Person]:
+        """Everyone the roster names, once each: the people list, then inline tiers."""
+        found: dict[str, Person] = {p.name: p for p in self.people_}
+        for tiers in self.functions.values():
+            for held in tiers.values():
+                if isinstance(held, list):
+                    for person in held:
+                        found.setdefault(person.name, person)
+        return list(found.values())
+
+    def members(self, function: Function) -> list[Person]:
+        """Everyone who may hold one of the function's tiers, a schedule's people included."""
+        found: dict[str, Person] = {}
+        for held in self.functions.get(function, {}).values():
+            if isinstance(held, list):
+                found.update((p.name, p) for p in held)
+            elif held.schedule in self.schedules:
+                for name in self.schedules[held.schedule].people():
+                    person = self.person(name)
+                    if person is not None:
+                        found.setdefault(name, person)
+        return list(found.values())
+
+    def person(self, name: str) -> Person | None:
+        return next((p for p in self.everyone() if p.name == name), None)
+
+
+def _named(by_name: dict[Any, Any], entry: Any, where: str) -> Any:
+    if not isinstance(entry, str):
+        return entry
+    if entry not in by_name:
+        raise ValueError(f"{where}: {entry!r} is not in the roster's people")
+    return by_name[entry]
 
 
 class SlackChannels(_Strict):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from domain.drills import Scenario
 from domain.models import Level
+from domain.oncall import Schedules
 from domain.playbook import (
     CoordinationMatrix,
     KeyAccounts,
@@ -26,11 +27,15 @@ MATRIX_FILE = "matrix.yaml"
 ROSTER_FILE = "roster.yaml"
 SLACK_FILE = "slack.yaml"
 ACCOUNTS_FILE = "accounts.yaml"
+SCHEDULES_FILE = "schedules.yaml"
 
 _M = TypeVar("_M", bound=BaseModel)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
+    if loc[:1] == ("functions",) and len(loc) > 3 and loc[3] in ("people", "schedule"):
+        # The roster tier's union tag (domain.playbook.Holders) is no field of the file.
+        loc = loc[:3] + loc[4:]
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -102,8 +107,48 @@ def load_playbooks(directory: Path | str | None = None) -> PlaybookSet:
 
 
 def load_roster(directory: Path | str | None = None) -> Roster:
+    """The roster, with the schedules of ``schedules.yaml`` (if any) its tiers may name."""
     base = Path(directory) if directory is not None else DEFAULT_DIR
-    return _validate(base / ROSTER_FILE, Roster)
+    roster = _validate(base / ROSTER_FILE, Roster)
+    if roster.schedules:
+        raise PlaybookError([f"{base / ROSTER_FILE}: schedules: write them in {SCHEDULES_FILE}"])
+    schedules = load_schedules(base)
+    problems = _check_schedules(base, roster, schedules)
+    if problems:
+        raise PlaybookError(problems)
+    return roster.model_copy(update={"schedules": schedules.schedules})
+
+
+def load_schedules(directory: Path | str | None = None) -> Schedules:
+    """The schedules of ``schedules.yaml``; none when the file is absent."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    if not (base / SCHEDULES_FILE).exists():
+        return Schedules()
+    return _validate(base / SCHEDULES_FILE, Schedules)
+
+
+def _check_schedules(base: Path, roster: Roster, schedules: Schedules) -> list[str]:
+    """What neither file can check alone: schedules name the roster's people, and tiers
+    name schedules that exist."""
+    problems: list[str] = []
+    known = {p.name for p in roster.everyone()}
+    for name, schedule in schedules.schedules.items():
+        for r, rotation in enumerate(schedule.rotations):
+            for i, person in enumerate(rotation.people):
+                if person not in known:
+                    problems.append(
+                        f"{base / SCHEDULES_FILE}: schedules.{name}.rotations[{r}].people[{i}]: "
+                        f"unknown person {person!r}; add them to {ROSTER_FILE}'s people"
+                    )
+    for function, tiers in roster.functions.items():
+        for tier in tiers:
+            wanted = roster.schedule_of(function, tier)
+            if wanted is not None and wanted not in schedules.schedules:
+                problems.append(
+                    f"{base / ROSTER_FILE}: functions.{function.value}.{tier.value}.schedule: "
+                    f"no schedule {wanted!r} in {SCHEDULES_FILE}"
+                )
+    return problems
 
 
 def load_slack_channels(directory: Path | str | None = None) -> SlackChannels:

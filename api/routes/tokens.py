@@ -38,12 +38,7 @@ async def create_token(who: Admin, body: TokenRequest, runtime: RuntimeDep) -> T
     """A new token; the answer holds it once, only its SHA-256 is kept. A token bound to a
     roster ``person`` acts as them."""
     if body.person is not None:
-        known = {
-            p.name
-            for tiers in runtime.people.current().functions.values()
-            for people in tiers.values()
-            for p in people
-        }
+        known = {p.name for p in runtime.people.current().everyone()}
         if body.person not in known:
             raise InvalidAction(f"person: {body.person!r} is not in the roster")
     try:

@@ -74,13 +74,9 @@ def recipients(roster: Roster, targets: list[NotifyTarget]) -> list[Recipient]:
 def _person(roster: Roster, name: str, slack_user_id: str | None) -> Person:
     """Someone named on the incident (who acknowledged it): the roster's entry if they are in
     it, by Slack ID or name, else just the name and Slack ID they acted with."""
-    for tiers in roster.functions.values():
-        for people in tiers.values():
-            for person in people:
-                if (slack_user_id and person.slack_user_id == slack_user_id) or (
-                    person.name == name
-                ):
-                    return person
+    for person in roster.everyone():
+        if (slack_user_id and person.slack_user_id == slack_user_id) or (person.name == name):
+            return person
     return Person(name=name, slack_user_id=slack_user_id)
 
 

@@ -175,3 +175,83 @@ def test_slack_access_naming_nobody_in_the_roster_is_refused(playbook_dir: Path)
 def test_admin_is_not_a_slack_role(playbook_dir: Path) -> None:
     _with_slack_access(playbook_dir, "slack_access:\n  default: [admin]\n")
     assert "admin is an API token's role, not Slack's" in _single_problem(playbook_dir)
+
+
+ADA = "{name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com}"
+SCHEDULE = """\
+schedules:
+  support:
+    time_zone: Europe/Berlin
+    rotations:
+      - name: weekly
+        start: 2026-11-30T09:00
+        shift: 1w
+        people: [Ada Okafor, Ben Lindqvist]
+"""
+
+
+def _with_schedule(directory: Path, text: str = SCHEDULE) -> None:
+    (directory / "schedules.yaml").write_text(text, encoding="utf-8")
+    _edit(
+        directory / "roster.yaml",
+        "    primary:\n      - " + ADA + "\n",
+        "    primary: {schedule: support}\n",
+    )
+    roster = directory / "roster.yaml"
+    roster.write_text(
+        "people:\n  - " + ADA + "\n" + roster.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+
+
+def test_a_tier_may_name_a_schedule_and_tiers_may_name_listed_people(playbook_dir: Path) -> None:
+    _with_schedule(playbook_dir)
+    _edit(
+        playbook_dir / "roster.yaml",
+        "    manager:\n      - {name: Chen Wei, slack_user_id: U0TECH003, email: chen@example.com}",
+        "    manager: [Ada Okafor]",
+    )
+    assert validate_directory(playbook_dir) == []
+    roster = load_roster(playbook_dir)
+    assert roster.schedule_of(Function.TECHNICAL_SUPPORT, Tier.PRIMARY) == "support"
+    assert [p.email for p in roster.people(Function.TECHNICAL_SUPPORT, Tier.MANAGER)] == [
+        "ada@example.com"
+    ]
+    assert roster.schedules["support"].rotations[0].people == ["Ada Okafor", "Ben Lindqvist"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("Ben Lindqvist]", "Zed Unknown]",
+         "schedules.support.rotations[0].people[1]: unknown person 'Zed Unknown'"),
+        ("Europe/Berlin", "Europe/Berlinn",
+         "schedules.support.time_zone: 'Europe/Berlinn' is not a known time zone"),
+        ("shift: 1w", "shift: 5w",
+         "schedules.support.rotations[0].shift: 35d is out of range: a shift is 30m to 4w"),
+        ("[Ada Okafor, Ben Lindqvist]", "[]",
+         "schedules.support.rotations[0].people: an empty rotation"),
+    ],
+)  # fmt: skip
+def test_schedule_problems_name_the_file_and_the_field(
+    playbook_dir: Path, old: str, new: str, expected: str
+) -> None:
+    _with_schedule(playbook_dir, SCHEDULE.replace(old, new))
+    problem = _single_problem(playbook_dir)
+    assert problem.startswith(f"{playbook_dir / 'schedules.yaml'}: ")
+    assert expected in problem
+
+
+def test_a_tier_naming_no_schedule_or_no_person_is_refused(playbook_dir: Path) -> None:
+    _with_schedule(playbook_dir)
+    _edit(playbook_dir / "roster.yaml", "{schedule: support}", "{schedule: suport}")
+    problem = _single_problem(playbook_dir)
+    assert problem == (
+        f"{playbook_dir / 'roster.yaml'}: functions.technical_support.primary.schedule: "
+        "no schedule 'suport' in schedules.yaml"
+    )
+    _edit(playbook_dir / "roster.yaml", "{schedule: suport}", "[Ada Okafr]")
+    problem = _single_problem(playbook_dir)
+    assert "functions.technical_support.primary[0]: 'Ada Okafr' is not in the roster's people" in (
+        problem
+    )

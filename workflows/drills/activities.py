@@ -56,10 +56,9 @@ def injected_incident_id(run_id: str, index: int, at: datetime) -> str:
 def function_of(roster: Roster, name: str | None) -> Function | None:
     if name is None:
         return None
-    for function, tiers in roster.functions.items():
-        for people in tiers.values():
-            if any(p.name == name for p in people):
-                return function
+    for function in roster.functions:
+        if any(p.name == name for p in roster.members(function)):
+            return function
     return None
 
 

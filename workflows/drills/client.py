@@ -296,11 +296,7 @@ class DrillService:
                 who.update(e.actor for e in await self._store.timeline(incident_id) if e.actor)
             who.update(c.by for c in classifications if c.incident_id in past.incidents.values())
         roster = self._roster.current()
-        leaders = {
-            person.name
-            for people in roster.functions.get(Function.LEADERSHIP, {}).values()
-            for person in people
-        }
+        leaders = {person.name for person in roster.members(Function.LEADERSHIP)}
         return drill_report(run, recent, classifications, participants, leaders)
 
     # ----------------------------------------------------------------------- schedules

@@ -17,11 +17,9 @@ class People:
         """The roster's name for a Slack user; someone not in the roster still acts, under
         their Slack name, and the timeline keeps their Slack ID."""
         if self._roster is not None:
-            for tiers in self._roster().functions.values():
-                for people in tiers.values():
-                    for person in people:
-                        if person.slack_user_id == user_id:
-                            return Actor(name=person.name, slack_user_id=user_id)
+            for person in self._roster().everyone():
+                if person.slack_user_id == user_id:
+                    return Actor(name=person.name, slack_user_id=user_id)
         return Actor(name=fallback_name or user_id, slack_user_id=user_id)
 
     def refusal(self, by: Actor, permission: Permission) -> str | None:
