@@ -144,7 +144,7 @@ class Override(_Strict):
     """Someone covering a schedule from ``start`` to ``end``, above every rotation. Of two
     overlapping overrides, the one made later wins."""
 
-    id: str
+    id: int
     schedule: str
     person: str
     start: AwareDatetime
@@ -169,7 +169,7 @@ class Shift(_Strict):
     end: AwareDatetime
     source: Source
     rotation: str | None = None
-    override_id: str | None = None
+    override_id: int | None = None
 
 
 # ------------------------------------------------------------------------------ local time
@@ -234,7 +234,7 @@ def covers(rotation: Rotation, tz: ZoneInfo, at: datetime) -> bool:
 
 # ---------------------------------------------------------------------------- the layers
 
-_Key = tuple[str, int, int] | tuple[str, str] | tuple[str]
+_Key = tuple[str, int, int] | tuple[str, int] | tuple[str]
 
 
 def _holding(
@@ -293,7 +293,7 @@ def _segments(
             found[-1] = found[-1].model_copy(update={"end": end})
             continue
         last = key
-        override_id = str(key[-1]) if source is Source.OVERRIDE else None
+        override_id = int(key[-1]) if source is Source.OVERRIDE else None
         found.append(
             Shift(
                 person=person,

@@ -20,6 +20,7 @@ from adapters.clock import utcnow
 from adapters.records.drills import DrillRecords
 from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
+from adapters.records.oncall import OnCallRecords
 from adapters.records.reviews import ReviewRecords
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
@@ -47,6 +48,7 @@ class RecordsStore:
         self.reviews = ReviewRecords(engine, self._writer)
         self.drills = DrillRecords(engine, self._writer)
         self.tokens = TokenRecords(engine, self._writer)
+        self.oncall = OnCallRecords(engine, self._writer)
 
     @classmethod
     def from_url(cls, url: str) -> RecordsStore:

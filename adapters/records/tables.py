@@ -339,6 +339,34 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# Someone covering an on-call schedule for a while (domain.oncall.Override); a removed one is
+# kept, stamped, so the record shows who covered what even after it is taken back.
+schedule_overrides = Table(
+    "schedule_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule", String, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=True),
+    Column("removed_by", Text, nullable=True),
+    Index("ix_schedule_overrides_schedule_ends_at", "schedule", "ends_at"),
+)
+
+# A schedule's calendar feed (ADR 0019): only a SHA-256 of the secret in its URL is kept.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("schedule", String, primary_key=True),
+    Column("secret_hash", String, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
 # Objects the migrations create in SQL of one dialect, which the metadata cannot describe.
 SQL_MANAGED_TABLES = ("reviews_fts",)
 SQL_MANAGED_INDEXES = ("ix_reviews_search",)

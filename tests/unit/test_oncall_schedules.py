@@ -64,7 +64,7 @@ def overrides(draw: st.DrawFn) -> list[Override]:
         start = draw(instants)
         found.append(
             Override(
-                id=str(i + 1),
+                id=i + 1,
                 schedule="s",
                 person=draw(st.sampled_from(["eli", "fay"])),
                 start=start,
