@@ -34,6 +34,7 @@ from api.routes import (
     incidents,
     maintenances,
     metrics,
+    oncall,
     reports,
     reviews,
     slack,
@@ -123,6 +124,7 @@ def create_app(
     app.include_router(drills.router)
     app.include_router(whatif.router)
     app.include_router(tokens.router)
+    app.include_router(oncall.router)
     app.include_router(status.router)
     app.include_router(statuspage.router)
     app.include_router(alerts.router)

@@ -21,6 +21,7 @@ from domain.errors import (
     IncidentNotFound,
     InvalidAction,
     ReviewNotFound,
+    ScheduleNotFound,
     StatementNotFound,
     TemporalUnavailable,
     TokenNotFound,
@@ -107,6 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WhatIfNotFound)
     async def what_if_not_found(request: Request, exc: WhatIfNotFound) -> Response:
         return _detail(404, f"what-if {exc} not found")
+
+    @app.exception_handler(ScheduleNotFound)
+    async def schedule_not_found(request: Request, exc: ScheduleNotFound) -> Response:
+        return _detail(404, str(exc))
 
     @app.exception_handler(DrillNotFound)
     async def drill_not_found(request: Request, exc: DrillNotFound) -> Response:

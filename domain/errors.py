@@ -38,3 +38,7 @@ class TokenNotFound(Exception):
 
 class WhatIfNotFound(Exception):
     """No what-if replay by that id."""
+
+
+class ScheduleNotFound(Exception):
+    """No on-call schedule, or no override of it, by that name or id (404)."""

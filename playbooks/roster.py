@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
+from domain.oncall import Override
 from domain.playbook import Roster
+from domain.rules.oncall import OnCall, roster_at
 from playbooks.base import PlaybookError
 from playbooks.loader import load_roster
 
@@ -37,3 +41,7 @@ class RosterSource:
             except PlaybookError as exc:
                 log.error("roster edit rejected, keeping the previous roster: %s", exc)
         return self._roster
+
+    def at(self, when: datetime, overrides: Sequence[Override]) -> OnCall:
+        """The roster with every schedule's tier held by whoever is on call at ``when``."""
+        return roster_at(self.current(), when, overrides)

@@ -1,0 +1,170 @@
+"""On call (DESIGN §3): who holds each tier, the schedules and their shifts, overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AwareDatetime
+
+from adapters.clock import utcnow
+from api.config import API_PREFIX
+from api.deps import Authenticated, RuntimeDep, may
+from api.oncall_schemas import (
+    OnCallItem,
+    OnCallScheduleOut,
+    OverrideOut,
+    OverrideRequest,
+    RotationOut,
+    ShiftOut,
+)
+from domain.access import Permission, Principal
+from domain.durations import format_duration
+from domain.errors import InvalidAction, ScheduleNotFound
+from domain.oncall import Override, Schedule, Shift, holder, shifts
+from domain.playbook import Roster
+from domain.rules.oncall import OnCall
+
+router = APIRouter(prefix=API_PREFIX, tags=["on call"], dependencies=[Authenticated])
+
+Reader = Annotated[Principal, may(Permission.READ)]
+Responder = Annotated[Principal, may(Permission.RESPOND)]
+ScheduleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["support"])]
+MAX_RANGE = timedelta(days=92)
+
+
+async def on_call(runtime: RuntimeDep, at: datetime) -> OnCall:
+    """The roster at ``at``, with the overrides of the records."""
+    overrides = await runtime.store.oncall.overrides(ending_after=at)
+    return runtime.people.at(at, overrides)
+
+
+def _schedule(roster: Roster, name: str) -> Schedule:
+    if name not in roster.schedules:
+        known = ", ".join(sorted(roster.schedules)) or "none"
+        raise ScheduleNotFound(f"no schedule {name!r}; the schedules are: {known}")
+    return roster.schedules[name]
+
+
+def _shift(shift: Shift) -> ShiftOut:
+    return ShiftOut(**shift.model_dump())
+
+
+def _override(override: Override) -> OverrideOut:
+    return OverrideOut(**override.model_dump(exclude={"created_at"}))
+
+
+@router.get("/oncall", response_model=list[OnCallItem])
+async def who_is_on_call(
+    who: Reader, runtime: RuntimeDep, at: Annotated[AwareDatetime | None, Query()] = None
+) -> list[OnCallItem]:
+    """Every function and tier: who holds it at ``at`` (now by default), from the roster, a
+    rotation or an override, and until when."""
+    now = await on_call(runtime, at or utcnow())
+    return [
+        OnCallItem(
+            function=h.function,
+            tier=h.tier,
+            schedule=h.schedule,
+            people=h.people,
+            source=h.source,
+            until=h.until,
+        )
+        for h in now.holdings
+    ]
+
+
+@router.get("/schedules", response_model=list[OnCallScheduleOut])
+async def list_schedules(who: Reader, runtime: RuntimeDep) -> list[OnCallScheduleOut]:
+    """The schedules of ``schedules.yaml``, each with the tiers it holds and its shift now."""
+    roster = runtime.people.current()
+    now = utcnow()
+    overrides = await runtime.store.oncall.overrides(ending_after=now)
+    return [
+        OnCallScheduleOut(
+            name=name,
+            time_zone=schedule.time_zone,
+            rotations=[
+                RotationOut(
+                    name=r.name,
+                    start=r.start.isoformat(timespec="minutes"),
+                    shift=format_duration(r.shift),
+                    people=r.people,
+                    only=r.only.model_dump(mode="json", by_alias=True) if r.only else None,
+                )
+                for r in schedule.rotations
+            ],
+            tiers=[
+                f"{f.value}.{t.value}"
+                for f, tiers in roster.functions.items()
+                for t in tiers
+                if roster.schedule_of(f, t) == name
+            ],
+            now=_shift(holder(schedule, now, [o for o in overrides if o.schedule == name])),
+        )
+        for name, schedule in sorted(roster.schedules.items())
+    ]
+
+
+@router.get("/schedules/{name}/shifts", response_model=list[ShiftOut])
+async def list_shifts(
+    who: Reader,
+    runtime: RuntimeDep,
+    name: ScheduleName,
+    since: Annotated[AwareDatetime | None, Query(description="now by default")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="a week after since")] = None,
+) -> list[ShiftOut]:
+    """The shifts from ``since`` to ``until``, one after another (at most 92 days)."""
+    schedule = _schedule(runtime.people.current(), name)
+    start = since or utcnow()
+    end = until or start + timedelta(weeks=1)
+    if end <= start:
+        raise InvalidAction("until: must be after since")
+    if end - start > MAX_RANGE:
+        raise InvalidAction("until: at most 92 days after since")
+    overrides = await runtime.store.oncall.overrides(name, ending_after=start)
+    return [_shift(s) for s in shifts(schedule, start, end, overrides)]
+
+
+@router.post(
+    "/schedules/{name}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut
+)
+async def add_override(
+    who: Responder, runtime: RuntimeDep, name: ScheduleName, body: OverrideRequest
+) -> OverrideOut:
+    """Someone covers the schedule from ``start`` to ``end``, above every rotation; the next
+    page, of a new incident or one already open, goes to them."""
+    roster = runtime.people.current()
+    _schedule(roster, name)
+    if roster.person(body.person) is None:
+        raise InvalidAction(f"person: {body.person!r} is not in the roster")
+    now = utcnow()
+    if body.end <= now:
+        raise InvalidAction("end: already past; an override covers now or later")
+    made = await runtime.store.oncall.add_override(
+        name, body.person, body.start, body.end, who.acting(body.by), body.reason, now
+    )
+    return _override(made)
+
+
+@router.get("/schedules/{name}/overrides", response_model=list[OverrideOut])
+async def list_overrides(who: Reader, runtime: RuntimeDep, name: ScheduleName) -> list[OverrideOut]:
+    """The schedule's overrides that have not ended, earliest made first."""
+    _schedule(runtime.people.current(), name)
+    return [_override(o) for o in await runtime.store.oncall.overrides(name, utcnow())]
+
+
+@router.delete("/schedules/{name}/overrides/{id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_override(
+    who: Responder,
+    runtime: RuntimeDep,
+    name: ScheduleName,
+    id: Annotated[int, Path(ge=1)],
+    by: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Take an override back: the rotation holds again."""
+    _schedule(runtime.people.current(), name)
+    if not await runtime.store.oncall.remove_override(name, id, who.acting(by), utcnow()):
+        raise ScheduleNotFound(f"no override {id} of {name!r}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

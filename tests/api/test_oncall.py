@@ -1,0 +1,159 @@
+"""On call through the API: who holds each tier, schedules, shifts and overrides."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.config import ApiConfig
+from playbooks.roster import RosterSource
+from testkit.oncall import scheduled_playbooks
+from tests.api.conftest import AUTH, TrackedService, build_app, http_client
+from tests.conftest import Stack
+
+TUESDAY = "2030-01-08T10:00:00Z"  # 11:00 in Berlin, in Ada's week (weekly, from 7 January)
+EVENING = "2030-01-08T18:30:00Z"  # 19:30 in Berlin: the evening layer
+
+
+@pytest.fixture
+def scheduled_app(
+    tmp_path: Path, config: ApiConfig, stack: Stack, service: TrackedService
+) -> FastAPI:
+    app = build_app(config, stack.store, service)
+    directory = scheduled_playbooks(tmp_path / "playbooks")
+    app.state.runtime = app.state.runtime.__class__(
+        store=stack.store, service=service, roster=RosterSource(directory)
+    )
+    return app
+
+
+@pytest.fixture
+async def api(scheduled_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(scheduled_app, AUTH) as http:
+        yield http
+
+
+def _tier(items: list[dict[str, Any]], function: str, tier: str) -> dict[str, Any]:
+    return next(i for i in items if (i["function"], i["tier"]) == (function, tier))
+
+
+async def test_oncall_names_the_holder_of_every_tier_and_why(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/api/v1/oncall", params={"at": TUESDAY})
+    assert answer.status_code == 200, answer.text
+    primary = _tier(answer.json(), "technical_support", "primary")
+    assert primary == {
+        "function": "technical_support",
+        "tier": "primary",
+        "schedule": "support",
+        "people": [
+            {"name": "Ada Okafor", "slack_user_id": "U0TECH001", "email": "ada@example.com"}
+        ],
+        "source": "rotation",
+        "until": "2030-01-08T17:00:00Z",  # the evening layer takes over at 18:00 in Berlin
+    }
+    secondary = _tier(answer.json(), "technical_support", "secondary")
+    assert (secondary["source"], secondary["until"], secondary["people"][0]["name"]) == (
+        "roster", None, "Ben Lindqvist"
+    )  # fmt: skip
+    evening = await api.get("/api/v1/oncall", params={"at": EVENING})
+    assert _tier(evening.json(), "technical_support", "primary")["people"][0]["name"] == "Chen Wei"
+
+
+async def test_an_override_wins_is_listed_and_removed(api: httpx.AsyncClient, stack: Stack) -> None:
+    body = {
+        "person": "Ben Lindqvist",
+        "start": "2030-01-08T09:00:00Z",
+        "end": "2030-01-08T12:00:00Z",
+        "by": "Chen Wei",
+        "reason": "Ada is at the dentist",
+    }
+    made = await api.post("/api/v1/schedules/support/overrides", json=body)
+    assert made.status_code == 201, made.text
+    override = made.json()
+    assert override == {"id": override["id"], "schedule": "support", **body}
+    now = await api.get("/api/v1/oncall", params={"at": TUESDAY})
+    primary = _tier(now.json(), "technical_support", "primary")
+    assert (primary["people"][0]["name"], primary["source"], primary["until"]) == (
+        "Ben Lindqvist", "override", "2030-01-08T12:00:00Z"
+    )  # fmt: skip
+    shifts = await api.get(
+        "/api/v1/schedules/support/shifts",
+        params={"since": "2030-01-08T08:00:00Z", "until": "2030-01-08T13:00:00Z"},
+    )
+    assert [(s["person"], s["start"], s["end"], s["source"], s["override_id"])
+            for s in shifts.json()] == [
+        ("Ada Okafor", "2030-01-07T22:00:00Z", "2030-01-08T09:00:00Z", "rotation", None),
+        ("Ben Lindqvist", "2030-01-08T09:00:00Z", "2030-01-08T12:00:00Z", "override",
+         override["id"]),
+        ("Ada Okafor", "2030-01-08T12:00:00Z", "2030-01-08T17:00:00Z", "rotation", None),
+    ]  # fmt: skip
+    listed = await api.get("/api/v1/schedules/support/overrides")
+    assert [o["id"] for o in listed.json()] == [override["id"]]
+    gone = await api.delete(f"/api/v1/schedules/support/overrides/{override['id']}")
+    assert gone.status_code == 204
+    again = await api.delete(f"/api/v1/schedules/support/overrides/{override['id']}")
+    assert again.status_code == 404
+    assert (await api.get("/api/v1/schedules/support/overrides")).json() == []
+    after = await api.get("/api/v1/oncall", params={"at": TUESDAY})
+    assert _tier(after.json(), "technical_support", "primary")["source"] == "rotation"
+    audit = await stack.store.tokens.audit_log()
+    assert [(a.method, a.path, a.status) for a in audit[:3]] == [
+        ("DELETE", f"/api/v1/schedules/support/overrides/{override['id']}", 404),
+        ("DELETE", f"/api/v1/schedules/support/overrides/{override['id']}", 204),
+        ("POST", "/api/v1/schedules/support/overrides", 201),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "detail"),
+    [
+        ({"person": "Zed"}, 422, "person: 'Zed' is not in the roster"),
+        ({"end": "2030-01-08T08:00:00Z"}, 422, "end must be after start"),
+        ({"start": "2030-01-08T09:00"}, 422, "timezone"),
+        ({"start": "tomorrow"}, 422, "datetime"),
+        ({"start": "2020-01-01T00:00:00Z", "end": "2020-01-02T00:00:00Z"}, 422, "already past"),
+    ],
+)
+async def test_bad_overrides_are_refused_and_change_nothing(
+    api: httpx.AsyncClient, change: dict[str, str], status: int, detail: str
+) -> None:
+    body = {"person": "Ben Lindqvist", "start": "2030-01-08T09:00:00Z",
+            "end": "2030-01-08T12:00:00Z", **change}  # fmt: skip
+    answer = await api.post("/api/v1/schedules/support/overrides", json=body)
+    assert answer.status_code == status
+    assert detail in str(answer.json()["detail"])
+    assert (await api.get("/api/v1/schedules/support/overrides")).json() == []
+
+
+async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/api/v1/schedules/nights/shifts")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404, "no schedule 'nights'; the schedules are: support"
+    )  # fmt: skip
+    backwards = await api.get(
+        "/api/v1/schedules/support/shifts",
+        params={"since": "2030-01-08T10:00:00Z", "until": "2030-01-08T09:00:00Z"},
+    )
+    assert (backwards.status_code, backwards.json()["detail"]) == (
+        422, "until: must be after since"
+    )  # fmt: skip
+    naive = await api.get("/api/v1/oncall", params={"at": "2030-01-08T10:00"})
+    assert naive.status_code == 422
+
+
+async def test_schedules_list_their_rotations_and_tiers(api: httpx.AsyncClient) -> None:
+    listed = (await api.get("/api/v1/schedules")).json()
+    assert [(s["name"], s["time_zone"], s["tiers"]) for s in listed] == [
+        ("support", "Europe/Berlin", ["technical_support.primary"])
+    ]
+    assert [(r["name"], r["shift"], r["people"], r["only"]) for r in listed[0]["rotations"]] == [
+        ("weekly", "7d", ["Ada Okafor", "Ben Lindqvist"], None),
+        ("evenings", "1d", ["Chen Wei"],
+         {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00:00", "to": "23:00:00"}),
+    ]  # fmt: skip
+    assert listed[0]["now"]["person"] in {"Ada Okafor", "Ben Lindqvist", "Chen Wei"}
