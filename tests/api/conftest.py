@@ -8,6 +8,7 @@ is exercised in ``test_app.py``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.service import RPCError
@@ -27,6 +29,7 @@ from api.deps import Runtime
 from domain.models import Declaration, Incident, NotificationKind, Status
 from playbooks.base import DEFAULT_DIR
 from playbooks.roster import RosterSource
+from testkit.oncall import scheduled_playbooks
 from testkit.waiting import eventually
 from tests.conftest import Stack
 from workflows.ids import workflow_id
@@ -178,3 +181,31 @@ async def assert_only_incident_started(stack: Stack, client: httpx.AsyncClient) 
     listed = (await client.get("/api/v1/incidents")).json()
     assert [item["id"] for item in listed["items"]] == [sentinel]
     assert {n.incident.id for n in stack.notifier.sent} == {sentinel}
+
+
+@pytest.fixture
+def scheduled_app(
+    tmp_path: Path, config: ApiConfig, stack: Stack, service: TrackedService
+) -> FastAPI:
+    app = build_app(config, stack.store, service)
+    # Technical support's primary tier is the `support` schedule (testkit.oncall).
+    directory = scheduled_playbooks(tmp_path / "playbooks")
+    app.state.runtime = Runtime(store=stack.store, service=service, roster=RosterSource(directory))
+    return app
+
+
+@pytest.fixture
+async def scheduled_served(scheduled_app: FastAPI) -> AsyncIterator[str]:
+    """The app behind a real uvicorn server on a free loopback port; its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(scheduled_app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started or task.done())
+    assert server.started, "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.config import ApiConfig
-from playbooks.roster import RosterSource
-from testkit.oncall import scheduled_playbooks
-from tests.api.conftest import AUTH, TrackedService, build_app, http_client
+from tests.api.conftest import AUTH, http_client
 from tests.conftest import Stack
 
 TUESDAY = "2030-01-08T10:00:00Z"  # 11:00 in Berlin, in Ada's week (weekly, from 7 January)
 EVENING = "2030-01-08T18:30:00Z"  # 19:30 in Berlin: the evening layer
-
-
-@pytest.fixture
-def scheduled_app(
-    tmp_path: Path, config: ApiConfig, stack: Stack, service: TrackedService
-) -> FastAPI:
-    app = build_app(config, stack.store, service)
-    directory = scheduled_playbooks(tmp_path / "playbooks")
-    app.state.runtime = app.state.runtime.__class__(
-        store=stack.store, service=service, roster=RosterSource(directory)
-    )
-    return app
 
 
 @pytest.fixture
