@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -20,6 +21,7 @@ from alerts.catalog import Catalog, load_catalog
 from api.config import ApiConfig
 from domain.access import Permission, Principal
 from domain.drills import Scenario
+from domain.rules.oncall import OnCall
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_scenarios
 from playbooks.roster import RosterSource
@@ -84,6 +86,12 @@ class Runtime:
     def people(self) -> RosterSource:
         """The live roster: the configured one, else the bundled playbooks'."""
         return self.roster or RosterSource(DEFAULT_DIR)
+
+    async def on_call(self, at: datetime) -> OnCall:
+        """The roster at ``at``: each schedule's tier held by whoever is on call then."""
+        roster = self.people
+        overrides = await self.store.oncall.overrides(ending_after=at)
+        return roster.at(at, overrides)
 
     @property
     def drills(self) -> DrillService:

@@ -97,6 +97,8 @@ class EventKind(StrEnum):
     ALERTS_CLEARED = "alerts_cleared"
     REOPENED = "reopened"
     NOTIFICATION_FAILED = "notification_failed"
+    # Who a schedule put on call for a page, and which shift (written by the activity).
+    ON_CALL = "on_call"
     # Statements for customers (their own workflow writes these; see domain.statements).
     STATEMENT_DRAFTED = "statement_drafted"
     STATEMENT_APPROVED = "statement_approved"

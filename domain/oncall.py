@@ -26,6 +26,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from domain.durations import Duration, format_duration
 
+# Timeline lines saying which schedule chose whom are numbered from here (not the workflow's).
+ONCALL_SEQ = 300_000
 MIN_SHIFT = timedelta(minutes=30)
 MAX_SHIFT = timedelta(weeks=4)
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"

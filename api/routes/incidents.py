@@ -69,7 +69,7 @@ async def declare_incident(
         pages = targets.declaration_pages(incidents.playbooks.matrix, incident.type)
         out.paging = [
             Paging(name=r.person.name, function=r.function, tier=r.tier)
-            for r in targets.recipients(runtime.roster.current(), pages)
+            for r in targets.recipients((await runtime.on_call(utcnow())).roster, pages)
         ]
     return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -24,7 +24,6 @@ from domain.durations import format_duration
 from domain.errors import InvalidAction, ScheduleNotFound
 from domain.oncall import Override, Schedule, Shift, holder, shifts
 from domain.playbook import Roster
-from domain.rules.oncall import OnCall
 
 router = APIRouter(prefix=API_PREFIX, tags=["on call"], dependencies=[Authenticated])
 
@@ -32,12 +31,6 @@ Reader = Annotated[Principal, may(Permission.READ)]
 Responder = Annotated[Principal, may(Permission.RESPOND)]
 ScheduleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["support"])]
 MAX_RANGE = timedelta(days=92)
-
-
-async def on_call(runtime: RuntimeDep, at: datetime) -> OnCall:
-    """The roster at ``at``, with the overrides of the records."""
-    overrides = await runtime.store.oncall.overrides(ending_after=at)
-    return runtime.people.at(at, overrides)
 
 
 def _schedule(roster: Roster, name: str) -> Schedule:
@@ -61,7 +54,7 @@ async def who_is_on_call(
 ) -> list[OnCallItem]:
     """Every function and tier: who holds it at ``at`` (now by default), from the roster, a
     rotation or an override, and until when."""
-    now = await on_call(runtime, at or utcnow())
+    now = await runtime.on_call(at or utcnow())
     return [
         OnCallItem(
             function=h.function,

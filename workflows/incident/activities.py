@@ -25,7 +25,9 @@ from domain.notify import (
     notification_key,
     recipient_key,
 )
+from domain.oncall import ONCALL_SEQ
 from domain.playbook import PlaybookSet, Roster
+from domain.rules.oncall import OnCall
 from domain.rules.targets import recipients
 from playbooks.roster import RosterSource
 from workflows.incident.followers import Followers
@@ -38,6 +40,7 @@ from workflows.incident.models import (
     RecordInput,
 )
 from workflows.outbox import CHANNEL, Outbox
+from workflows.rota import on_call
 
 if TYPE_CHECKING:
     # Only the type: the workflow module imports this one, and needs no database driver.
@@ -80,14 +83,17 @@ class IncidentActivities:
     async def apply_effects(self, input: EffectsInput) -> EffectsResult:
         incident = input.incident
         await self._records.apply(incident, input.events)
-        roster = self._roster.current()
         result = EffectsResult()
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             if not notify.targets:
                 await self._direct(_message(key, notify.kind, incident, notify.event, None), result)
                 continue
+            # Whoever is on call when the step fired (its event's instant), overrides included.
+            now = await on_call(self._records, self._roster, notify.event.at)
+            roster = now.roster
             reached = recipients(roster, notify.targets)
+            await self._say_who_chose(incident, key, notify.event, reached, now)
             for recipient in reached:
                 message = _message(
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
@@ -115,6 +121,42 @@ class IncidentActivities:
                 incident, [(r.kind, r.at, r.recipients) for r in result.reached]
             )
         return result
+
+    async def _say_who_chose(
+        self,
+        incident: Incident,
+        key: str,
+        event: TimelineEvent,
+        reached: list[Recipient],
+        now: OnCall,
+    ) -> None:
+        """A timeline line per person a schedule chose: which schedule, rotation or override,
+        and until when their shift runs."""
+        for recipient in reached:
+            holding = now.holding(recipient.function, recipient.tier)
+            if holding is None or holding.shift is None:
+                continue
+            shift = holding.shift
+            await self._records.append_event_once(
+                f"{recipient_key(key, recipient)}/oncall",
+                incident_id=incident.id,
+                base=ONCALL_SEQ,
+                kind=EventKind.ON_CALL,
+                text=f"{recipient.person.name} reached for {recipient.function.value} "
+                f"{recipient.tier.value}: {holding.why()}",
+                at=event.at,
+                actor="tocsin",
+                data={
+                    "person": recipient.person.name,
+                    "schedule": holding.schedule,
+                    "source": shift.source.value,
+                    "rotation": shift.rotation,
+                    "override_id": shift.override_id,
+                    "shift_start": shift.start.isoformat(),
+                    "shift_end": shift.end.isoformat(),
+                    "for_event": event.seq,
+                },
+            )
 
     async def _direct(self, message: Notification, result: EffectsResult) -> None:
         """A broadcast or a notice, sent from here; a permanent failure is kept, not raised,
@@ -167,7 +209,8 @@ class IncidentActivities:
         if not input.targets:
             await self._deliver(input, input.key, None)
             return NotifyResult()
-        reached = recipients(self._roster.current(), input.targets)
+        now = await on_call(self._records, self._roster, input.event.at)
+        reached = recipients(now.roster, input.targets)
         for recipient in reached:
             await self._deliver(input, recipient_key(input.key, recipient), recipient)
         return NotifyResult(recipients=reached)

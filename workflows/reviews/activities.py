@@ -30,6 +30,7 @@ from domain.rules.targets import recipients
 from playbooks.roster import RosterSource
 from workflows.outbox import Outbox
 from workflows.reviews.models import FollowActionInput, FollowReviewInput, ReviewInput
+from workflows.rota import on_call
 
 if TYPE_CHECKING:
     from adapters.records import RecordsStore
@@ -209,7 +210,8 @@ class ReviewActivities:
             text=notice.text,
             data=data,
         )
-        for recipient in recipients(self._roster.current(), notice.to):
+        roster = (await on_call(self._records, self._roster, at)).roster
+        for recipient in recipients(roster, notice.to):
             person_key = f"{notice.key}/{recipient.person.name}"
             if await self._outbox.sent(person_key):
                 continue

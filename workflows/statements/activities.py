@@ -31,6 +31,7 @@ from playbooks.roster import RosterSource
 from playbooks.templates import Templates
 from workflows.fanout import DeliveriesPending, Fanout, Letter
 from workflows.outbox import Outbox
+from workflows.rota import on_call
 from workflows.statements.models import (
     AskInput,
     DraftBodyInput,
@@ -118,7 +119,8 @@ class StatementActivities:
                 }
             }
         )
-        for recipient in recipients(self._roster.current(), input.targets):
+        roster = (await on_call(self._records, self._roster, datetime.now(UTC))).roster
+        for recipient in recipients(roster, input.targets):
             key = f"{input.key}/{recipient.person.name}"
             if await self._outbox.sent(key):
                 continue
