@@ -23,11 +23,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from adapters.clock import utcnow
 from adapters.records import TTA_BUCKETS, Histogram, MetricsSnapshot
 from adapters.slack.client import REGISTRY as SLACK_METRICS
 from api.config import ApiConfig
 from api.deps import ConfigDep, IntakeCounters, Runtime, RuntimeDep, StoreDep
 from domain.models import IncidentType, Level
+from domain.rules.oncall import OnCall
 from domain.statements import Channel, DeliveryStatus
 
 router = APIRouter(tags=["metrics"])
@@ -237,6 +239,23 @@ def _bound(le: float) -> str:
     return "+Inf" if math.isinf(le) else repr(float(le))
 
 
+class OnCallCollector(Collector):
+    """People on call now per function and tier: 0 is a gap worth an alert rule."""
+
+    def __init__(self, now: OnCall) -> None:
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "tocsin_oncall_people",
+            "People on call now, by function and tier (0: nobody holds it).",
+            labels=["function", "tier"],
+        )
+        for holding in self._now.holdings:
+            gauge.add_metric([holding.function.value, holding.tier.value], len(holding.people))
+        yield gauge
+
+
 @router.get(
     "/metrics",
     response_class=Response,
@@ -254,6 +273,7 @@ async def metrics(store: StoreDep, runtime: RuntimeDep, config: ConfigDep) -> Re
     registry.register(IntakeCollector(runtime.intake))
     registry.register(TemporalCollector(await _temporal_answers(runtime, config)))
     registry.register(SuppressedCollector(await store.statements.suppressed_total()))
+    registry.register(OnCallCollector(await runtime.on_call(utcnow())))
     # Slack calls this process made (forms, private answers); the worker serves its own.
     registry.register(_Forward(SLACK_METRICS))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

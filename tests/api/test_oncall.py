@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from playbooks.roster import RosterSource
 from tests.api.conftest import AUTH, http_client
+from tests.api.test_metrics import scrape, value
 from tests.conftest import Stack
 
 TUESDAY = "2030-01-08T10:00:00Z"  # 11:00 in Berlin, in Ada's week (weekly, from 7 January)
@@ -141,3 +144,30 @@ async def test_schedules_list_their_rotations_and_tiers(api: httpx.AsyncClient) 
          {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00:00", "to": "23:00:00"}),
     ]  # fmt: skip
     assert listed[0]["now"]["person"] in {"Ada Okafor", "Ben Lindqvist", "Chen Wei"}
+
+
+async def test_metrics_count_the_people_on_call_per_tier_and_show_a_gap(
+    scheduled_app: FastAPI, tmp_path: Path
+) -> None:
+    async with http_client(scheduled_app) as http:
+        samples = await scrape(http)
+    assert value(samples, "tocsin_oncall_people", function="technical_support", tier="primary") == 1
+    assert value(samples, "tocsin_oncall_people", function="leadership", tier="secondary") == 1
+    # Nobody on call in the schedule from now on: the tier's gauge says 0.
+    only = 'only: {days: [mon], from: "00:00", to: "00:01"}'
+    schedules = tmp_path / "playbooks" / "schedules.yaml"
+    text = schedules.read_text(encoding="utf-8")
+    schedules.write_text(
+        text.replace("shift: 1w\n", f"shift: 1w\n        {only}\n").replace(
+            'only: {days: [mon, tue, wed, thu, fri], from: "18:00", to: "23:00"}',
+            only,
+        ),
+        encoding="utf-8",
+    )
+    runtime = scheduled_app.state.runtime
+    scheduled_app.state.runtime = runtime.__class__(
+        store=runtime.store, service=runtime.service, roster=RosterSource(tmp_path / "playbooks")
+    )
+    async with http_client(scheduled_app) as http:
+        gap = await scrape(http)
+    assert value(gap, "tocsin_oncall_people", function="technical_support", tier="primary") == 0
