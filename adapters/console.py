@@ -14,7 +14,7 @@ from typing import TextIO
 
 from adapters.clock import utcnow
 from domain import wording
-from domain.models import Recipient
+from domain.models import Person, Recipient
 from domain.notify import Notification
 
 
@@ -41,6 +41,9 @@ class ConsoleNotifier:
     ) -> str | None:
         await self._write(wording.bundle_text(recipient, pages))
         return None
+
+    async def tell(self, person: Person, text: str, key: str) -> None:
+        await self._write(f"to {person.name}: {text}")
 
     async def _write(self, text: str) -> None:
         async with self._lock:

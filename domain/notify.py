@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from domain.models import Incident, NotificationKind, Recipient, TimelineEvent
+from domain.models import Incident, NotificationKind, Person, Recipient, TimelineEvent
 
 
 class Notification(BaseModel):
@@ -106,3 +106,11 @@ class Failure(BaseModel):
     kind: NotificationKind
     recipient: str = Field(description="a person's name, or the channel it was for")
     reason: str
+
+
+@runtime_checkable
+class DirectMessenger(Protocol):
+    """A message to one person outside any incident (an on-call handoff). ``key`` is stable
+    across retries, as ``Notification.key`` is."""
+
+    async def tell(self, person: Person, text: str, key: str) -> None: ...

@@ -18,7 +18,7 @@ from adapters.email import Mailer, OutboxMailer
 from adapters.records import RecordsStore, migrate
 from adapters.webhooks import WebhookSender
 from alerts.catalog import load_catalog
-from domain.models import NotificationKind, Recipient
+from domain.models import NotificationKind, Person, Recipient
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
 from domain.whatif import Replay
@@ -100,6 +100,7 @@ class RecordingNotifier:
         # Each message as the person got it: one page, or a bundle of several.
         self.messages: list[list[Notification]] = []
         self.fail_next = 0
+        self.told: list[tuple[str, str]] = []
 
     async def send(self, notification: Notification) -> str | None:
         return await self._deliver([notification])
@@ -108,6 +109,10 @@ class RecordingNotifier:
         self, recipient: Recipient, pages: list[Notification], key: str
     ) -> str | None:
         return await self._deliver(pages)
+
+    async def tell(self, person: Person, text: str, key: str) -> None:
+        """A direct message outside any incident, kept as (name, text)."""
+        self.told.append((person.name, text))
 
     async def _deliver(self, pages: list[Notification]) -> str | None:
         if self.fail_next:

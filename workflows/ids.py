@@ -83,3 +83,7 @@ def mint_incident_id(now: datetime) -> str:
 def whatif_workflow_id(run_id: str) -> str:
     """A what-if run's id (``whatif-…``) names its workflow as it is."""
     return run_id
+
+
+def handoff_workflow_id(schedule: str) -> str:
+    return f"oncall-{schedule}"

@@ -26,7 +26,7 @@ from adapters.slack.client import SlackApi
 from adapters.slack.notifier import SlackNotifier
 from adapters.webhooks import WebhookSender
 from alerts.catalog import Catalog, load_catalog
-from domain.notify import Notifier
+from domain.notify import DirectMessenger, Notifier
 from domain.playbook import KeyAccounts, PlaybookSet
 from domain.whatif import Replay
 from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
@@ -42,6 +42,9 @@ from workflows.fanout import Fanout
 from workflows.incident.activities import IncidentActivities
 from workflows.incident.client import IncidentService
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.oncall.activities import OnCallActivities
+from workflows.oncall.client import watch_schedules
+from workflows.oncall.workflow import HandoffWorkflow
 from workflows.pager.activities import PagerActivities
 from workflows.pager.workflow import PagerWorkflow
 from workflows.reviews.activities import ReviewActivities
@@ -54,7 +57,9 @@ from workflows.whatif.workflow import WhatIfWorkflow
 log = logging.getLogger(__name__)
 
 # One package each under workflows/: a workflow, its activities, client and models.
-PROCESSES = ("incident", "pager", "statements", "announcements", "reviews", "drills", "whatif")
+PROCESSES = (
+    "incident", "pager", "statements", "announcements", "reviews", "drills", "whatif", "oncall",
+)  # fmt: skip
 
 # The workflow module itself is re-imported in the sandbox for every run, so the sandbox
 # keeps guarding it against the clock, randomness and I/O. What it imports is plain data and
@@ -135,6 +140,8 @@ def build_worker(
         else None
     )
     announcements = AnnouncementActivities(store, outbound.mailer, fanout, intake)
+    messenger = notifier if isinstance(notifier, DirectMessenger) else None
+    oncall = OnCallActivities(store, messenger, roster)
     workflows: list[type] = [
         IncidentWorkflow,
         PagerWorkflow,
@@ -143,6 +150,7 @@ def build_worker(
         MaintenanceWorkflow,
         ReviewWorkflow,
         ActionItemWorkflow,
+        HandoffWorkflow,
     ]
     extra_activities: list[Callable[..., Any]] = []
     if intake is not None and outbound.playbooks is not None:
@@ -158,6 +166,8 @@ def build_worker(
         workflows=workflows,
         activities=[
             incidents.apply_effects,
+            oncall.next_handoff,
+            oncall.announce_handoff,
             incidents.record,
             incidents.notify,
             pagers.deliver,
@@ -246,7 +256,9 @@ async def run_worker(
     log.info("worker polling task queue %s on %s", config.task_queue, config.temporal_address)
     try:
         async with worker:
+            watcher = asyncio.create_task(watch_schedules(client, config.task_queue, roster, stop))
             await stop.wait()
+            await watcher
     finally:
         await outbound.webhooks.aclose()
         await store.close()

@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack import layout
 from adapters.slack.client import SlackApi, error_code
-from domain.models import EventKind, Incident, IncidentType, NotificationKind, Recipient
+from domain.models import EventKind, Incident, IncidentType, NotificationKind, Person, Recipient
 from domain.notify import HANDLING, Notification, PermanentFailure, notification_key
 from domain.playbook import SlackChannels
 
@@ -169,6 +169,15 @@ class SlackNotifier:
             await self._refs.set_ref(bundle_ref(key), incident_ids, incident_id=first)
             text, blocks = layout.bundle(recipient, pages, key, channels)
             return await self.post_once(await self._dm(user), key, text, blocks, first)
+
+    async def tell(self, person: Person, text: str, key: str) -> None:
+        """A direct message outside any incident (an on-call handoff), posted once per key."""
+        if person.slack_user_id is None:
+            raise PermanentFailure(f"{person.name} has no Slack user ID in the roster")
+        with _permanent_errors():
+            channel = await self._dm(person.slack_user_id)
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+            await self.post_once(channel, key, text, blocks, "oncall")
 
     async def _dm(self, user: str) -> str:
         opened = await self._api.call("conversations.open", users=user)

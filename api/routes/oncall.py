@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from typing import Annotated
 
@@ -24,13 +26,25 @@ from domain.durations import format_duration
 from domain.errors import InvalidAction, ScheduleNotFound
 from domain.oncall import Override, Schedule, Shift, holder, shifts
 from domain.playbook import Roster
+from workflows.oncall.client import tell_handoffs
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix=API_PREFIX, tags=["on call"], dependencies=[Authenticated])
 
 Reader = Annotated[Principal, may(Permission.READ)]
 Responder = Annotated[Principal, may(Permission.RESPOND)]
 ScheduleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["support"])]
 MAX_RANGE = timedelta(days=92)
+
+
+async def _tell(runtime: RuntimeDep, schedule: str, why: str) -> None:
+    """Wake the schedule's handoff process. The override is kept whatever Temporal says, and
+    the process finds it at its next handoff anyway."""
+    try:
+        async with asyncio.timeout(runtime.service.call_timeout):
+            await tell_handoffs(runtime.service.client, schedule, why)
+    except TimeoutError:
+        log.warning("the %s handoff process was not told: %s", schedule, why)
 
 
 def _schedule(roster: Roster, name: str) -> Schedule:
@@ -138,6 +152,7 @@ async def add_override(
     made = await runtime.store.oncall.add_override(
         name, body.person, body.start, body.end, who.acting(body.by), body.reason, now
     )
+    await _tell(runtime, name, f"override {made.id} made")
     return _override(made)
 
 
@@ -160,4 +175,5 @@ async def remove_override(
     _schedule(runtime.people.current(), name)
     if not await runtime.store.oncall.remove_override(name, id, who.acting(by), utcnow()):
         raise ScheduleNotFound(f"no override {id} of {name!r}")
+    await _tell(runtime, name, f"override {id} taken back")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
