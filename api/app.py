@@ -125,6 +125,7 @@ def create_app(
     app.include_router(whatif.router)
     app.include_router(tokens.router)
     app.include_router(oncall.router)
+    app.include_router(oncall.feed_router)
     app.include_router(status.router)
     app.include_router(statuspage.router)
     app.include_router(alerts.router)

@@ -49,7 +49,7 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(API_PREFIX) or path in self._exempt:
+        if not path.startswith(API_PREFIX) or path in self._exempt or _is_feed(path):
             await self._app(scope, receive, send)
             return
         app = scope["app"]
@@ -147,3 +147,9 @@ async def _answer(send: Send, status: int, detail: str, headers: dict[str, str])
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_feed(path: str) -> bool:
+    """A schedule's calendar feed: its key is in the URL, checked by the route (ADR 0019)."""
+    head, _, tail = path.removeprefix(f"{API_PREFIX}/schedules/").partition("/")
+    return path.startswith(f"{API_PREFIX}/schedules/") and bool(head) and tail == "calendar.ics"

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AwareDatetime
 
 from adapters.clock import utcnow
+from api.calendar import calendar
 from api.config import API_PREFIX
-from api.deps import Authenticated, RuntimeDep, may
+from api.deps import Authenticated, ConfigDep, RuntimeDep, may
 from api.oncall_schemas import (
+    CalendarFeedOut,
     OnCallItem,
     OnCallScheduleOut,
     OverrideOut,
@@ -177,3 +179,61 @@ async def remove_override(
         raise ScheduleNotFound(f"no override {id} of {name!r}")
     await _tell(runtime, name, f"override {id} taken back")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+Admin = Annotated[Principal, may(Permission.ADMINISTER)]
+FEED_WEEKS = 8
+
+
+@router.post(
+    "/schedules/{name}/calendar",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CalendarFeedOut,
+)
+async def new_calendar_feed(
+    who: Admin, runtime: RuntimeDep, config: ConfigDep, name: ScheduleName
+) -> CalendarFeedOut:
+    """A calendar feed's URL with a new secret in it (ADR 0019); the previous one stops."""
+    _schedule(runtime.people.current(), name)
+    secret = await runtime.store.oncall.new_feed_secret(name, who.acting(None), utcnow())
+    base = config.public_url.rstrip("/")
+    return CalendarFeedOut(url=f"{base}{API_PREFIX}/schedules/{name}/calendar.ics?key={secret}")
+
+
+@router.delete("/schedules/{name}/calendar", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_calendar_feed(who: Admin, runtime: RuntimeDep, name: ScheduleName) -> Response:
+    """The feed's URL stops working."""
+    _schedule(runtime.people.current(), name)
+    if not await runtime.store.oncall.revoke_feed(name):
+        raise ScheduleNotFound(f"no calendar feed of {name!r}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+feed_router = APIRouter(prefix=API_PREFIX, tags=["on call"])
+
+
+@feed_router.get(
+    "/schedules/{name}/calendar.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "RFC 5545, the next 8 weeks"},
+        404: {"description": "no such feed, or the key is not (any more) valid"},
+    },
+)
+async def calendar_feed(
+    runtime: RuntimeDep,
+    name: ScheduleName,
+    key: Annotated[str, Query(min_length=1, max_length=200, description="the feed's secret")],
+) -> Response:
+    """The schedule's shifts for the next 8 weeks. Calendar apps send no Authorization
+    header: the secret in the URL is the credential (ADR 0019)."""
+    roster = runtime.people.current()
+    if name not in roster.schedules or not await runtime.store.oncall.feed_allows(name, key):
+        # One answer for a wrong key and an unknown schedule: the URL reveals nothing.
+        raise ScheduleNotFound("no such calendar feed")
+    schedule = roster.schedules[name]
+    now = utcnow()
+    overrides = await runtime.store.oncall.overrides(name, ending_after=now)
+    found = shifts(schedule, now, now + timedelta(weeks=FEED_WEEKS), overrides)
+    body = calendar(name, schedule.time_zone, found, now)
+    return Response(body, media_type="text/calendar; charset=utf-8")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from icalendar import Calendar
 
 from playbooks.roster import RosterSource
 from tests.api.conftest import AUTH, http_client
@@ -171,3 +173,38 @@ async def test_metrics_count_the_people_on_call_per_tier_and_show_a_gap(
     async with http_client(scheduled_app) as http:
         gap = await scrape(http)
     assert value(gap, "tocsin_oncall_people", function="technical_support", tier="primary") == 0
+
+
+async def test_a_calendar_feed_lists_shifts_with_stable_uids_until_revoked(
+    api: httpx.AsyncClient, scheduled_app: FastAPI
+) -> None:
+    made = await api.post("/api/v1/schedules/support/calendar")
+    assert made.status_code == 201, made.text
+    url = made.json()["url"]
+    assert url.startswith("http://127.0.0.1:8080/api/v1/schedules/support/calendar.ics?key=")
+    feed_path = url.removeprefix("http://127.0.0.1:8080")
+    async with http_client(scheduled_app) as anonymous:  # a calendar app sends no token
+        first = await anonymous.get(feed_path)
+        again = await anonymous.get(feed_path)
+        wrong = await anonymous.get("/api/v1/schedules/support/calendar.ics?key=guess")
+        unknown = await anonymous.get(feed_path.replace("/support/", "/nights/"))
+    assert first.status_code == 200, first.text
+    assert first.headers["content-type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(first.content)
+    events = list(calendar.walk("VEVENT"))
+    # Eight weeks: five evenings a week, each splitting the weekly rotation's shift in two.
+    assert 85 <= len(events) <= 92
+    starts = sorted(e.decoded("dtstart") for e in events)
+    assert starts[-1] - starts[0] <= timedelta(weeks=8)
+    assert {str(e["summary"]) for e in events} <= {
+        "On call: Ada Okafor (support)", "On call: Ben Lindqvist (support)",
+        "On call: Chen Wei (support)",
+    }  # fmt: skip
+    uids = [str(e["uid"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    assert set(uids) & {str(e["uid"]) for e in Calendar.from_ical(again.content).walk("VEVENT")}
+    assert (wrong.status_code, unknown.status_code) == (404, 404)
+    assert wrong.json() == unknown.json() == {"detail": "no such calendar feed"}
+    assert (await api.delete("/api/v1/schedules/support/calendar")).status_code == 204
+    async with http_client(scheduled_app) as anonymous:
+        assert (await anonymous.get(feed_path)).status_code == 404
