@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -9,8 +10,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.drills import Scenario
-from domain.models import Level
-from domain.oncall import Schedules
+from domain.models import Function, Level, Tier
+from domain.oncall import Schedules, shifts
 from domain.playbook import (
     CoordinationMatrix,
     KeyAccounts,
@@ -216,3 +217,42 @@ def validate_directory(directory: Path | str | None = None) -> list[str]:
         except PlaybookError as exc:
             problems.extend(exc.problems)
     return problems + validate_templates(directory)
+
+
+def coverage_warnings(
+    directory: Path | str | None, now: datetime, horizon: timedelta = timedelta(weeks=4)
+) -> list[str]:
+    """Every span in the next ``horizon`` when a paged tier held by a schedule has nobody on
+    call (overrides aside: they live in the records). Empty for a directory with problems."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    try:
+        roster = load_roster(base)
+        playbook_set = load_playbooks(base)
+    except PlaybookError:
+        return []
+    warnings: list[str] = []
+    for function, tier in sorted(_paged_tiers(playbook_set)):
+        name = roster.schedule_of(function, tier)
+        if name is None:
+            continue
+        schedule = roster.schedules[name]
+        for shift in shifts(schedule, now, now + horizon):
+            if shift.person is None:
+                start = max(shift.start, now).astimezone(schedule.zone)
+                end = shift.end.astimezone(schedule.zone)
+                warnings.append(
+                    f"{base / SCHEDULES_FILE}: schedules.{name}: nobody on call from "
+                    f"{start:%Y-%m-%d %H:%M} until {end:%Y-%m-%d %H:%M} ({schedule.time_zone}), "
+                    f"when {function.value}.{tier.value} is paged"
+                )
+    return warnings
+
+
+def _paged_tiers(playbook_set: PlaybookSet) -> set[tuple[Function, Tier]]:
+    """Every function's primary (declarations page it), and each tier a step pages."""
+    paged = {(function, Tier.PRIMARY) for function in Function}
+    for playbook in playbook_set.levels.values():
+        for target in [t for s in playbook.escalation for t in s.page] + playbook.on_breach.page:
+            functions = [target.function] if target.function else list(Function)
+            paged.update((function, target.tier) for function in functions)
+    return paged

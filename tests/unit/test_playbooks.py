@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from domain.models import Function, IncidentType, Level, Role, Tier
 from playbooks.base import DEFAULT_DIR, PlaybookError
-from playbooks.loader import load_playbooks, load_roster, validate_directory
+from playbooks.loader import (
+    coverage_warnings,
+    load_playbooks,
+    load_roster,
+    validate_directory,
+)
+from tocsin.cli import app
 
 
 @pytest.fixture
@@ -255,3 +262,26 @@ def test_a_tier_naming_no_schedule_or_no_person_is_refused(playbook_dir: Path) -
     assert "functions.technical_support.primary[0]: 'Ada Okafr' is not in the roster's people" in (
         problem
     )
+
+
+def test_validate_warns_of_every_span_a_paged_tier_has_nobody_on_call(
+    playbook_dir: Path,
+) -> None:
+    weekdays = SCHEDULE.replace(
+        "        people: [Ada Okafor, Ben Lindqvist]\n",
+        "        people: [Ada Okafor, Ben Lindqvist]\n"
+        '        only: {days: [mon, tue, wed, thu, fri], from: "08:00", to: "20:00"}\n',
+    )
+    _with_schedule(playbook_dir, weekdays)
+    assert validate_directory(playbook_dir) == []
+    friday_noon = datetime(2026, 12, 4, 11, 0, tzinfo=UTC)
+    warnings = coverage_warnings(playbook_dir, friday_noon, timedelta(days=4))
+    where = f"{playbook_dir / 'schedules.yaml'}: schedules.support: nobody on call from "
+    tail = " (Europe/Berlin), when technical_support.primary is paged"
+    assert warnings == [
+        f"{where}2026-12-04 20:00 until 2026-12-07 08:00{tail}",
+        f"{where}2026-12-07 20:00 until 2026-12-08 08:00{tail}",
+    ]
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(playbook_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"  warning: {where}" in result.output

@@ -28,7 +28,7 @@ def playbooks_validate(
     ] = None,
 ) -> None:
     """Check a playbook directory: the level files, the matrix and the roster."""
-    from playbooks.loader import load_playbooks, validate_directory
+    from playbooks.loader import coverage_warnings, load_playbooks, validate_directory
 
     base = directory if directory is not None else Settings().playbooks_dir
     problems = validate_directory(base)
@@ -39,6 +39,8 @@ def playbooks_validate(
         raise typer.Exit(1)
     playbook_set = load_playbooks(base)
     typer.echo(f"{base}: OK")
+    for warning in coverage_warnings(base, datetime.now(UTC)):
+        typer.echo(f"  warning: {warning}", err=True)
     for level in Level:
         playbook = playbook_set.for_level(level)
         steps = ", ".join(format_duration(step.after) for step in playbook.escalation) or "none"
