@@ -353,6 +353,8 @@ HELP = (
     "*/incident* commands:\n"
     "• `/incident declare` — open a new incident (a form)\n"
     "• `/incident drill <scenario>` — start a drill (routine, integrated, comprehensive)\n"
+    "• `/incident oncall` — who is on call now\n"
+    "• `/incident cover @person until <when>` — someone covers the schedule from now\n"
     "In an incident's channel:\n"
     "• `/incident ack` — acknowledge it\n"
     "• `/incident level <A|B|C> <reason>` — change its level\n"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AwareDatetime
 
 from adapters.clock import utcnow
+from adapters.records.tokens import AuditEntry
 from api.calendar import calendar
 from api.config import API_PREFIX
-from api.deps import Authenticated, ConfigDep, RuntimeDep, may
+from api.deps import Authenticated, ConfigDep, Runtime, RuntimeDep, may
 from api.oncall_schemas import (
     CalendarFeedOut,
     OnCallItem,
@@ -26,8 +27,10 @@ from api.oncall_schemas import (
 from domain.access import Permission, Principal
 from domain.durations import format_duration
 from domain.errors import InvalidAction, ScheduleNotFound
+from domain.models import Actor
 from domain.oncall import Override, Schedule, Shift, holder, shifts
 from domain.playbook import Roster
+from domain.rules.oncall import OnCall
 from workflows.oncall.client import tell_handoffs
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ ScheduleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", exampl
 MAX_RANGE = timedelta(days=92)
 
 
-async def _tell(runtime: RuntimeDep, schedule: str, why: str) -> None:
+async def _tell(runtime: Runtime, schedule: str, why: str) -> None:
     """Wake the schedule's handoff process. The override is kept whatever Temporal says, and
     the process finds it at its next handoff anyway."""
     try:
@@ -237,3 +240,31 @@ async def calendar_feed(
     found = shifts(schedule, now, now + timedelta(weeks=FEED_WEEKS), overrides)
     body = calendar(name, schedule.time_zone, found, now)
     return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+# The audit log's token column for changes made from Slack (no API token involved).
+SLACK = "slack"
+
+
+class SlackOnCall:
+    """``/incident oncall`` and ``/incident cover`` from Slack, audited as the API's changes
+    are (the token column says ``slack``)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def now(self, at: datetime) -> OnCall:
+        return await self._runtime.on_call(at)
+
+    async def cover(
+        self, schedule: str, person: str, start: datetime, end: datetime, by: Actor
+    ) -> Override:
+        store = self._runtime.store
+        made = await store.oncall.add_override(schedule, person, start, end, by.name, None, start)
+        entry = AuditEntry(
+            at=start, token=SLACK, person=by.name, method="SLACK",
+            path=f"/incident cover {person} on {schedule} (override {made.id})", status=201,
+        )  # fmt: skip
+        await store.tokens.audit(entry)
+        await _tell(self._runtime, schedule, f"override {made.id} made from Slack")
+        return made

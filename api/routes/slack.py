@@ -16,6 +16,7 @@ from adapters.slack.inbound.dispatch import SlackInbound
 from adapters.slack.inbound.payloads import BadRequest
 from adapters.slack.signature import SignatureRefused, verify
 from api.deps import ConfigDep, RuntimeDep
+from api.routes.oncall import SlackOnCall
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
@@ -55,6 +56,7 @@ async def _inbound(request: Request, runtime: RuntimeDep, config: ConfigDep) -> 
             statements=runtime.statements,
             reviews=runtime.reviews,
             drills=runtime.drills,
+            oncall=SlackOnCall(runtime),
         )
         request.app.state.slack_inbound = inbound
     return inbound

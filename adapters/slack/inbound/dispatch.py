@@ -13,6 +13,7 @@ from adapters.slack.config import DEFAULT_HOOKS_URL
 from adapters.slack.inbound import payloads
 from adapters.slack.inbound.drills import DrillActions, DrillRequests
 from adapters.slack.inbound.incidents import IncidentActions, IncidentRequests
+from adapters.slack.inbound.oncall import OnCallActions, OnCallRequests
 from adapters.slack.inbound.payloads import BlockActions, Press, ViewSubmission, Where
 from adapters.slack.inbound.people import People
 from adapters.slack.inbound.replies import Replies, ephemeral
@@ -24,7 +25,11 @@ from domain.playbook import Roster
 
 # What each button, form and command needs (README "Security"); anything else responds.
 _NEEDS = {**IncidentRequests.NEEDS, **StatementRequests.NEEDS}
-_COMMAND_NEEDS = {**IncidentRequests.COMMAND_NEEDS, **DrillRequests.COMMAND_NEEDS}
+_COMMAND_NEEDS = {
+    **IncidentRequests.COMMAND_NEEDS,
+    **DrillRequests.COMMAND_NEEDS,
+    **OnCallRequests.COMMAND_NEEDS,
+}
 
 
 class SlackInbound:
@@ -43,6 +48,7 @@ class SlackInbound:
         statements: StatementActions | None = None,
         reviews: ReviewActions | None = None,
         drills: DrillActions | None = None,
+        oncall: OnCallActions | None = None,
     ) -> None:
         self._refs = refs
         self._people = People(roster)
@@ -51,6 +57,7 @@ class SlackInbound:
         self._statements = StatementRequests(statements, self._replies)
         self._reviews = ReviewRequests(reviews, self._replies, clock)
         self._drills = DrillRequests(drills, clock)
+        self._oncall = OnCallRequests(oncall, roster, clock)
         self._buttons = _route(
             (IncidentRequests.BUTTONS, self._incidents.press),
             (StatementRequests.BUTTONS, self._statements.press),
@@ -124,6 +131,10 @@ class SlackInbound:
             return await self._incidents.declare(command)
         if verb == "drill":
             return await self._drills.start(rest, by)
+        if verb == "oncall":
+            return await self._oncall.who()
+        if verb == "cover":
+            return await self._oncall.cover(rest, by)
         incident_id = await self._refs.get_ref(incident_of_channel_ref(command.channel_id))
         if incident_id is None:
             return ephemeral(layout.NOT_IN_INCIDENT)
