@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from api.oncall_schemas import OnCallItem, OnCallScheduleOut, OverrideOut, ShiftOut
+from api.oncall_schemas import (
+    CalendarFeedOut,
+    OnCallItem,
+    OnCallScheduleOut,
+    OverrideOut,
+    ShiftOut,
+)
 from tocsin.cli.base import By, api_of, app, clock, parse, table, who
 
 schedules_app = typer.Typer(help="On-call schedules: list, shifts.", no_args_is_help=True)
@@ -156,3 +162,19 @@ def remove(
     api = api_of(ctx)
     api.request("DELETE", f"/schedules/{schedule}/overrides/{id}", params={"by": who(by)})
     typer.echo(f"override {id} of {schedule} removed")
+
+
+@schedules_app.command("calendar")
+def calendar_feed(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the schedule")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="stop the feed's URL")] = False,
+) -> None:
+    """A calendar feed URL of the schedule's next 8 weeks (admin), replacing the last one."""
+    api = api_of(ctx)
+    if revoke:
+        api.request("DELETE", f"/schedules/{name}/calendar")
+        typer.echo(f"the calendar feed of {name} is revoked")
+        return
+    made = api.request("POST", f"/schedules/{name}/calendar")
+    api.show(made, lambda p: typer.echo(parse(CalendarFeedOut, p).url))
