@@ -15,13 +15,17 @@ from adapters.records.tokens import AuditEntry
 from api.calendar import calendar
 from api.config import API_PREFIX
 from api.deps import Authenticated, ConfigDep, Runtime, RuntimeDep, may
-from api.oncall_schemas import (
+from api.schemas.oncall import (
     CalendarFeedOut,
     OnCallItem,
+    OnCallList,
+    OnCallScheduleList,
     OnCallScheduleOut,
+    OverrideList,
     OverrideOut,
     OverrideRequest,
     RotationOut,
+    ShiftList,
     ShiftOut,
 )
 from domain.access import Permission, Principal
@@ -67,14 +71,14 @@ def _override(override: Override) -> OverrideOut:
     return OverrideOut(**override.model_dump(exclude={"created_at"}))
 
 
-@router.get("/oncall", response_model=list[OnCallItem])
+@router.get("/oncall", response_model=OnCallList)
 async def who_is_on_call(
     who: Reader, runtime: RuntimeDep, at: Annotated[AwareDatetime | None, Query()] = None
-) -> list[OnCallItem]:
+) -> OnCallList:
     """Every function and tier: who holds it at ``at`` (now by default), from the roster, a
     rotation or an override, and until when."""
     now = await runtime.on_call(at or utcnow())
-    return [
+    items = [
         OnCallItem(
             function=h.function,
             tier=h.tier,
@@ -85,15 +89,16 @@ async def who_is_on_call(
         )
         for h in now.holdings
     ]
+    return OnCallList(items=items)
 
 
-@router.get("/schedules", response_model=list[OnCallScheduleOut])
-async def list_schedules(who: Reader, runtime: RuntimeDep) -> list[OnCallScheduleOut]:
+@router.get("/schedules", response_model=OnCallScheduleList)
+async def list_schedules(who: Reader, runtime: RuntimeDep) -> OnCallScheduleList:
     """The schedules of ``schedules.yaml``, each with the tiers it holds and its shift now."""
     roster = runtime.people.current()
     now = utcnow()
     overrides = await runtime.store.oncall.overrides(ending_after=now)
-    return [
+    items = [
         OnCallScheduleOut(
             name=name,
             time_zone=schedule.time_zone,
@@ -117,16 +122,17 @@ async def list_schedules(who: Reader, runtime: RuntimeDep) -> list[OnCallSchedul
         )
         for name, schedule in sorted(roster.schedules.items())
     ]
+    return OnCallScheduleList(items=items)
 
 
-@router.get("/schedules/{name}/shifts", response_model=list[ShiftOut])
+@router.get("/schedules/{name}/shifts", response_model=ShiftList)
 async def list_shifts(
     who: Reader,
     runtime: RuntimeDep,
     name: ScheduleName,
     since: Annotated[AwareDatetime | None, Query(description="now by default")] = None,
     until: Annotated[AwareDatetime | None, Query(description="a week after since")] = None,
-) -> list[ShiftOut]:
+) -> ShiftList:
     """The shifts from ``since`` to ``until``, one after another (at most 92 days)."""
     schedule = _schedule(runtime.people.current(), name)
     start = since or utcnow()
@@ -136,7 +142,7 @@ async def list_shifts(
     if end - start > MAX_RANGE:
         raise InvalidAction("until: at most 92 days after since")
     overrides = await runtime.store.oncall.overrides(name, ending_after=start)
-    return [_shift(s) for s in shifts(schedule, start, end, overrides)]
+    return ShiftList(items=[_shift(s) for s in shifts(schedule, start, end, overrides)])
 
 
 @router.post(
@@ -161,11 +167,12 @@ async def add_override(
     return _override(made)
 
 
-@router.get("/schedules/{name}/overrides", response_model=list[OverrideOut])
-async def list_overrides(who: Reader, runtime: RuntimeDep, name: ScheduleName) -> list[OverrideOut]:
+@router.get("/schedules/{name}/overrides", response_model=OverrideList)
+async def list_overrides(who: Reader, runtime: RuntimeDep, name: ScheduleName) -> OverrideList:
     """The schedule's overrides that have not ended, earliest made first."""
     _schedule(runtime.people.current(), name)
-    return [_override(o) for o in await runtime.store.oncall.overrides(name, utcnow())]
+    found = await runtime.store.oncall.overrides(name, utcnow())
+    return OverrideList(items=[_override(o) for o in found])
 
 
 @router.delete("/schedules/{name}/overrides/{id}", status_code=status.HTTP_204_NO_CONTENT)

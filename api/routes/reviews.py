@@ -122,14 +122,7 @@ def _in_roster(runtime: RuntimeDep, owner: str | None) -> None:
     through it, so a misspelt owner would never hear of their review or action item."""
     if owner is None:
         return
-    people = sorted(
-        {
-            p.name
-            for tiers in runtime.people.current().functions.values()
-            for listed in tiers.values()
-            for p in listed
-        }
-    )
+    people = sorted({p.name for p in runtime.people.current().everyone()})
     if owner not in people:
         raise InvalidAction(
             f"owner: {owner!r} is not in the roster; its people are {', '.join(people)}"

@@ -34,7 +34,7 @@ def _tier(items: list[dict[str, Any]], function: str, tier: str) -> dict[str, An
 async def test_oncall_names_the_holder_of_every_tier_and_why(api: httpx.AsyncClient) -> None:
     answer = await api.get("/api/v1/oncall", params={"at": TUESDAY})
     assert answer.status_code == 200, answer.text
-    primary = _tier(answer.json(), "technical_support", "primary")
+    primary = _tier(answer.json()["items"], "technical_support", "primary")
     assert primary == {
         "function": "technical_support",
         "tier": "primary",
@@ -45,12 +45,15 @@ async def test_oncall_names_the_holder_of_every_tier_and_why(api: httpx.AsyncCli
         "source": "rotation",
         "until": "2030-01-08T17:00:00Z",  # the evening layer takes over at 18:00 in Berlin
     }
-    secondary = _tier(answer.json(), "technical_support", "secondary")
+    secondary = _tier(answer.json()["items"], "technical_support", "secondary")
     assert (secondary["source"], secondary["until"], secondary["people"][0]["name"]) == (
         "roster", None, "Ben Lindqvist"
     )  # fmt: skip
     evening = await api.get("/api/v1/oncall", params={"at": EVENING})
-    assert _tier(evening.json(), "technical_support", "primary")["people"][0]["name"] == "Chen Wei"
+    assert (
+        _tier(evening.json()["items"], "technical_support", "primary")["people"][0]["name"]
+        == "Chen Wei"
+    )
 
 
 async def test_an_override_wins_is_listed_and_removed(api: httpx.AsyncClient, stack: Stack) -> None:
@@ -66,7 +69,7 @@ async def test_an_override_wins_is_listed_and_removed(api: httpx.AsyncClient, st
     override = made.json()
     assert override == {"id": override["id"], "schedule": "support", **body}
     now = await api.get("/api/v1/oncall", params={"at": TUESDAY})
-    primary = _tier(now.json(), "technical_support", "primary")
+    primary = _tier(now.json()["items"], "technical_support", "primary")
     assert (primary["people"][0]["name"], primary["source"], primary["until"]) == (
         "Ben Lindqvist", "override", "2030-01-08T12:00:00Z"
     )  # fmt: skip
@@ -75,21 +78,21 @@ async def test_an_override_wins_is_listed_and_removed(api: httpx.AsyncClient, st
         params={"since": "2030-01-08T08:00:00Z", "until": "2030-01-08T13:00:00Z"},
     )
     assert [(s["person"], s["start"], s["end"], s["source"], s["override_id"])
-            for s in shifts.json()] == [
+            for s in shifts.json()["items"]] == [
         ("Ada Okafor", "2030-01-07T22:00:00Z", "2030-01-08T09:00:00Z", "rotation", None),
         ("Ben Lindqvist", "2030-01-08T09:00:00Z", "2030-01-08T12:00:00Z", "override",
          override["id"]),
         ("Ada Okafor", "2030-01-08T12:00:00Z", "2030-01-08T17:00:00Z", "rotation", None),
     ]  # fmt: skip
     listed = await api.get("/api/v1/schedules/support/overrides")
-    assert [o["id"] for o in listed.json()] == [override["id"]]
+    assert [o["id"] for o in listed.json()["items"]] == [override["id"]]
     gone = await api.delete(f"/api/v1/schedules/support/overrides/{override['id']}")
     assert gone.status_code == 204
     again = await api.delete(f"/api/v1/schedules/support/overrides/{override['id']}")
     assert again.status_code == 404
-    assert (await api.get("/api/v1/schedules/support/overrides")).json() == []
+    assert (await api.get("/api/v1/schedules/support/overrides")).json() == {"items": []}
     after = await api.get("/api/v1/oncall", params={"at": TUESDAY})
-    assert _tier(after.json(), "technical_support", "primary")["source"] == "rotation"
+    assert _tier(after.json()["items"], "technical_support", "primary")["source"] == "rotation"
     audit = await stack.store.tokens.audit_log()
     assert [(a.method, a.path, a.status) for a in audit[:3]] == [
         ("DELETE", f"/api/v1/schedules/support/overrides/{override['id']}", 404),
@@ -116,7 +119,7 @@ async def test_bad_overrides_are_refused_and_change_nothing(
     answer = await api.post("/api/v1/schedules/support/overrides", json=body)
     assert answer.status_code == status
     assert detail in str(answer.json()["detail"])
-    assert (await api.get("/api/v1/schedules/support/overrides")).json() == []
+    assert (await api.get("/api/v1/schedules/support/overrides")).json() == {"items": []}
 
 
 async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) -> None:
@@ -136,7 +139,7 @@ async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) 
 
 
 async def test_schedules_list_their_rotations_and_tiers(api: httpx.AsyncClient) -> None:
-    listed = (await api.get("/api/v1/schedules")).json()
+    listed = (await api.get("/api/v1/schedules")).json()["items"]
     assert [(s["name"], s["time_zone"], s["tiers"]) for s in listed] == [
         ("support", "Europe/Berlin", ["technical_support.primary"])
     ]

@@ -81,6 +81,10 @@ LISTS = [
     "/api/v1/drills/schedules",
     "/api/v1/tokens",
     "/api/v1/audit",
+    "/api/v1/oncall",
+    "/api/v1/schedules",
+    "/api/v1/schedules/{name}/shifts",
+    "/api/v1/schedules/{name}/overrides",
 ]
 
 

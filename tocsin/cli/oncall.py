@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.oncall_schemas import (
+from api.schemas.oncall import (
     CalendarFeedOut,
     OnCallItem,
     OnCallScheduleOut,
@@ -47,7 +47,7 @@ def oncall(ctx: typer.Context, at: At = None) -> None:
 
     def render(payload: Any) -> None:
         rows = []
-        for raw in payload:
+        for raw in payload["items"]:
             item = parse(OnCallItem, raw)
             names = ", ".join(p.name for p in item.people) or "NOBODY"
             source = item.source.value + (f" ({item.schedule})" if item.schedule else "")
@@ -64,7 +64,7 @@ def list_schedules(ctx: typer.Context) -> None:
 
     def render(payload: Any) -> None:
         rows = []
-        for raw in payload:
+        for raw in payload["items"]:
             s = parse(OnCallScheduleOut, raw)
             rotations = ", ".join(f"{r.name} ({r.shift})" for r in s.rotations)
             rows.append(
@@ -98,7 +98,7 @@ def list_shifts(
 
     def render(payload: Any) -> None:
         rows = []
-        for raw in payload:
+        for raw in payload["items"]:
             s = parse(ShiftOut, raw)
             via = s.rotation or (f"override {s.override_id}" if s.override_id else "-")
             rows.append([clock(s.start), clock(s.end), s.person or "NOBODY", s.source.value, via])
@@ -145,7 +145,7 @@ def list_overrides(ctx: typer.Context, schedule: Annotated[str, typer.Argument()
     api = api_of(ctx)
 
     def render(payload: Any) -> None:
-        lines = [_override_line(parse(OverrideOut, raw)) for raw in payload]
+        lines = [_override_line(parse(OverrideOut, raw)) for raw in payload["items"]]
         typer.echo("\n".join(lines) if lines else f"no overrides of {schedule}")
 
     api.show(api.request("GET", f"/schedules/{schedule}/overrides"), render)

@@ -191,7 +191,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 
 def _people(roster: Roster) -> set[str]:
-    return {p.name for tiers in roster.functions.values() for ps in tiers.values() for p in ps}
+    return {p.name for p in roster.everyone()}
 
 
 def _problems_of(

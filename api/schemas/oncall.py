@@ -5,19 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
+from api.schemas.common import PersonName, RequestBody
 from domain.models import Function, Person, Tier
 from domain.oncall import Source
 
-PersonName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
-]
 
-
-class OverrideRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OverrideRequest(RequestBody):
     person: PersonName = Field(description="a person of roster.yaml who covers the schedule")
     start: AwareDatetime = Field(description="with its UTC offset, e.g. 2026-12-05T09:00+01:00")
     end: AwareDatetime
@@ -77,3 +72,19 @@ class OnCallScheduleOut(BaseModel):
 
 class CalendarFeedOut(BaseModel):
     url: str = Field(description="subscribe to this; shown once, revoke it to stop it")
+
+
+class OnCallList(BaseModel):
+    items: list[OnCallItem]
+
+
+class OnCallScheduleList(BaseModel):
+    items: list[OnCallScheduleOut]
+
+
+class ShiftList(BaseModel):
+    items: list[ShiftOut]
+
+
+class OverrideList(BaseModel):
+    items: list[OverrideOut]
