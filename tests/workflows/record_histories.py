@@ -39,6 +39,7 @@ from domain.statements import Maintenance, Stage, Statement, StatementStatus
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_roster, load_scenarios
 from playbooks.roster import RosterSource
+from testkit.oncall import scheduled_playbooks
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
@@ -47,6 +48,7 @@ from workflows.announcements.client import AnnouncementService
 from workflows.drills.client import DrillService, manual_workflow_id
 from workflows.ids import (
     action_workflow_id,
+    handoff_workflow_id,
     maintenance_workflow_id,
     pager_workflow_id,
     review_workflow_id,
@@ -54,6 +56,7 @@ from workflows.ids import (
     workflow_id,
 )
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.oncall.client import start_handoffs, tell_handoffs
 from workflows.pager.workflow import PagerWorkflow
 from workflows.reviews.client import ReviewService
 from workflows.statements.client import StatementService
@@ -434,6 +437,26 @@ async def drill_unanswered(stack: Stack) -> WorkflowHistory:
     return await _after(stack, manual_workflow_id("routine"), timedelta(hours=2, minutes=1))
 
 
+async def handoffs_announced(stack: Stack) -> WorkflowHistory:
+    """The support schedule's handoff process: woken by an override, two handoffs told."""
+    await start_handoffs(stack.client, stack.task_queue, ["support"])
+    now = await stack.env.get_current_time()
+    start = now + timedelta(minutes=10)
+    await stack.store.oncall.add_override(
+        "support", "Ben Lindqvist", start, start + timedelta(hours=1), "Chen Wei", None, now
+    )
+    await tell_handoffs(stack.client, "support", "override made")
+    await stack.env.sleep(timedelta(hours=2))
+    handle = stack.client.get_workflow_handle(handoff_workflow_id("support"))
+    await eventually(lambda: len(stack.notifier.told) >= 4, what="both handoffs told")
+    history = await handle.fetch_history()
+    await handle.terminate()  # it runs as long as the schedule exists
+    return history
+
+
+# Scenarios that need another playbook directory than the bundled one.
+PLAYBOOKS: dict[str, Callable[[Path], Path]] = {"handoffs_announced": scheduled_playbooks}
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
@@ -450,6 +473,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "action_followed_until_done": action_followed_until_done,
     "drill_routine_answered": drill_routine_answered,
     "drill_unanswered": drill_unanswered,
+    "handoffs_announced": handoffs_announced,
 }
 
 
@@ -461,7 +485,9 @@ async def record(names: list[str], tag: str | None, out: Path) -> None:
         )
         try:
             with tempfile.TemporaryDirectory() as workdir:
-                async for stack in open_stack(env, Path(workdir)):
+                prepare = PLAYBOOKS.get(name)
+                playbooks = prepare(Path(workdir) / "pb") if prepare else DEFAULT_DIR
+                async for stack in open_stack(env, Path(workdir), playbooks):
                     history = await SCENARIOS[name](stack)
         finally:
             await env.shutdown()

@@ -17,6 +17,7 @@ from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, Mainte
 from workflows.drills.models import DrillInput
 from workflows.drills.workflow import DrillWorkflow
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.oncall.workflow import HandoffWorkflow
 from workflows.pager.workflow import PagerWorkflow
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
 from workflows.statements.workflow import StatementsWorkflow
@@ -36,6 +37,7 @@ def replayer() -> Replayer:
             ReviewWorkflow,
             ActionItemWorkflow,
             DrillWorkflow,
+            HandoffWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),
