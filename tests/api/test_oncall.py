@@ -12,8 +12,11 @@ import pytest
 from fastapi import FastAPI
 from icalendar import Calendar
 
+from adapters.records import RecordsStore
+from api.config import ApiConfig
+from api.deps import Runtime
 from playbooks.roster import RosterSource
-from tests.api.conftest import AUTH, http_client
+from tests.api.conftest import AUTH, TrackedService, build_app, database_url, http_client
 from tests.api.test_metrics import scrape, value
 from tests.conftest import Stack
 
@@ -211,3 +214,24 @@ async def test_a_calendar_feed_lists_shifts_with_stable_uids_until_revoked(
     assert (await api.delete("/api/v1/schedules/support/calendar")).status_code == 204
     async with http_client(scheduled_app) as anonymous:
         assert (await anonymous.get(feed_path)).status_code == 404
+
+
+async def test_an_override_outlives_a_restart_of_the_api(
+    api: httpx.AsyncClient, tmp_path: Path, config: ApiConfig, service: TrackedService
+) -> None:
+    body = {"person": "Ben Lindqvist", "start": "2030-01-08T09:00:00Z",
+            "end": "2030-01-08T12:00:00Z", "by": "Chen Wei"}  # fmt: skip
+    assert (await api.post("/api/v1/schedules/support/overrides", json=body)).status_code == 201
+    # A new process: its own connection to the records and its own reading of the playbooks.
+    store = RecordsStore.from_url(database_url(tmp_path))
+    try:
+        restarted = build_app(config, store, service)
+        restarted.state.runtime = Runtime(
+            store=store, service=service, roster=RosterSource(tmp_path / "playbooks")
+        )
+        async with http_client(restarted, AUTH) as http:
+            answer = await http.get("/api/v1/oncall", params={"at": TUESDAY})
+    finally:
+        await store.close()
+    primary = _tier(answer.json()["items"], "technical_support", "primary")
+    assert (primary["people"][0]["name"], primary["source"]) == ("Ben Lindqvist", "override")
