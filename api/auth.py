@@ -150,6 +150,6 @@ async def _answer(send: Send, status: int, detail: str, headers: dict[str, str])
 
 
 def _is_feed(path: str) -> bool:
-    """A schedule's calendar feed: its key is in the URL, checked by the route (ADR 0019)."""
+    """A schedule's calendar feed: its key is in the URL, checked by the route (ADR 0021)."""
     head, _, tail = path.removeprefix(f"{API_PREFIX}/schedules/").partition("/")
     return path.startswith(f"{API_PREFIX}/schedules/") and bool(head) and tail == "calendar.ics"

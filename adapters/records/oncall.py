@@ -1,4 +1,4 @@
-"""On-call overrides, which outlive restarts, and the calendar feeds' secrets (ADR 0019)."""
+"""On-call overrides, which outlive restarts, and the calendar feeds' secrets (ADR 0021)."""
 
 from __future__ import annotations
 

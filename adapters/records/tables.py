@@ -357,7 +357,7 @@ schedule_overrides = Table(
     Index("ix_schedule_overrides_schedule_ends_at", "schedule", "ends_at"),
 )
 
-# A schedule's calendar feed (ADR 0019): only a SHA-256 of the secret in its URL is kept.
+# A schedule's calendar feed (ADR 0021): only a SHA-256 of the secret in its URL is kept.
 calendar_feeds = Table(
     "calendar_feeds",
     metadata,

@@ -203,7 +203,7 @@ FEED_WEEKS = 8
 async def new_calendar_feed(
     who: Admin, runtime: RuntimeDep, config: ConfigDep, name: ScheduleName
 ) -> CalendarFeedOut:
-    """A calendar feed's URL with a new secret in it (ADR 0019); the previous one stops."""
+    """A calendar feed's URL with a new secret in it (ADR 0021); the previous one stops."""
     _schedule(runtime.people.current(), name)
     secret = await runtime.store.oncall.new_feed_secret(name, who.acting(None), utcnow())
     base = config.public_url.rstrip("/")
@@ -236,7 +236,7 @@ async def calendar_feed(
     key: Annotated[str, Query(min_length=1, max_length=200, description="the feed's secret")],
 ) -> Response:
     """The schedule's shifts for the next 8 weeks. Calendar apps send no Authorization
-    header: the secret in the URL is the credential (ADR 0019)."""
+    header: the secret in the URL is the credential (ADR 0021)."""
     roster = runtime.people.current()
     if name not in roster.schedules or not await runtime.store.oncall.feed_allows(name, key):
         # One answer for a wrong key and an unknown schedule: the URL reveals nothing.
