@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,6 +22,9 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from adapters.clock import utcnow
 from adapters.records import TTA_BUCKETS, Histogram, MetricsSnapshot
@@ -187,6 +190,28 @@ class TemporalCollector(Collector):
         )
 
 
+class PollersCollector(Collector):
+    """Workers Temporal saw polling tocsin's task queue lately. A worker process can answer
+    its scrape while its event loop is wedged or its connection to Temporal is gone; only
+    Temporal knows whether anything still takes the queue's tasks."""
+
+    def __init__(self, task_queue: str, pollers: dict[str, int]) -> None:
+        self._task_queue = task_queue
+        self._pollers = pollers
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "tocsin_task_queue_pollers",
+            "Workers that polled tocsin's task queue within the last "
+            f"{int(_POLLED_WITHIN.total_seconds())} s, as Temporal reports them, by the kind "
+            "of task polled (absent while Temporal does not answer).",
+            labels=["task_queue", "kind"],
+        )
+        for kind, count in sorted(self._pollers.items()):
+            gauge.add_metric([self._task_queue, kind], count)
+        yield gauge
+
+
 class SuppressedCollector(Collector):
     """From the records, like the incident figures: every API replica holding alerts back
     adds to the same windows, and the figure survives restarts."""
@@ -235,6 +260,43 @@ async def _temporal_answers(runtime: Runtime, config: ApiConfig) -> bool:
         return False
 
 
+# Workers poll continuously (a long poll is at most a minute), so one that has not polled in
+# two minutes is not polling.
+_POLLED_WITHIN = timedelta(minutes=2)
+
+_QUEUE_KINDS = {
+    "workflow": TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    "activity": TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+}
+
+
+async def _pollers(runtime: Runtime, config: ApiConfig, now: datetime) -> dict[str, int]:
+    """Recent pollers per kind of task, or nothing when Temporal does not answer in time
+    (tocsin_temporal_up says so)."""
+    client = runtime.service.client
+    bound = min(config.temporal_timeout_seconds, _TEMPORAL_CHECK_SECONDS)
+    found: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(bound):
+            for kind, queue_type in _QUEUE_KINDS.items():
+                described = await client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(
+                        namespace=client.namespace,
+                        task_queue=TaskQueue(name=config.task_queue),
+                        task_queue_type=queue_type,
+                    ),
+                    timeout=timedelta(seconds=bound),
+                )
+                found[kind] = sum(
+                    1
+                    for poller in described.pollers
+                    if now - poller.last_access_time.ToDatetime(tzinfo=now.tzinfo) <= _POLLED_WITHIN
+                )
+    except Exception:
+        return {}
+    return found
+
+
 def _bound(le: float) -> str:
     return "+Inf" if math.isinf(le) else repr(float(le))
 
@@ -272,6 +334,8 @@ async def metrics(store: StoreDep, runtime: RuntimeDep, config: ConfigDep) -> Re
     )
     registry.register(IntakeCollector(runtime.intake))
     registry.register(TemporalCollector(await _temporal_answers(runtime, config)))
+    pollers = await _pollers(runtime, config, utcnow())
+    registry.register(PollersCollector(config.task_queue, pollers))
     registry.register(SuppressedCollector(await store.statements.suppressed_total()))
     registry.register(OnCallCollector(await runtime.on_call(utcnow())))
     # Slack calls this process made (forms, private answers); the worker serves its own.

@@ -4,6 +4,7 @@ restart."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,7 +13,7 @@ from adapters.records import TTA_BUCKETS, RecordsStore
 from api.config import ApiConfig
 from domain.models import IncidentType, Level, Status
 from testkit.waiting import eventually
-from tests.api.conftest import Declare, build_app, http_client, recorded
+from tests.api.conftest import Declare, api_config, build_app, http_client, recorded
 from tests.conftest import Stack
 from workflows.incident.client import IncidentService
 
@@ -147,3 +148,30 @@ async def test_breached_window_shows_in_breaches_and_escalations(
         value(samples, "tocsin_escalations_total", drill="false", level="A")
         == record.escalation_count
     )
+
+
+async def test_temporal_says_whether_a_worker_polls_the_task_queue(
+    dev_stack: Stack, tmp_path: Path
+) -> None:
+    """A worker answering its own scrape may still have stopped taking tasks; the alert
+    TocsinWorkerNotPolling reads what Temporal saw instead."""
+    address = dev_stack.client.service_client.config.target_host
+
+    async def pollers(task_queue: str) -> Samples:
+        config = api_config(tmp_path, task_queue=task_queue, temporal_address=address)
+        async with http_client(build_app(config, dev_stack.store, dev_stack.service)) as http:
+            return await scrape(http)
+
+    async def polled() -> Samples | None:
+        samples = await pollers(dev_stack.task_queue)
+        kinds = ("workflow", "activity")
+        name, queue = "tocsin_task_queue_pollers", dev_stack.task_queue
+        return (
+            samples if all(value(samples, name, task_queue=queue, kind=k) for k in kinds) else None
+        )
+
+    await eventually(polled, what="the stack's worker seen polling")
+    deserted = await pollers("nobody-polls-this-queue")
+    for kind in ("workflow", "activity"):
+        labels = {"task_queue": "nobody-polls-this-queue", "kind": kind}
+        assert value(deserted, "tocsin_task_queue_pollers", **labels) == 0

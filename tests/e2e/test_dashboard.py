@@ -164,4 +164,6 @@ async def test_every_panel_queries_metrics_the_running_stack_serves(
         "tocsin_alerts_received_total",
         "tocsin_alert_notifications_unavailable_total",
         "tocsin_temporal_up",
+        "tocsin_task_queue_pollers",
+        "tocsin_oncall_people",
     }
