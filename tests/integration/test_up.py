@@ -264,6 +264,14 @@ async def test_a_worker_that_dies_is_restarted_and_pages_go_on(
 
     await eventually(restarted, within=30)
     assert "worker exited with code -9; restarting it in 1s (restart 1 of 5" in up.text()
+
+    # A declaration waits for a worker to take it; on a busy machine the new worker's start
+    # can outlast the API's bound, and the declaration would be a 503.
+    def polling_again() -> bool:
+        log = (up.data_dir / "logs" / "worker.log").read_text(encoding="utf-8")
+        return log.count("worker polling task queue") >= 2
+
+    await eventually(polling_again, within=60, what="the new worker polling")
     api = Api(up)
     incident = await api.declare("Checkout failing", "B")
     paged = await eventually(lambda: api.event(incident["id"], "paged"), within=30)
