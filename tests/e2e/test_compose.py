@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -203,11 +205,15 @@ def test_prometheus_scrapes_every_api_replica_and_worker_on_their_ports(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _packages() -> list[str]:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    include: list[str] = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    return include
+
+
 def test_the_image_holds_every_package_runs_as_a_user_and_checks_its_health() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
-        "setuptools"
-    ]["packages"]["find"]["include"]
+    packages = _packages()
     copied = set(re.findall(r"^COPY (\w+) \./\1$", text, flags=re.MULTILINE))
     assert copied == {p.rstrip("*") for p in packages}
     ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
@@ -215,3 +221,35 @@ def test_the_image_holds_every_package_runs_as_a_user_and_checks_its_health() ->
     assert re.search(r"^USER tocsin$", text, flags=re.MULTILINE)
     assert re.search(r"^HEALTHCHECK .*\n\s+CMD \[", text, flags=re.MULTILINE)
     assert text.index("USER tocsin") < text.index('CMD ["tocsin", "api"]')
+
+
+def test_the_installed_package_carries_every_file_of_its_packages(tmp_path: Path) -> None:
+    """The image installs tocsin as a wheel, not from the source tree: a statement template
+    or a dashboard left out of the wheel is missing in production only."""
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), "."],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("tocsin-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    packages = [p.rstrip("*") for p in _packages()]
+    tracked = subprocess.run(
+        [_git(), "ls-files", "--", *packages],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked
+    assert [f for f in tracked if f not in packaged] == []
+
+
+def _git() -> str:
+    found = shutil.which("git")
+    assert found is not None, "git is not on PATH"
+    return found
