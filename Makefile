@@ -100,9 +100,13 @@ bench: $(STAMP)
 VENDOR := api/static/vendor
 vendor:
 	rm -rf .vendor && mkdir -p .vendor
-	cd .vendor && npm pack --silent swagger-ui-dist@5.35.0 redoc@2.5.4
+	cd .vendor && npm pack --silent swagger-ui-dist@5.35.0 redoc@2.5.4 htmx.org@2.0.11 htmx-ext-sse@2.2.4 chart.js@4.6.1
 	cd .vendor && for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp .vendor/swagger-ui-dist-5.35.0/package/{swagger-ui-bundle.js,swagger-ui.css,favicon-32x32.png,LICENSE,swagger-ui-bundle.js.LICENSE.txt} $(VENDOR)/swagger-ui/
 	cp .vendor/redoc-2.5.4/package/bundles/{redoc.standalone.js,redoc.standalone.js.LICENSE.txt} .vendor/redoc-2.5.4/package/LICENSE $(VENDOR)/redoc/
+	cp .vendor/htmx.org-2.0.11/package/{dist/htmx.min.js,LICENSE} $(VENDOR)/htmx/
+	cp .vendor/htmx-ext-sse-2.2.4/package/dist/sse.min.js $(VENDOR)/htmx/
+	cp .vendor/htmx-ext-sse-2.2.4/package/LICENSE $(VENDOR)/htmx/LICENSE-sse
+	cp .vendor/chart.js-4.6.1/package/{dist/chart.umd.min.js,LICENSE.md} $(VENDOR)/chartjs/
 	sed -i '/sourceMappingURL/d' $(VENDOR)/*/*.js
 	rm -rf .vendor
