@@ -20,6 +20,7 @@ from adapters.clock import utcnow
 from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from alerts.catalog import load_catalog
+from api import console
 from api.auth import Authentication
 from api.config import ApiConfig
 from api.deps import Runtime
@@ -133,5 +134,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(docs.router)
+    console.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -97,16 +97,13 @@ class Authentication:
             await self._audit(app, principal, method, path, answered[0] if answered else 500)
 
     async def _principal(self, app: Any, config: ApiConfig, token: str) -> Principal | None:
-        if secrets.compare_digest(token.encode(), config.api_token.get_secret_value().encode()):
-            return Principal(token=BOOTSTRAP, role=Role.ADMIN, acts_for_others=True)
         if not token.startswith(PREFIX):
-            return None
+            return await principal_of(app, config, token)
         now = time.monotonic()
         cached = self._cache.get(token)
         if cached is not None and cached[0] > now:
             return cached[1]
-        record = await app.state.runtime.store.tokens.find(token)
-        principal = None if record is None else record.principal()
+        principal = await principal_of(app, config, token)
         if len(self._cache) > 10_000:
             self._cache.clear()  # a flood of random tokens must not grow memory without end
         self._cache[token] = (now + CACHE_SECONDS, principal)
@@ -129,6 +126,17 @@ class Authentication:
         except (TimeoutError, SQLAlchemyError, OSError):
             # The change itself is recorded where it belongs; only its audit line is lost.
             log.error("audit entry not written: %s %s by %s", method, path, principal.token)
+
+
+async def principal_of(app: Any, config: ApiConfig, token: str) -> Principal | None:
+    """Whom ``token`` stands for: the bootstrap admin, a live named token, else None. The
+    console's sessions resolve their token through this too, so a revoked one stops there."""
+    if secrets.compare_digest(token.encode(), config.api_token.get_secret_value().encode()):
+        return Principal(token=BOOTSTRAP, role=Role.ADMIN, acts_for_others=True)
+    if not token.startswith(PREFIX):
+        return None
+    record = await app.state.runtime.store.tokens.find(token)
+    return None if record is None else record.principal()
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -7,9 +7,10 @@ The long-lived objects (records store, Temporal-backed incident service) live in
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -163,6 +164,11 @@ async def require_token(
 PrincipalDep = Annotated[Principal, Depends(require_token)]
 
 
+# Each check ``may`` made, with the permission it requires: the console asks a route which
+# permission it names, so a button is shown and a form accepted by the route's own rule.
+_CHECKS: dict[Callable[..., Any], Permission] = {}
+
+
 def may(permission: Permission) -> Any:
     """The request's principal, once its role is found to grant ``permission`` (else 403)."""
 
@@ -170,7 +176,18 @@ def may(permission: Permission) -> Any:
         principal.require(permission)
         return principal
 
+    _CHECKS[check] = permission
     return Depends(check)
+
+
+def permission_of(endpoint: Callable[..., Any]) -> Permission:
+    """The permission a route function names with ``may``; READ for one that names none."""
+    for hint in get_type_hints(endpoint, include_extras=True).values():
+        for meta in getattr(hint, "__metadata__", ()):
+            found = _CHECKS.get(getattr(meta, "dependency", None))  # type: ignore[arg-type]
+            if found is not None:
+                return found
+    return Permission.READ
 
 
 _intake_bearer = HTTPBearer(
