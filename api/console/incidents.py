@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -37,8 +37,8 @@ router = APIRouter()
 POLL_SECONDS = 1.0
 STREAM_SECONDS = 300.0
 OPEN = [s for s in Status if s.is_open]
-IncidentId = Path(pattern=INCIDENT_ID_PATTERN)
-MessageId = Path(pattern=r"^[A-Za-z0-9_-]{1,100}$")
+IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN)]
+MessageId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$")]
 
 ACTIONS: dict[str, Callable[..., Any]] = {
     "declare": api.declare_incident,
@@ -135,7 +135,7 @@ async def declare(console: ConsoleDep, form: FormDep) -> RedirectResponse:
 
 @router.post("/console/incidents/{incident_id}/{action}")
 async def incident_action(
-    console: ConsoleDep, form: FormDep, incident_id: str = IncidentId, action: str = Path()
+    console: ConsoleDep, form: FormDep, incident_id: IncidentId, action: str = Path()
 ) -> RedirectResponse:
     """Acknowledge, change level, post an update, mitigate or resolve."""
     who, service = console.principal, console.runtime.service
@@ -192,7 +192,7 @@ async def _draft(console: Console, incident_id: str, values: dict[str, str]) -> 
 
 
 @router.get("/console/incidents/{incident_id}", response_class=HTMLResponse)
-async def incident_page(console: ConsoleDep, incident_id: str = IncidentId) -> HTMLResponse:
+async def incident_page(console: ConsoleDep, incident_id: IncidentId) -> HTMLResponse:
     runtime = console.runtime
     incident = await act(
         console,
@@ -217,7 +217,7 @@ async def incident_page(console: ConsoleDep, incident_id: str = IncidentId) -> H
 
 @router.post("/console/messages/{message_id}/{action}")
 async def message_action(
-    console: ConsoleDep, form: FormDep, message_id: str = MessageId, action: str = Path()
+    console: ConsoleDep, form: FormDep, message_id: MessageId, action: str = Path()
 ) -> RedirectResponse:
     """Approve a customer message (as drafted, or as edited here) or reject it."""
     common = {"who": console.principal, "message_id": message_id, "runtime": console.runtime}

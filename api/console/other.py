@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,8 +26,8 @@ from domain.models import Level
 
 router = APIRouter()
 
-Name = Path(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
-RunId = Path(pattern=r"^[A-Za-z0-9_.-]{1,120}$")
+Name = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,120}$")]
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 
 
@@ -65,7 +65,7 @@ async def _schedules(console: Console) -> list[Any]:
 
 
 @router.get("/console/drills/{run_id}", response_class=HTMLResponse)
-async def drill_page(console: ConsoleDep, run_id: str = RunId) -> HTMLResponse:
+async def drill_page(console: ConsoleDep, run_id: RunId) -> HTMLResponse:
     runtime = console.runtime
     drill = await act(console, drill_api.get_drill, lambda: {"run_id": run_id, "runtime": runtime})
     return console.page("drill.html", drill=drill)
@@ -95,7 +95,7 @@ _SCHEDULE_ACTIONS = {
 
 @router.post("/console/drills/schedules/{scenario}/{action}")
 async def drill_schedule(
-    console: ConsoleDep, form: FormDep, scenario: str = Name, action: str = Path()
+    console: ConsoleDep, form: FormDep, scenario: Name, action: str = Path()
 ) -> RedirectResponse:
     endpoint = _SCHEDULE_ACTIONS.get(action)
     if endpoint is not None:
@@ -144,7 +144,7 @@ async def oncall_page(console: ConsoleDep) -> HTMLResponse:
 
 
 @router.post("/console/schedules/{name}/overrides")
-async def add_override(console: ConsoleDep, form: FormDep, name: str = Name) -> RedirectResponse:
+async def add_override(console: ConsoleDep, form: FormDep, name: Name) -> RedirectResponse:
     values: dict[str, Any] = {**fields(form, "person", "reason"), **_times(form, "start", "end")}
     await act(
         console,
@@ -161,7 +161,7 @@ async def add_override(console: ConsoleDep, form: FormDep, name: str = Name) -> 
 
 @router.post("/console/schedules/{name}/overrides/{override_id}/remove")
 async def remove_override(
-    console: ConsoleDep, form: FormDep, name: str = Name, override_id: int = Path(ge=1)
+    console: ConsoleDep, form: FormDep, name: Name, override_id: int = Path(ge=1)
 ) -> RedirectResponse:
     await act(
         console,
@@ -240,7 +240,7 @@ async def start_what_if(console: ConsoleDep, form: FormDep) -> RedirectResponse:
 
 
 @router.get("/console/playbooks/what-if/{run_id}", response_class=HTMLResponse)
-async def what_if_page(console: ConsoleDep, run_id: str = RunId) -> HTMLResponse:
+async def what_if_page(console: ConsoleDep, run_id: RunId) -> HTMLResponse:
     report = await act(
         console, whatif_api.get_what_if, lambda: {"run_id": run_id, "runtime": console.runtime}
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,8 +15,8 @@ from domain.reviews import ActionStatus, Priority, ReviewStatus
 
 router = APIRouter()
 
-ReviewId = Path(pattern=r"^r-[A-Za-z0-9_-]{1,100}$")
-ActionId = Path(pattern=r"^a-[0-9a-f]{12}$")
+ReviewId = Annotated[str, Path(pattern=r"^r-[A-Za-z0-9_-]{1,100}$")]
+ActionId = Annotated[str, Path(pattern=r"^a-[0-9a-f]{12}$")]
 PROSE = ("summary", "customer_impact", "root_cause", "owner", "status", "version")
 LISTS = ("five_whys", "contributing_factors", "went_well", "went_badly", "lessons")
 
@@ -40,7 +40,7 @@ async def reviews_page(
 
 
 @router.get("/console/reviews/{review_id}", response_class=HTMLResponse)
-async def review_page(console: ConsoleDep, review_id: str = ReviewId) -> HTMLResponse:
+async def review_page(console: ConsoleDep, review_id: ReviewId) -> HTMLResponse:
     review = await act(
         console, api.get_review, lambda: {"review_id": review_id, "runtime": console.runtime}
     )
@@ -65,9 +65,7 @@ def _patch(form: Any) -> ReviewPatch:
 
 
 @router.post("/console/reviews/{review_id}")
-async def edit_review(
-    console: ConsoleDep, form: FormDep, review_id: str = ReviewId
-) -> RedirectResponse:
+async def edit_review(console: ConsoleDep, form: FormDep, review_id: ReviewId) -> RedirectResponse:
     await act(
         console,
         api.edit_review,
@@ -83,7 +81,7 @@ async def edit_review(
 
 @router.post("/console/reviews/{review_id}/publish")
 async def publish_review(
-    console: ConsoleDep, form: FormDep, review_id: str = ReviewId
+    console: ConsoleDep, form: FormDep, review_id: ReviewId
 ) -> RedirectResponse:
     await act(
         console,
@@ -99,9 +97,7 @@ async def publish_review(
 
 
 @router.post("/console/reviews/{review_id}/actions")
-async def add_action(
-    console: ConsoleDep, form: FormDep, review_id: str = ReviewId
-) -> RedirectResponse:
+async def add_action(console: ConsoleDep, form: FormDep, review_id: ReviewId) -> RedirectResponse:
     values: dict[str, Any] = fields(form, "title", "owner", "priority")
     due = form.get("due_at")
     if isinstance(due, str) and due:
@@ -122,7 +118,7 @@ async def add_action(
 
 @router.post("/console/actions/{action_id}")
 async def change_action(
-    console: ConsoleDep, form: FormDep, action_id: str = ActionId
+    console: ConsoleDep, form: FormDep, action_id: ActionId
 ) -> RedirectResponse:
     values = fields(form, "status", "reason")
     if values.get("status") not in {s.value for s in ActionStatus}:

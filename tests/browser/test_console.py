@@ -29,6 +29,7 @@ ARTIFACTS = Path(os.environ.get("TOCSIN_ARTIFACTS", ROOT / "build" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Long enough for a busy machine, far shorter than anything the console waits for itself.
 SECONDS = 15_000
+OUTSIDE: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,8 @@ async def signed_in(browser: Browser, served: str, token: str, **options: Any) -
     context = await browser.new_context(base_url=served, **options)
     context.set_default_timeout(SECONDS)
     page = await context.new_page()
+    # No request leaves for another site: every script and style is served by tocsin.
+    page.on("request", lambda r: OUTSIDE.append(r.url) if not r.url.startswith(served) else None)
     await page.goto("/console")
     await expect(page.locator("h1")).to_have_text("Sign in")
     await page.fill("#token", token)
@@ -202,4 +205,29 @@ async def test_a_form_posted_without_its_csrf_token_is_refused(
     await expect(page.locator("h1")).to_have_text("Sign in")
     await page.goto("/console")
     await expect(page.locator("h1")).to_have_text("Sign in")
+    await page.context.close()
+
+
+async def test_every_console_page_passes_axe_and_asks_nothing_of_other_sites(
+    messaging: Messaging, served: str, browser: Browser
+) -> None:
+    m = messaging
+    incident = await declare(m, title="Support chat unavailable", level="B", service="support-chat")
+    acked = await m.api.post(f"/api/v1/incidents/{incident['id']}/ack", json={"by": "Ada Okafor"})
+    assert acked.status_code == 200, acked.text
+    page = await signed_in(browser, served, TOKEN)
+    for path in ("/console/reviews", "/console/drills", "/console/oncall", "/console/playbooks"):
+        await page.goto(path)
+        await no_serious_violations(page)
+
+    await page.goto("/console/reports")
+    month = (await page.locator("table tbody tr td").first.inner_text()).strip()
+    assert re.fullmatch(r"\d{4}-\d\d", month)
+    drawn = await page.evaluate(
+        "[...document.querySelectorAll('canvas[data-figure]')].map(c => !!window.Chart.getChart(c))"
+    )
+    assert drawn == [True, True, True]
+    await no_serious_violations(page)
+    await shot(page, "console-reports")
+    assert OUTSIDE == []
     await page.context.close()

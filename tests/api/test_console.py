@@ -1,0 +1,240 @@
+"""The console's pages and forms over HTTP (the browser tests cover what runs in the page):
+sessions, every form's refusal for a viewer, and the pages a lead uses beyond incidents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from adapters.clock import utcnow
+from tests.api.conftest import AUTH, TOKEN, Declare, http_client, recorded
+from tests.conftest import Stack
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+async def api(scheduled_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(scheduled_app, AUTH) as http:
+        yield http
+
+
+@pytest.fixture
+async def browser(scheduled_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that keeps cookies, as a browser does; no bearer token."""
+    async with http_client(scheduled_app) as http:
+        yield http
+
+
+async def sign_in(http: httpx.AsyncClient, token: str) -> str:
+    """Signs ``http`` in; the session's CSRF token."""
+    page = await http.get("/console/sign-in")
+    match = CSRF.search(page.text)
+    assert match
+    answer = await http.post("/console/sign-in", data={"csrf": match[1], "token": token})
+    assert answer.status_code == 303, answer.text
+    console = await http.get("/console")
+    assert console.status_code == 200
+    found = CSRF.search(console.text)
+    assert found
+    return found[1]
+
+
+async def a_token(api: httpx.AsyncClient, name: str, role: str) -> str:
+    made = await api.post("/api/v1/tokens", json={"name": name, "role": role})
+    assert made.status_code == 201, made.text
+    token: str = made.json()["token"]
+    return token
+
+
+async def test_the_console_asks_to_sign_in_and_refuses_bad_tokens(
+    browser: httpx.AsyncClient,
+) -> None:
+    assert (await browser.get("/console")).headers["location"] == "/console/sign-in"
+    assert (await browser.post("/console/incidents", data={"title": "x"})).status_code == 401
+    page = await browser.get("/console/sign-in")
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # served over plain HTTP here
+    csrf = CSRF.search(page.text)
+    assert csrf
+    wrong = await browser.post("/console/sign-in", data={"csrf": csrf[1], "token": "tk_nope"})
+    assert wrong.status_code == 401
+    assert "That token is not valid." in wrong.text
+    forged = await browser.post("/console/sign-in", data={"token": TOKEN})
+    assert forged.status_code == 403
+    assert (await browser.get("/console")).status_code == 303
+
+
+async def test_a_session_over_https_is_a_secure_cookie(scheduled_app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=scheduled_app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://tocsin.test") as http:
+        page = await http.get("/console/sign-in")
+    assert "Secure" in page.headers["set-cookie"]
+
+
+# Every form of the console, with fields that would pass validation.
+FORMS = [
+    ("/console/incidents", {"title": "x", "level": "C", "type": "service_outage"}),
+    ("/console/incidents/{incident}/ack", {}),
+    ("/console/incidents/{incident}/level", {"level": "A", "reason": "wider"}),
+    ("/console/incidents/{incident}/update", {"text": "rolling back"}),
+    ("/console/incidents/{incident}/mitigate", {}),
+    ("/console/incidents/{incident}/resolve", {}),
+    ("/console/incidents/{incident}/messages", {"stage": "identified"}),
+    ("/console/messages/m-1/approve", {}),
+    ("/console/messages/m-1/reject", {"reason": "tone"}),
+    ("/console/reviews/r-1", {"summary": "s"}),
+    ("/console/reviews/r-1/publish", {}),
+    ("/console/reviews/r-1/actions", {"title": "t", "owner": "Ada Okafor", "due_at": "2030-01-01"}),
+    ("/console/actions/a-0123456789ab", {"status": "done"}),
+    ("/console/drills", {"scenario": "routine"}),
+    ("/console/drills/schedules/routine/pause", {}),
+    ("/console/drills/schedules/routine/trigger", {}),
+    (
+        "/console/schedules/support/overrides",
+        {"person": "Ben Lindqvist", "start": "2030-01-08T09:00", "end": "2030-01-08T12:00"},
+    ),
+    ("/console/schedules/support/overrides/1/remove", {}),
+    (
+        "/console/maintenances",
+        {
+            "title": "t",
+            "body": "b",
+            "components": "core-api",
+            "starts_at": "2030-01-08T09:00",
+            "ends_at": "2030-01-08T10:00",
+        },
+    ),
+    ("/console/maintenances/mnt-20300101-abc123/cancel", {}),
+    ("/console/playbooks/what-if", {"playbooks": "/tmp", "since": "2026-01-01T00:00"}),
+]
+PAGES = ["/console", "/console/reviews", "/console/drills", "/console/oncall",
+         "/console/playbooks", "/console/reports"]  # fmt: skip
+
+
+async def test_a_viewer_sees_no_form_and_every_form_refuses_it(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, declare: Declare, stack: Stack
+) -> None:
+    incident = await declare(title="Checkout is down")
+    await recorded(stack.store, incident["id"])
+    csrf = await sign_in(browser, await a_token(api, "viewer-bo", "viewer"))
+    for path in [*PAGES, f"/console/incidents/{incident['id']}"]:
+        page = await browser.get(path)
+        assert page.status_code == 200, path
+        posts = re.findall(r'<form[^>]*method="post" action="([^"]+)"', page.text)
+        assert posts == ["/console/sign-out"], (path, posts)
+
+    for path, values in FORMS:
+        answer = await browser.post(
+            path.format(incident=incident["id"]), data={"csrf": csrf, **values}
+        )
+        assert answer.status_code == 403, (path, answer.text)
+        assert "viewer" in answer.text
+    state = (await api.get(f"/api/v1/incidents/{incident['id']}")).json()
+    assert (state["status"], state["level"]) == ("triggered", "A")
+    listed = (await api.get("/api/v1/incidents")).json()
+    assert listed["total"] == 1
+
+
+async def test_each_role_sees_the_buttons_its_api_routes_allow(
+    api: httpx.AsyncClient, scheduled_app: FastAPI, declare: Declare, stack: Stack
+) -> None:
+    incident = await declare(title="Checkout is down")
+    await recorded(stack.store, incident["id"])
+    page = f"/console/incidents/{incident['id']}"
+    seen: dict[str, set[str]] = {}
+    for role in ("responder", "comms", "lead"):
+        async with http_client(scheduled_app) as http:
+            await sign_in(http, await a_token(api, f"{role}-1", role))
+            text = (await http.get(page)).text
+        seen[role] = set(re.findall(r'action="/console/incidents/[^/]+/([a-z]+)"', text))
+    assert seen["responder"] == {"ack", "update", "mitigate", "resolve"}
+    assert seen["comms"] == {"messages"}
+    assert seen["lead"] == {"ack", "update", "level", "mitigate", "resolve"}
+
+
+async def test_a_lead_covers_a_shift_and_plans_maintenance_from_the_on_call_page(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient
+) -> None:
+    csrf = await sign_in(browser, await a_token(api, "lead-chen", "lead"))
+    page = await browser.get("/console/oncall")
+    assert "Schedule support" in page.text
+    now = utcnow().replace(second=0, microsecond=0)
+    start, end = now + timedelta(hours=1), now + timedelta(hours=3)
+    local = "%Y-%m-%dT%H:%M"  # what a datetime-local field sends: no offset, read as UTC
+    added = await browser.post(
+        "/console/schedules/support/overrides",
+        data={"csrf": csrf, "person": "Ben Lindqvist", "start": start.strftime(local),
+              "end": end.strftime(local), "reason": "Ada is away"},
+    )  # fmt: skip
+    assert added.status_code == 303, added.text
+    overrides = (await api.get("/api/v1/schedules/support/overrides")).json()["items"]
+    assert [(o["person"], o["by"], o["reason"]) for o in overrides] == [
+        ("Ben Lindqvist", "lead-chen", "Ada is away")
+    ]
+    assert datetime.fromisoformat(overrides[0]["start"]) == start.astimezone(UTC)
+    page = await browser.get("/console/oncall")
+    assert "Ben Lindqvist covers" in page.text
+    removed = await browser.post(
+        f"/console/schedules/support/overrides/{overrides[0]['id']}/remove", data={"csrf": csrf}
+    )
+    assert removed.status_code == 303
+    assert (await api.get("/api/v1/schedules/support/overrides")).json()["items"] == []
+
+    planned = await browser.post(
+        "/console/maintenances",
+        data={"csrf": csrf, "title": "Database upgrade", "body": "Slow for ten minutes.",
+              "components": "core-api", "starts_at": start.strftime(local),
+              "ends_at": end.strftime(local)},
+    )  # fmt: skip
+    assert planned.status_code == 303, planned.text
+    [maintenance] = (await api.get("/api/v1/maintenances")).json()["items"]
+    assert (maintenance["title"], maintenance["status"]) == ("Database upgrade", "scheduled")
+    cancelled = await browser.post(
+        f"/console/maintenances/{maintenance['id']}/cancel", data={"csrf": csrf}
+    )
+    assert cancelled.status_code == 303
+    after = (await api.get(f"/api/v1/maintenances/{maintenance['id']}")).json()
+    assert after["status"] == "cancelled"
+
+    bad = await browser.post(
+        "/console/maintenances",
+        data={"csrf": csrf, "title": "x", "body": "y", "components": "core-api",
+              "starts_at": end.strftime(local), "ends_at": start.strftime(local)},
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert "ends_at" in bad.text or "after" in bad.text
+
+
+async def test_a_lead_reads_the_reports_and_drills_and_starts_a_what_if(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, declare: Declare, stack: Stack
+) -> None:
+    incident = await declare(title="Checkout is down")
+    await recorded(stack.store, incident["id"])
+    await api.post(f"/api/v1/incidents/{incident['id']}/ack", json={"by": "Ada Okafor"})
+    csrf = await sign_in(browser, await a_token(api, "lead-chen", "lead"))
+
+    reports = await browser.get("/console/reports")
+    assert reports.status_code == 200
+    month = utcnow().strftime("%Y-%m")
+    assert f"<td>{month}</td><td>A</td><td>1</td>" in reports.text
+    assert '"months": ["' + month in reports.text
+    assert "Quarterly digest" in reports.text
+
+    drills = await browser.get("/console/drills")
+    assert "Run routine" in drills.text
+
+    since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    bad = await browser.post(
+        "/console/playbooks/what-if",
+        data={"csrf": csrf, "playbooks": "/nonexistent", "since": since},
+    )
+    assert bad.status_code == 422
+    assert "playbooks" in bad.text
