@@ -4,15 +4,18 @@ sessions, every form's refusal for a viewer, and the pages a lead uses beyond in
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from adapters.clock import utcnow
+from testkit.waiting import eventually
 from tests.api.conftest import AUTH, TOKEN, Declare, http_client, recorded
+from tests.api.messaging import Messaging, first_draft
 from tests.conftest import Stack
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -45,8 +48,8 @@ async def sign_in(http: httpx.AsyncClient, token: str) -> str:
     return found[1]
 
 
-async def a_token(api: httpx.AsyncClient, name: str, role: str) -> str:
-    made = await api.post("/api/v1/tokens", json={"name": name, "role": role})
+async def a_token(api: httpx.AsyncClient, name: str, role: str, person: str | None = None) -> str:
+    made = await api.post("/api/v1/tokens", json={"name": name, "role": role, "person": person})
     assert made.status_code == 201, made.text
     token: str = made.json()["token"]
     return token
@@ -238,3 +241,116 @@ async def test_a_lead_reads_the_reports_and_drills_and_starts_a_what_if(
     )
     assert bad.status_code == 422
     assert "playbooks" in bad.text
+
+
+async def test_an_incident_run_from_the_console_end_to_end(messaging: Messaging) -> None:
+    """Declared, updated, raised, its messages approved as edited and rejected, mitigated,
+    resolved, its review written, given an action item, published and found."""
+    m = messaging
+    lead_token = await a_token(m.api, "lead-chen", "lead", "Chen Wei")
+    comms_token = await a_token(m.api, "comms-gil", "comms", "Gil Ramos")
+    async with http_client(m.app) as lead, http_client(m.app) as comms:
+        csrf = await sign_in(lead, lead_token)
+        declared = await lead.post(
+            "/console/incidents",
+            data={"csrf": csrf, "title": "Checkout failing", "level": "B",
+                  "type": "service_outage", "service": "checkout"},
+        )  # fmt: skip
+        assert declared.status_code == 303, declared.text
+        incident_id = declared.headers["location"].rsplit("/", 1)[1]
+        url = f"/console/incidents/{incident_id}"
+        assert (
+            await lead.post(f"{url}/update", data={"csrf": csrf, "text": "Rolling back"})
+        ).status_code == 303
+        raised = await lead.post(f"{url}/level", data={"csrf": csrf, "level": "A", "reason": "all"})
+        assert raised.status_code == 303, raised.text
+        state = (await m.api.get(f"/api/v1/incidents/{incident_id}")).json()
+        assert (state["declared_by"], state["level"]) == ("Chen Wei", "A")
+        await eventually(lambda: _on_timeline(lead, url, "Rolling back"), what="the update")
+        empty = await lead.post(f"{url}/update", data={"csrf": csrf, "text": " "})
+        assert empty.status_code == 422
+        assert "text" in empty.text
+
+        comms_csrf = await sign_in(comms, comms_token)
+        draft = await first_draft(m, incident_id)
+        page = (await comms.get(url)).text
+        assert f'action="/console/messages/{draft["id"]}/approve"' in page
+        approved = await comms.post(
+            f"/console/messages/{draft['id']}/approve",
+            data={"csrf": comms_csrf, "body": "Card payments fail for some. We are on it."},
+        )
+        assert approved.status_code == 303, approved.text
+        second = await comms.post(
+            f"{url}/messages", data={"csrf": comms_csrf, "stage": "identified", "body": "A bug."}
+        )
+        assert second.status_code == 303, second.text
+
+        async def message(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+            listed = await m.api.get(f"/api/v1/incidents/{incident_id}/messages")
+            return next((x for x in listed.json()["items"] if wanted(x)), None)
+
+        edited = await eventually(
+            lambda: message(lambda x: x["id"] == draft["id"] and x["approved_by"])
+        )
+        assert (edited["approved_by"], edited["body"]) == (
+            "Gil Ramos", "Card payments fail for some. We are on it."
+        )  # fmt: skip
+        fresh = await eventually(lambda: message(lambda x: x["body"] == "A bug."))
+        assert fresh["status"] == "draft"
+        rejected = await comms.post(
+            f"/console/messages/{fresh['id']}/reject", data={"csrf": comms_csrf, "reason": "vague"}
+        )
+        assert rejected.status_code == 303, rejected.text
+
+        async def rejection() -> str | None:
+            listed = await m.api.get(f"/api/v1/incidents/{incident_id}/messages")
+            reasons = [
+                x["rejected_reason"] for x in listed.json()["items"] if x["id"] == fresh["id"]
+            ]
+            return reasons[0] if reasons else None
+
+        assert await eventually(rejection, what="the rejection recorded") == "vague"
+
+        assert (await lead.post(f"{url}/mitigate", data={"csrf": csrf})).status_code == 303
+        assert (await lead.post(f"{url}/resolve", data={"csrf": csrf})).status_code == 303
+
+        async def review() -> dict[str, Any] | None:
+            found = await m.api.get(f"/api/v1/incidents/{incident_id}/review")
+            return found.json() if found.status_code == 200 else None
+
+        review_id = (await eventually(review))["id"]
+        written = await lead.post(
+            f"/console/reviews/{review_id}",
+            data={"csrf": csrf, "summary": "Payments failed after a release.",
+                  "root_cause": "A gateway timeout of 100 ms.", "lessons": "Canary\nAlert"},
+        )  # fmt: skip
+        assert written.status_code == 303, written.text
+        action = await lead.post(
+            f"/console/reviews/{review_id}/actions",
+            data={"csrf": csrf, "title": "Canary gateway releases", "owner": "Ada Okafor",
+                  "due_at": "2030-01-31", "priority": "high"},
+        )  # fmt: skip
+        assert action.status_code == 303, action.text
+        [item] = (await m.api.get(f"/api/v1/reviews/{review_id}")).json()["action_items"]
+        assert (item["title"], item["due_at"]) == (
+            "Canary gateway releases",
+            "2030-01-31T17:00:00Z",
+        )
+        done = await lead.post(
+            f"/console/actions/{item['id']}", data={"csrf": csrf, "status": "done"}
+        )
+        assert done.status_code == 303, done.text
+        published = await lead.post(f"/console/reviews/{review_id}/publish", data={"csrf": csrf})
+        assert published.status_code == 303, published.text
+
+        final = (await m.api.get(f"/api/v1/reviews/{review_id}")).json()
+        assert (final["status"], final["lessons"]) == ("published", ["Canary", "Alert"])
+        assert [a["status"] for a in final["action_items"]] == ["done"]
+        found = await lead.get("/console/reviews", params={"q": "gateway timeout"})
+        assert f'href="/console/reviews/{review_id}"' in found.text
+        missing = await lead.get("/console/reviews", params={"q": "kubernetes"})
+        assert f'href="/console/reviews/{review_id}"' not in missing.text
+
+
+async def _on_timeline(http: httpx.AsyncClient, url: str, text: str) -> bool | None:
+    return True if text in (await http.get(url)).text else None
