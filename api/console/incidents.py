@@ -14,10 +14,12 @@ from sse_starlette import EventSourceResponse
 from adapters.clock import utcnow
 from api.console.core import Console, ConsoleDep, FormDep, act, back, fields, templates
 from api.console.views import next_step
+from api.routes import drills as drill_api
 from api.routes import incidents as api
 from api.routes import reviews as review_api
 from api.routes import statements as statement_api
 from api.schemas.common import INCIDENT_ID_PATTERN
+from api.schemas.drills import ClassifyRequest
 from api.schemas.incidents import (
     AckRequest,
     ChangeLevelRequest,
@@ -51,6 +53,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "approve": statement_api.approve_message,
     "reject": statement_api.reject_message,
     "edit_review": review_api.edit_review,
+    "classify": drill_api.classify,
 }
 
 
@@ -170,6 +173,18 @@ async def incident_action(
             api.resolve_incident,
             lambda: {**common, "body": ResolveRequest.model_validate(summary)},
         )
+    elif action == "classify":
+        triage = fields(form, "level", "type")
+        await act(
+            console,
+            drill_api.classify,
+            lambda: {
+                "who": who,
+                "incident_id": incident_id,
+                "body": ClassifyRequest.model_validate(triage),
+                "runtime": console.runtime,
+            },
+        )
     elif action == "messages":
         await _draft(console, incident_id, fields(form, "stage", "body"))
     else:
@@ -211,6 +226,7 @@ async def incident_page(console: ConsoleDep, incident_id: IncidentId) -> HTMLRes
         review=review,
         can=allowed(console),
         levels=list(Level),
+        types=list(IncidentType),
         stages=["investigating", "identified", "monitoring", "resolved"],
     )
 

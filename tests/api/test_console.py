@@ -16,6 +16,7 @@ from adapters.clock import utcnow
 from testkit.waiting import eventually
 from tests.api.conftest import AUTH, TOKEN, Declare, http_client, recorded
 from tests.api.messaging import Messaging, first_draft
+from tests.api.test_drills import incidents_of
 from tests.conftest import Stack
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -354,3 +355,36 @@ async def test_an_incident_run_from_the_console_end_to_end(messaging: Messaging)
 
 async def _on_timeline(http: httpx.AsyncClient, url: str, text: str) -> bool | None:
     return True if text in (await http.get(url)).text else None
+
+
+async def test_a_lead_runs_a_drill_from_the_console_and_reads_its_report(
+    app: FastAPI, client: httpx.AsyncClient, stack: Stack
+) -> None:
+    async with http_client(app) as lead:
+        csrf = await sign_in(lead, await a_token(client, "lead-chen", "lead", "Chen Wei"))
+        assert "Run routine" in (await lead.get("/console/drills")).text
+        started = await lead.post("/console/drills", data={"csrf": csrf, "scenario": "routine"})
+        assert started.status_code == 303, started.text
+        report = started.headers["location"]
+        run_id = report.rsplit("/", 1)[1]
+        assert "Drill report: routine" in (await lead.get(report)).text
+        (incident_id,) = await incidents_of(client, run_id, 1)
+        url = f"/console/incidents/{incident_id}"
+        assert f'action="{url}/classify"' in (await lead.get(url)).text
+        triage = {"csrf": csrf, "level": "B", "type": "service_outage"}
+        assert (await lead.post(f"{url}/classify", data=triage)).status_code == 303
+        await stack.env.sleep(timedelta(minutes=5))
+        assert (await lead.post(f"{url}/ack", data={"csrf": csrf})).status_code == 303
+        await stack.env.sleep(timedelta(minutes=20))
+        assert (await lead.post(f"{url}/resolve", data={"csrf": csrf})).status_code == 303
+
+        async def finished() -> str | None:
+            page = (await lead.get(report)).text
+            return page if "· finished" in page else None
+
+        page = await eventually(finished, what="the drill finished")
+        assert "<td>classification_accuracy</td>" in page
+        assert page.count("<td>yes</td>") == 3
+        runs = (await lead.get("/console/drills")).text
+        assert f'<a href="/console/drills/{run_id}">{run_id}</a>' in runs
+        assert "<td>met</td>" in runs

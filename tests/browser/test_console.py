@@ -101,7 +101,9 @@ async def test_a_lead_follows_an_incident_from_declaration_to_a_published_review
     await shot(page, "console-command-centre")
 
     # Acknowledged from the page: the countdown gives way to who acknowledged.
-    await card.get_by_role("button", name="Acknowledge").click()
+    # From the keyboard: the button takes focus and Enter presses it.
+    await card.get_by_role("button", name="Acknowledge").focus()
+    await page.keyboard.press("Enter")
     await expect(card.locator(".status")).to_have_text("acknowledged")
     await expect(card.locator(".countdown")).to_have_count(0)
     await expect(card.locator(".done")).to_contain_text("acknowledged by Ada Okafor")
