@@ -6,18 +6,35 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
 
 from adapters.clock import utcnow
+from alerts.catalog import load_catalog
+from playbooks.base import DEFAULT_DIR
 from testkit.waiting import eventually
-from tests.api.conftest import AUTH, TOKEN, Declare, http_client, recorded
+from tests.api.conftest import (
+    AUTH,
+    TOKEN,
+    Declare,
+    api_config,
+    build_app,
+    database_url,
+    http_client,
+    recorded,
+)
 from tests.api.messaging import Messaging, first_draft
 from tests.api.test_drills import incidents_of
-from tests.conftest import Stack
+from tests.api.test_what_if_api import report_of
+from tests.conftest import Stack, open_stack
+from tests.workflows.test_what_if import candidate_dir, record_two_incidents
+from tocsin.binaries import temporal_test_server
+from workflows.playtest.whatif import replayer
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -388,3 +405,35 @@ async def test_a_lead_runs_a_drill_from_the_console_and_reads_its_report(
         runs = (await lead.get("/console/drills")).text
         assert f'<a href="/console/drills/{run_id}">{run_id}</a>' in runs
         assert "<td>met</td>" in runs
+
+
+@pytest.fixture
+async def replaying(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    """A stack whose worker replays recorded incidents (as in ``test_what_if_api``)."""
+    replay = replayer(database_url(tmp_path), DEFAULT_DIR, temporal_test_server(), load_catalog())
+    async for opened in open_stack(ts_env, tmp_path, whatif=replay):
+        yield opened
+
+
+async def test_a_lead_runs_a_what_if_from_the_console_and_reads_it_beside_today(
+    replaying: Stack, tmp_path: Path
+) -> None:
+    whatif_stack = replaying
+    app = build_app(api_config(tmp_path), whatif_stack.store, whatif_stack.service)
+    await record_two_incidents(whatif_stack)
+    since = (await whatif_stack.env.get_current_time()) - timedelta(days=1)
+    async with http_client(app, AUTH) as api, http_client(app) as lead:
+        csrf = await sign_in(lead, await a_token(api, "lead-chen", "lead", "Chen Wei"))
+        started = await lead.post(
+            "/console/playbooks/what-if",
+            data={"csrf": csrf, "playbooks": str(candidate_dir(tmp_path)),
+                  "since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")},
+        )  # fmt: skip
+        assert started.status_code == 303, started.text
+        page_url = started.headers["location"]
+        await report_of(api, page_url.rsplit("/", 1)[1])
+        page = (await lead.get(page_url)).text
+    assert "Per incident: today beside the candidate" in page
+    # Today no breach; the candidate's slower paging breaches the B incident's window.
+    assert '<th scope="row">today</th><td>2</td><td>2</td><td>0</td>' in page
+    assert '<th scope="row">candidate</th><td>2</td><td>1</td><td>1</td>' in page
