@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sse_starlette import EventSourceResponse
 
 from adapters.clock import utcnow
+from api.auth import principal_of
 from api.console.core import Console, ConsoleDep, FormDep, act, back, fields, templates
 from api.console.views import next_step
 from api.routes import drills as drill_api
@@ -38,6 +39,7 @@ router = APIRouter()
 # reconnects (EventSource does so by itself): a revoked token is noticed by then too.
 POLL_SECONDS = 1.0
 STREAM_SECONDS = 300.0
+RECHECK_SECONDS = 10.0
 OPEN = [s for s in Status if s.is_open]
 IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN)]
 MessageId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$")]
@@ -107,7 +109,16 @@ async def events(console: ConsoleDep, request: Request) -> EventSourceResponse:
         last = None
         loop = asyncio.get_running_loop()
         ends = loop.time() + STREAM_SECONDS
+        checked = loop.time()
         while loop.time() < ends and not await request.is_disconnected():
+            if loop.time() - checked > RECHECK_SECONDS:
+                # A token revoked while the board is open stops the stream too.
+                checked = loop.time()
+                if (
+                    await principal_of(request.app, console.config, console.session.token or "")
+                    is None
+                ):
+                    return
             incidents = await open_incidents(console)
             signature = _signature(console, incidents)
             if signature != last:

@@ -29,6 +29,7 @@ from tests.api.conftest import (
     recorded,
 )
 from tests.api.messaging import Messaging, first_draft
+from tests.api.messaging import declare as declare_through_api
 from tests.api.test_drills import incidents_of
 from tests.api.test_what_if_api import report_of
 from tests.conftest import Stack, open_stack
@@ -437,3 +438,31 @@ async def test_a_lead_runs_a_what_if_from_the_console_and_reads_it_beside_today(
     # Today no breach; the candidate's slower paging breaches the B incident's window.
     assert '<th scope="row">today</th><td>2</td><td>2</td><td>0</td>' in page
     assert '<th scope="row">candidate</th><td>2</td><td>1</td><td>1</td>' in page
+
+
+async def test_the_live_board_streams_changes_and_stops_for_a_revoked_token(
+    messaging: Messaging, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.console import incidents as board
+
+    monkeypatch.setattr(board, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(board, "RECHECK_SECONDS", 0.2)
+    m = messaging
+    token = await a_token(m.api, "viewer-bo", "viewer")
+    async with httpx.AsyncClient(base_url=served) as http:
+        await sign_in(http, token)
+        async with http.stream("GET", "/console/events", timeout=20) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            async for line in lines:
+                if "No open incidents." in line:
+                    break
+            incident = await declare_through_api(m, title="Checkout failing")
+            async for line in lines:
+                if incident["id"] in line:
+                    break
+            revoked = await m.api.delete("/api/v1/tokens/viewer-bo")
+            assert revoked.status_code == 204
+            async for _ in lines:  # the stream ends: the loop does too
+                pass
+        assert (await http.get("/console")).headers["location"] == "/console/sign-in"

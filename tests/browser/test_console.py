@@ -29,6 +29,8 @@ ARTIFACTS = Path(os.environ.get("TOCSIN_ARTIFACTS", ROOT / "build" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Long enough for a busy machine, far shorter than anything the console waits for itself.
 SECONDS = 15_000
+# The module's tests run on one xdist worker, so one Chromium serves them all.
+pytestmark = pytest.mark.xdist_group("console-browser")
 OUTSIDE: list[str] = []
 
 
