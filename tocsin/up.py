@@ -337,6 +337,7 @@ def _banner(stack: Stack, token: str | None) -> str:
             f"  Alertmanager     POST {stack.api_url}/api/v1/alerts/alertmanager with the "
             f"bearer token in {intake_ref}",
             f"  status page      {stack.api_url}/status",
+            f"  lead console     {stack.api_url}/console (sign in with the API token)",
             f"  e-mail           {_mail_line(s)}",
             "",
             "Try:",
