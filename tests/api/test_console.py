@@ -466,3 +466,18 @@ async def test_the_live_board_streams_changes_and_stops_for_a_revoked_token(
             async for _ in lines:  # the stream ends: the loop does too
                 pass
         assert (await http.get("/console")).headers["location"] == "/console/sign-in"
+
+
+async def test_what_an_alert_or_a_person_wrote_is_shown_as_text_never_as_markup(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, declare: Declare, stack: Stack
+) -> None:
+    title = '<img src=x onerror="alert(1)">Checkout'
+    incident = await declare(title=title)
+    await recorded(stack.store, incident["id"])
+    await sign_in(browser, await a_token(api, "viewer-bo", "viewer"))
+    for path in ("/console", f"/console/incidents/{incident['id']}"):
+        page = await browser.get(path)
+        assert "<img src=x" not in page.text, path
+        assert "&lt;img src=x onerror=" in page.text, path
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"

@@ -32,6 +32,7 @@ SECONDS = 15_000
 # The module's tests run on one xdist worker, so one Chromium serves them all.
 pytestmark = pytest.mark.xdist_group("console-browser")
 OUTSIDE: list[str] = []
+ERRORS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,10 @@ async def signed_in(browser: Browser, served: str, token: str, **options: Any) -
     page = await context.new_page()
     # No request leaves for another site: every script and style is served by tocsin.
     page.on("request", lambda r: OUTSIDE.append(r.url) if not r.url.startswith(served) else None)
+    # A script that fails, or a style or script the page's CSP blocks, shows here.
+    page.on("console", lambda m: ERRORS.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: ERRORS.append(str(e)))
+    page.on("response", lambda r: ERRORS.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     await page.goto("/console")
     await expect(page.locator("h1")).to_have_text("Sign in")
     await page.fill("#token", token)
@@ -234,4 +239,5 @@ async def test_every_console_page_passes_axe_and_asks_nothing_of_other_sites(
     await no_serious_violations(page)
     await shot(page, "console-reports")
     assert OUTSIDE == []
+    assert ERRORS == []
     await page.context.close()
