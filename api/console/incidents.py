@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -100,34 +100,79 @@ def _signature(console: Console, incidents: list[IncidentOut]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-@router.get("/console/events")
-async def events(console: ConsoleDep, request: Request) -> EventSourceResponse:
-    """The open incidents' board as server-sent events: each change sends the board anew."""
+Frames = tuple[str, dict[str, str]]  # what changed, judged by a signature; events to send
+
+
+def _stream(
+    console: Console, request: Request, frames: Callable[[], Awaitable[Frames]]
+) -> EventSourceResponse:
+    """Sends ``frames``' events each time its signature changes, until the browser leaves,
+    the token is revoked or the stream has lasted ``STREAM_SECONDS`` (EventSource then
+    reconnects by itself)."""
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        fragment = templates.get_template("console/_board.html")
         last = None
         loop = asyncio.get_running_loop()
         ends = loop.time() + STREAM_SECONDS
         checked = loop.time()
         while loop.time() < ends and not await request.is_disconnected():
             if loop.time() - checked > RECHECK_SECONDS:
-                # A token revoked while the board is open stops the stream too.
                 checked = loop.time()
-                if (
-                    await principal_of(request.app, console.config, console.session.token or "")
-                    is None
-                ):
+                token = console.session.token or ""
+                if await principal_of(request.app, console.config, token) is None:
                     return
-            incidents = await open_incidents(console)
-            signature = _signature(console, incidents)
+            signature, events = await frames()
             if signature != last:
                 last = signature
-                html = fragment.render(console=console, now=utcnow(), **board(console, incidents))
-                yield {"event": "board", "data": html}
+                for name, html in events.items():
+                    yield {"event": name, "data": html}
             await asyncio.sleep(POLL_SECONDS)
 
     return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/console/events")
+async def events(console: ConsoleDep, request: Request) -> EventSourceResponse:
+    """The open incidents' board as server-sent events: each change sends the board anew."""
+    fragment = templates.get_template("console/_board.html")
+
+    async def frames() -> Frames:
+        incidents = await open_incidents(console)
+        html = fragment.render(console=console, now=utcnow(), **board(console, incidents))
+        return _signature(console, incidents), {"board": html}
+
+    return _stream(console, request, frames)
+
+
+@router.get("/console/incidents/{incident_id}/events")
+async def incident_events(
+    console: ConsoleDep, request: Request, incident_id: IncidentId
+) -> EventSourceResponse:
+    """An incident page's facts and timeline as server-sent events, from the records."""
+    facts = templates.get_template("console/_incident_facts.html")
+    lines = templates.get_template("console/_timeline.html")
+    store, playbooks = console.runtime.store, console.runtime.service.playbooks
+
+    async def frames() -> Frames:
+        record = await store.get_incident(incident_id)
+        if record is None:
+            return "", {}
+        now = utcnow()
+        incident = IncidentOut.of(record, now)
+        timeline = await store.timeline(incident_id)
+        review = await store.reviews.of_incident(incident_id)
+        step = next_step(incident, playbooks, now)
+        signature = (
+            f"{record.version}:{len(timeline)}:{review and review.status}:{review and review.owner}"
+            f":{step}"
+        )
+        context = {"console": console, "now": now, "incident": incident, "step": step}
+        return signature, {
+            "facts": facts.render(**context, review=review),
+            "timeline": lines.render(**context, timeline=timeline),
+        }
+
+    return _stream(console, request, frames)
 
 
 @router.post("/console/incidents")

@@ -116,17 +116,23 @@ async def test_a_lead_follows_an_incident_from_declaration_to_a_published_review
     await expect(card.locator(".done")).to_contain_text("acknowledged by Ada Okafor")
     await expect(card.locator(".next")).to_have_text("nothing escalates")
 
-    # Resolved from the page; the incident's page shows the review once it opens.
-    await card.get_by_role("button", name="Resolve").click()
+    # The incident's page follows it live too: an update posted elsewhere appears.
+    await card.get_by_role("link", name="Card payments failing at checkout", exact=True).click()
     await expect(page.locator("h1")).to_contain_text("Card payments failing at checkout")
+    posted = await m.api.post(
+        f"/api/v1/incidents/{incident['id']}/updates",
+        json={"text": "Rolled the gateway back", "by": "Ada Okafor"},
+    )
+    assert posted.status_code == 200, posted.text
+    await expect(page.locator("ol.timeline")).to_contain_text("Rolled the gateway back")
+
+    # Resolved from the page; the page shows the review once it opens.
+    await page.get_by_role("button", name="Resolve").click()
     await expect(page.locator(".meta .status")).to_have_text("resolved")
+    # The review opens a moment after the resolution: the page shows it without a reload.
     review_link = page.get_by_role("link", name="Open the review")
-    for _ in range(30):
-        if await review_link.count():
-            break
-        await asyncio.sleep(0.5)
-        await page.reload()
-    await expect(page.locator("ol.timeline")).to_contain_text("acknowledged")
+    await expect(review_link).to_have_count(1)
+    await expect(page.locator("ol.timeline")).to_contain_text("review opened")
     await no_serious_violations(page)
     await shot(page, "console-incident")
 
