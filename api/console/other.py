@@ -22,6 +22,7 @@ from api.schemas.drills import DrillStartRequest, ScheduleActionRequest
 from api.schemas.maintenances import CancelMaintenanceRequest, MaintenanceRequest
 from api.schemas.oncall import OverrideRequest
 from api.schemas.whatif import WhatIfStartRequest
+from domain.errors import TemporalUnavailable
 from domain.models import Level
 
 router = APIRouter()
@@ -57,11 +58,12 @@ async def drills_page(console: ConsoleDep) -> HTMLResponse:
     )
 
 
-async def _schedules(console: Console) -> list[Any]:
+async def _schedules(console: Console) -> list[Any] | None:
+    """None when Temporal does not answer: the page shows the rest and says so."""
     try:
         return list((await drill_api.list_schedules(console.runtime)).items)
-    except Exception:
-        return []
+    except TemporalUnavailable:
+        return None
 
 
 @router.get("/console/drills/{run_id}", response_class=HTMLResponse)
