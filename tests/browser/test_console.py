@@ -133,6 +133,12 @@ async def test_a_lead_follows_an_incident_from_declaration_to_a_published_review
     review_link = page.get_by_role("link", name="Open the review")
     await expect(review_link).to_have_count(1)
     await expect(page.locator("ol.timeline")).to_contain_text("review opened")
+    # The messages section is not live (it would wipe a draft being edited); read again, it
+    # shows what customers may still be told: the "resolved" draft, the "investigating" one
+    # superseded.
+    await page.reload()
+    await expect(page.locator("article.message.status-draft .meta")).to_contain_text("resolved")
+    await expect(page.locator("article.message.status-draft")).to_have_count(1)
     await no_serious_violations(page)
     await shot(page, "console-incident")
 
