@@ -120,6 +120,11 @@ class EventKind(StrEnum):
     ACTION_CLOSED = "action_closed"
     # A responder's triage of a drill incident (POST …/classify), scored against the scenario.
     CLASSIFIED = "classified"
+    # An external partner (roster.yaml, ``partner: true``): engaged by a playbook step, late
+    # past its own ``respond_within`` (its next contact is paged), acknowledged.
+    PARTNER_ENGAGED = "partner_engaged"
+    PARTNER_LATE = "partner_late"
+    PARTNER_ACKNOWLEDGED = "partner_answered"  # kept within the CLI timeline's column
 
 
 class NotificationKind(StrEnum):
@@ -165,6 +170,8 @@ class Recipient(BaseModel):
     function: Function
     tier: Tier
     role: Role
+    # A contact of an external partner: function and tier are those of the lead it helps.
+    partner: str | None = None
 
 
 class PagedPerson(BaseModel):
@@ -177,6 +184,32 @@ class PagedPerson(BaseModel):
     kind: NotificationKind
     at: AwareDatetime = Field(description="when they were last reached")
     times: int = 1
+    partner: str | None = Field(default=None, description="the external partner they speak for")
+
+
+class PartnerResponse(BaseModel):
+    """An external partner engaged in an incident, judged against its own ``respond_within``
+    (pinned when the incident began), not the incident's response window."""
+
+    partner: str
+    level: Level = Field(description="the incident's level when the partner was engaged")
+    engaged_at: AwareDatetime
+    respond_within_seconds: float
+    due_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+    late: bool = Field(default=False, description="its target passed unanswered")
+    contacts_paged: int = Field(default=1, description="contacts paged so far, in order")
+    next_page_at: AwareDatetime | None = Field(
+        default=None, description="when its next contact is paged if still unanswered"
+    )
+
+    @property
+    def within_target(self) -> bool | None:
+        """Whether it answered within its target; None while the target has not judged it."""
+        if self.acknowledged_at is not None:
+            return self.acknowledged_at <= self.due_at and not self.late
+        return False if self.late else None
 
 
 class GradeFactor(BaseModel):
@@ -259,6 +292,7 @@ class Incident(BaseModel):
     last_update_at: AwareDatetime | None = None
     escalation_count: int = 0
     paged: list[PagedPerson] = Field(default_factory=list)
+    partners: list[PartnerResponse] = Field(default_factory=list)
     grading: Grading | None = None
     alert_group: str | None = Field(default=None, description="receiver and groupKey")
     alerts_firing: int = 0

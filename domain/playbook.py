@@ -8,9 +8,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from domain.access import Role as AccessRole
 from domain.durations import Duration, format_duration
@@ -153,6 +161,21 @@ class ReviewPolicy(_Strict):
         return self
 
 
+class PartnerStep(_Strict):
+    """A step that engages an external partner of the roster (``partner: true``): its first
+    contact is paged, and its answer is judged against its own ``respond_within``. Unlike an
+    escalation step it fires whether or not someone inside has acknowledged: a partner is
+    called in to help fix, not to stand in for the one who acknowledges."""
+
+    partner: str = Field(min_length=1, description="a partner's name in roster.yaml")
+    after: Duration = Field(
+        default=timedelta(0), description="offset from the moment the level took effect"
+    )
+    types: list[IncidentType] = Field(
+        default_factory=lambda: list(IncidentType), min_length=1, description="only these types"
+    )
+
+
 class LevelPlaybook(_Strict):
     level: Level
     name: str = Field(min_length=1)
@@ -169,6 +192,9 @@ class LevelPlaybook(_Strict):
     )
     customers: CustomerPolicy = CustomerPolicy()
     review: ReviewPolicy = ReviewPolicy()
+    partners: list[PartnerStep] = Field(
+        default_factory=list, description="external partners engaged, offsets in order"
+    )
 
     @property
     def alerts_cleared(self) -> AlertsCleared:
@@ -197,6 +223,11 @@ class LevelPlaybook(_Strict):
                     "pages after the window belong in on_breach"
                 )
             previous = step.after
+        previous = timedelta(0)
+        for index, partner in enumerate(self.partners):
+            if partner.after < previous:
+                raise ValueError(f"partners[{index}].after comes before the previous step")
+            previous = partner.after
         return self
 
 
@@ -224,6 +255,9 @@ class PlaybookSet(_Strict):
 
     levels: dict[Level, LevelPlaybook]
     matrix: CoordinationMatrix
+    # Each partner's respond_within as roster.yaml said when the incident began: the target
+    # it is judged by is the one in force then (ADR 0027); its contacts are read when paged.
+    partner_targets: dict[str, Duration] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _all_levels(self) -> Self:
@@ -284,6 +318,42 @@ class Paging(_Strict):
         return self
 
 
+# An external partner answers within this unless roster.yaml says otherwise (DESIGN §1:
+# the resource pool's partners answer within 30 minutes).
+PARTNER_TARGET = timedelta(minutes=30)
+
+
+class Partner(_Strict):
+    """An external partner (a hosting provider, a vendor): written among ``functions`` with
+    ``partner: true``, but no function of the organisation. It has no tiers, no schedule and
+    no place in the matrix: a playbook step engages it and its contacts are paged in turn."""
+
+    partner: Literal[True]
+    respond_within: Duration = Field(
+        default=PARTNER_TARGET, description="its target for acknowledging once engaged"
+    )
+    contacts: list[Person] = Field(
+        min_length=1, description="paged in order: the next one when the target passes"
+    )
+
+    @field_validator("respond_within")
+    @classmethod
+    def _sensible(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(days=1):
+            raise ValueError(f"{format_duration(value)} is out of range: 1m to 1d")
+        return value
+
+    @field_validator("contacts")
+    @classmethod
+    def _reachable(cls, value: list[Person]) -> list[Person]:
+        for index, contact in enumerate(value):
+            if contact.email is None and contact.slack_user_id is None:
+                raise ValueError(
+                    f"[{index}] {contact.name}: give an email or a Slack Connect user ID"
+                )
+        return value
+
+
 class ScheduleTier(_Strict):
     """A tier held by whoever is on call in a schedule of ``schedules.yaml``."""
 
@@ -310,6 +380,8 @@ class Roster(_Strict):
 
     people_: list[Person] = Field(default_factory=list, alias="people")
     functions: dict[Function, dict[Tier, Holders]]
+    # The entries of ``functions`` that say ``partner: true``, moved here by the validator.
+    partners: dict[str, Partner] = Field(default_factory=dict)
     paging: Paging = Paging()
     slack_access: SlackAccess = SlackAccess()
     schedules: dict[str, Schedule] = Field(default_factory=dict)
@@ -324,7 +396,19 @@ class Roster(_Strict):
         listed = data.get("people") or []
         by_name = {p.get("name"): p for p in listed if isinstance(p, dict)}
         functions: dict[Any, Any] = {}
+        if "partners" in data:
+            raise ValueError("partners: write each partner among functions, with partner: true")
+        partners: dict[Any, Any] = {}
         for function, tiers in data["functions"].items():
+            if isinstance(tiers, dict) and "partner" in tiers:
+                partners[function] = _partner(by_name, function, tiers)
+                continue
+            if isinstance(tiers, dict) and function not in {f.value for f in Function}:
+                raise ValueError(
+                    f"functions.{function}: not a function of the organisation "
+                    f"({', '.join(f.value for f in Function)}); an external partner says "
+                    "partner: true"
+                )
             if not isinstance(tiers, dict):
                 functions[function] = tiers
                 continue
@@ -336,7 +420,7 @@ class Roster(_Strict):
                         for i, p in enumerate(held)
                     ]
                 functions[function][tier] = held
-        return {**data, "functions": functions}
+        return {**data, "functions": functions, "partners": partners}
 
     @model_validator(mode="after")
     def _every_function_has_primary(self) -> Self:
@@ -406,6 +490,23 @@ class Roster(_Strict):
 
     def person(self, name: str) -> Person | None:
         return next((p for p in self.everyone() if p.name == name), None)
+
+
+def _partner(by_name: dict[Any, Any], name: Any, entry: dict[Any, Any]) -> Any:
+    """A ``partner: true`` entry of ``functions``, its contacts named or written inline."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
+        raise ValueError(f"functions.{name}: a partner's name is lower case, digits, - and _")
+    if name in {f.value for f in Function}:
+        raise ValueError(
+            f"functions.{name}.partner: {name} is a function of the organisation, not a partner"
+        )
+    contacts = entry.get("contacts")
+    if isinstance(contacts, list):
+        contacts = [
+            _named(by_name, c, f"functions.{name}.contacts[{i}]") for i, c in enumerate(contacts)
+        ]
+        entry = {**entry, "contacts": contacts}
+    return entry
 
 
 def _named(by_name: dict[Any, Any], entry: Any, where: str) -> Any:

@@ -33,6 +33,11 @@ DEFINITIONS: dict[str, str] = {
         "incidents mitigated or resolved by their alerts clearing with nobody acknowledging; "
         "counted apart, not as acknowledged"
     ),
+    "partner_within_target_ratio": (
+        "external partners that acknowledged within their own respond_within, out of the "
+        "engagements their target judged (acknowledged, or past it unanswered), under the "
+        "level in force when each was engaged; counted apart from the response window"
+    ),
     "drills": "left out unless drill=true is asked for",
 }
 
@@ -48,6 +53,8 @@ class ResponseRow:
     breaches: int = 0
     statement_breaches: int = 0
     cleared_by_alerts: int = 0
+    partners_within_target: int = 0
+    partners_judged: int = 0  # acknowledged, or past their target unanswered
     _ack_seconds: list[float] = field(default_factory=list, repr=False)
     _resolve_seconds: list[float] = field(default_factory=list, repr=False)
 
@@ -65,6 +72,12 @@ class ResponseRow:
         if not self.decided_by_window:
             return None
         return self.within_window / self.decided_by_window
+
+    @property
+    def partner_within_target_ratio(self) -> float | None:
+        if not self.partners_judged:
+            return None
+        return self.partners_within_target / self.partners_judged
 
 
 def month_of(at: datetime) -> str:
@@ -119,6 +132,12 @@ def response_rows(
             at_breach.breaches += 1
             if incident.acknowledged_at is None:
                 at_breach.decided_by_window += 1
+        for response in incident.partners:
+            judged = response.within_target
+            if judged is not None:
+                at_engagement = row(response.level, month)
+                at_engagement.partners_judged += 1
+                at_engagement.partners_within_target += judged
     order = {Level.A: 0, Level.B: 1, Level.C: 2}
     return sorted(rows.values(), key=lambda r: (order[r.level], r.month))
 

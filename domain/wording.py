@@ -82,6 +82,26 @@ def escalated(
     return text
 
 
+def partner_engaged(incident: Incident, partner: str, within: timedelta) -> str:
+    return (
+        f"Engaged partner {partner}: its first contact is paged and must answer within "
+        f"{format_duration(within)} (acknowledge: POST /api/v1/incidents/{incident.id}/partners/"
+        f"{partner}/ack)"
+    )
+
+
+def partner_late(partner: str, within: timedelta, contact: int) -> str:
+    return (
+        f"Partner {partner} has not answered within {format_duration(within)}: paging its "
+        f"contact {contact}"
+    )
+
+
+def partner_acknowledged(partner: str, by: str, took: timedelta, within: bool) -> str:
+    verdict = "within" if within else "outside"
+    return f"Partner {partner} acknowledged by {by} after {humanize(took)}, {verdict} its target"
+
+
 def breached(incident: Incident, page: Sequence[PageTarget], now: datetime) -> str:
     window = format_duration(timedelta(seconds=incident.response_window_seconds))
     return (
@@ -372,7 +392,9 @@ def notification_text(
 ) -> str:
     """One line for one recipient (or for the incident channel when ``recipient`` is None)."""
     to = ""
-    if recipient is not None:
+    if recipient is not None and recipient.partner is not None:
+        to = f" -> {recipient.person.name} (partner {recipient.partner})"
+    elif recipient is not None:
         to = (
             f" -> {recipient.person.name} ({function_name(recipient.function)} "
             f"{recipient.tier.value}, {recipient.role.value})"

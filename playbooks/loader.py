@@ -37,6 +37,9 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     if loc[:1] == ("functions",) and len(loc) > 3 and loc[3] in ("people", "schedule"):
         # The roster tier's union tag (domain.playbook.Holders) is no field of the file.
         loc = loc[:3] + loc[4:]
+    if loc[:1] == ("partners",):
+        # Partners are written among the functions (domain.playbook.Partner).
+        loc = ("functions", *loc[1:])
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -102,9 +105,32 @@ def load_playbooks(directory: Path | str | None = None) -> PlaybookSet:
             continue
         levels[level] = playbook
     matrix = _collect(base / MATRIX_FILE, CoordinationMatrix, problems)
+    targets = _partner_targets(base, levels, problems)
     if problems or matrix is None:
         raise PlaybookError(problems)
-    return PlaybookSet(levels=levels, matrix=matrix)
+    return PlaybookSet(levels=levels, matrix=matrix, partner_targets=targets)
+
+
+def _partner_targets(
+    base: Path, levels: dict[Level, LevelPlaybook], problems: list[str]
+) -> dict[str, timedelta]:
+    """The respond_within of each partner a level engages, pinned with the playbooks; a step
+    naming no partner of the roster is a problem of its level's file."""
+    steps = [(lv, i, s) for lv, p in levels.items() for i, s in enumerate(p.partners)]
+    if not steps:
+        return {}
+    try:
+        partners = load_roster(base).partners
+    except PlaybookError:
+        return {}  # the roster's own problems are reported by load_roster
+    for level, index, step in steps:
+        if step.partner not in partners:
+            known = ", ".join(sorted(partners)) or "none"
+            problems.append(
+                f"{base / LEVEL_FILES[level]}: partners[{index}].partner: no partner "
+                f"{step.partner!r} in {ROSTER_FILE} (partners: {known})"
+            )
+    return {name: p.respond_within for name, p in partners.items()}
 
 
 def load_roster(directory: Path | str | None = None) -> Roster:

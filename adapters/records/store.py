@@ -429,9 +429,10 @@ def _filtered(
 def _incident_row(incident: Incident) -> dict[str, Any]:
     row: dict[str, Any] = {
         name: value.value if isinstance(value, Enum) else value
-        for name, value in incident.model_dump(exclude={"paged", "grading"}).items()
+        for name, value in incident.model_dump(exclude={"paged", "grading", "partners"}).items()
     }
     row["paged"] = [person.model_dump(mode="json") for person in incident.paged]
+    row["partners"] = [response.model_dump(mode="json") for response in incident.partners]
     row["grading"] = None if incident.grading is None else incident.grading.model_dump(mode="json")
     ack = incident.time_to_ack
     row["time_to_ack_seconds"] = None if ack is None else ack.total_seconds()

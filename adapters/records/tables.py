@@ -93,6 +93,8 @@ incidents = Table(
     Column("last_update_at", UTCDateTime, nullable=True),
     Column("escalation_count", Integer, nullable=False),
     Column("paged", _json(), nullable=False),
+    # External partners engaged and how each answered (0012).
+    Column("partners", _json(), nullable=False, server_default="[]"),
     Column("grading", _json(), nullable=True),
     Column("alert_group", Text, nullable=True),
     Column("alerts_firing", Integer, nullable=False, server_default="0"),

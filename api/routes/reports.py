@@ -47,6 +47,7 @@ def _rows(rows: list[ResponseRow]) -> list[ResponseRowOut]:
             mtta_seconds=r.mtta_seconds,
             mttr_seconds=r.mttr_seconds,
             within_window_ratio=r.within_window_ratio,
+            partner_within_target_ratio=r.partner_within_target_ratio,
             breaches=r.breaches,
             statement_breaches=r.statement_breaches,
             cleared_by_alerts=r.cleared_by_alerts,

@@ -20,6 +20,9 @@ class ResponseRowOut(BaseModel):
     breaches: int
     statement_breaches: int
     cleared_by_alerts: int
+    partner_within_target_ratio: float | None = Field(
+        description="external partners answering within their own respond_within"
+    )
 
 
 class ResponseReport(BaseModel):

@@ -43,3 +43,20 @@ def check_mitigate(state: IncidentState, incident_id: str | None = None) -> None
         raise IncidentConflict(
             f"already mitigated at {state.incident.mitigated_at:%Y-%m-%d %H:%M:%S} UTC"
         )
+
+
+def check_acknowledge_partner(
+    state: IncidentState, partner: str, incident_id: str | None = None
+) -> None:
+    check_open(state, f"acknowledge partner {partner} on", incident_id)
+    response = next((p for p in state.incident.partners if p.partner == partner), None)
+    if response is None:
+        engaged = ", ".join(p.partner for p in state.incident.partners) or "none"
+        raise InvalidAction(
+            f"partner {partner} is not engaged in incident {state.incident.id} (engaged: {engaged})"
+        )
+    if response.acknowledged_at is not None:
+        raise IncidentConflict(
+            f"partner {partner} already acknowledged by {response.acknowledged_by} at "
+            f"{response.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
+        )

@@ -24,9 +24,37 @@ def next_step_at(state: IncidentState, playbooks: PlaybookSet) -> datetime | Non
     return at if at < inc.ack_deadline else None
 
 
-def next_due(state: IncidentState, playbooks: PlaybookSet) -> datetime | None:
-    """The earliest instant at which ``fire_due`` has something to do; None when nothing is
-    scheduled (resolved, or waiting for a person with nothing to chase)."""
+def next_partner_due(state: IncidentState, playbooks: PlaybookSet) -> datetime | None:
+    """When ``fire_partners`` next has something to do: a partner step of the current level,
+    or a silent partner's target (then each re-page)."""
+    inc = state.incident
+    if inc.status is Status.RESOLVED:
+        return None
+    candidates = [
+        p.next_page_at
+        for p in inc.partners
+        if p.acknowledged_at is None and p.next_page_at is not None
+    ]
+    steps = playbooks.for_level(inc.level).partners
+    if state.next_partner_step < len(steps):
+        candidates.append(state.level_since + steps[state.next_partner_step].after)
+    return min(candidates, default=None)
+
+
+def next_due(
+    state: IncidentState, playbooks: PlaybookSet, *, partners: bool = False
+) -> datetime | None:
+    """The earliest instant at which ``fire_due`` (or, with ``partners``, ``fire_partners``)
+    has something to do; None when nothing is scheduled (resolved, or waiting for a person
+    with nothing to chase)."""
+    due = _incident_due(state, playbooks)
+    partner_due = next_partner_due(state, playbooks) if partners else None
+    if due is None or partner_due is None:
+        return due or partner_due
+    return min(due, partner_due)
+
+
+def _incident_due(state: IncidentState, playbooks: PlaybookSet) -> datetime | None:
     inc = state.incident
     if inc.status is Status.RESOLVED:
         return None

@@ -21,6 +21,10 @@ class NotifyTarget(BaseModel):
     tier: Tier
     role: Role
     person: Actor | None = None
+    # An external partner's contact (its ``contact``-th, the last once they run out), paged
+    # on behalf of ``function``: the roster says who the contacts are when it is sent.
+    partner: str | None = None
+    contact: int = 0
 
 
 class Notify(BaseModel):

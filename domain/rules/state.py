@@ -12,6 +12,8 @@ class IncidentState(BaseModel):
     seq: int = 0
     level_since: AwareDatetime
     next_step: int = 0
+    # The next of the current level's partner steps (LevelPlaybook.partners) to fire.
+    next_partner_step: int = 0
     next_repage_at: AwareDatetime | None = None
     next_reminder_at: AwareDatetime | None = None
     # Alert incidents: fingerprint -> "<status>@<startsAt>", the last delivery seen of each

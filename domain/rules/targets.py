@@ -52,6 +52,9 @@ def recipients(roster: Roster, targets: list[NotifyTarget]) -> list[Recipient]:
     """The people behind each target, as the roster is now (ADR 0003)."""
     found: list[Recipient] = []
     for target in targets:
+        if target.partner is not None:
+            found.extend(r for r in _partner_contact(roster, target) if r not in found)
+            continue
         if target.person is not None:
             people = [_person(roster, target.person.name, target.person.slack_user_id)]
             tier = target.tier
@@ -69,6 +72,25 @@ def recipients(roster: Roster, targets: list[NotifyTarget]) -> list[Recipient]:
             if recipient not in found:
                 found.append(recipient)
     return found
+
+
+def _partner_contact(roster: Roster, target: NotifyTarget) -> list[Recipient]:
+    """A partner's contact by position; the last when escalation has gone past them all, none
+    when the roster no longer has the partner."""
+    assert target.partner is not None
+    partner = roster.partners.get(target.partner)
+    if partner is None:
+        return []
+    contact = partner.contacts[min(target.contact, len(partner.contacts) - 1)]
+    return [
+        Recipient(
+            person=contact,
+            function=target.function,
+            tier=target.tier,
+            role=target.role,
+            partner=target.partner,
+        )
+    ]
 
 
 def _person(roster: Roster, name: str, slack_user_id: str | None) -> Person:

@@ -39,7 +39,7 @@ async def test_migrating_twice_leaves_the_schema_at_head_matching_the_models(
     await migrate(database_url)
 
     versions, differences = await _schema_state(database_url)
-    assert versions == ["0009"]
+    assert versions == ["0012"]
     assert differences == []
 
 
@@ -66,7 +66,7 @@ async def test_processes_migrating_a_fresh_database_at_once_all_succeed(
             group.create_task(migrate(database_url))
 
     versions, differences = await _schema_state(database_url)
-    assert versions == ["0009"]
+    assert versions == ["0012"]
     assert differences == []
 
 
