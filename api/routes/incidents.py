@@ -144,6 +144,25 @@ async def acknowledge_incident(
     return _out(await incidents.acknowledge(incident_id, Actor(name=who.acting(body.by))))
 
 
+PartnerName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["cloudhost"])]
+
+
+@router.post("/{incident_id}/partners/{partner}/ack", response_model=IncidentOut)
+async def acknowledge_partner(
+    who: Annotated[Principal, may(Permission.RESPOND)],
+    incident_id: IncidentId,
+    partner: PartnerName,
+    body: AckRequest,
+    incidents: ServiceDep,
+) -> IncidentOut:
+    """An external partner answered (``by``: its contact). Judged against the partner's own
+    respond_within; the incident itself stays unacknowledged. A partner not engaged is a
+    422, a second answer a 409."""
+    return _out(
+        await incidents.acknowledge_partner(incident_id, partner, Actor(name=who.acting(body.by)))
+    )
+
+
 @router.post("/{incident_id}/level", response_model=IncidentOut)
 async def change_incident_level(
     who: Annotated[Principal, may(Permission.LEAD)],

@@ -15,6 +15,7 @@ from domain.models import (
     IncidentType,
     Level,
     PagedPerson,
+    PartnerResponse,
     Source,
     Status,
     Tier,
@@ -111,6 +112,10 @@ class IncidentOut(BaseModel):
         "is delivered",
     )
     grading: Grading | None = Field(description="why an alert-opened incident got its level")
+    partners: list[PartnerResponse] = Field(
+        default_factory=list,
+        description="external partners engaged, each judged against its own respond_within",
+    )
     alerts_firing: int
     alerts_total: int
 

@@ -40,6 +40,7 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_roster, load_scenarios
 from playbooks.roster import RosterSource
 from testkit.oncall import scheduled_playbooks
+from testkit.partners import partner_playbooks
 from testkit.waiting import eventually
 from tests.alert_payloads import payload, raw, starting_at
 from tests.conftest import Stack, open_stack
@@ -454,8 +455,39 @@ async def handoffs_announced(stack: Stack) -> WorkflowHistory:
     return history
 
 
+async def partner_engaged_late_and_answered(stack: Stack) -> WorkflowHistory:
+    """A level A outage engages the cloudhost partner at once; it stays silent past its 30m
+    target (its next contact paged), then answers; the incident is resolved."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Hosting region down",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+            service="checkout",
+        )
+    )
+    await stack.service.acknowledge(incident.id, BOB)
+    await stack.env.sleep(timedelta(minutes=31))
+    await stack.service.acknowledge_partner(incident.id, "cloudhost", Actor(name="CloudHost NOC"))
+    await stack.service.resolve(incident.id, BOB, "the provider restored the region")
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    await handle.result()
+    await eventually(
+        lambda: _has_kind(stack, incident.id, EventKind.RESOLVED), what="resolution recorded"
+    )
+    return await handle.fetch_history()
+
+
+async def _has_kind(stack: Stack, incident_id: str, kind: EventKind) -> bool:
+    return kind in [e.kind for e in await stack.store.timeline(incident_id)]
+
+
 # Scenarios that need another playbook directory than the bundled one.
-PLAYBOOKS: dict[str, Callable[[Path], Path]] = {"handoffs_announced": scheduled_playbooks}
+PLAYBOOKS: dict[str, Callable[[Path], Path]] = {
+    "handoffs_announced": scheduled_playbooks,
+    "partner_engaged_late_and_answered": partner_playbooks,
+}
 
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
@@ -474,6 +506,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "drill_routine_answered": drill_routine_answered,
     "drill_unanswered": drill_unanswered,
     "handoffs_announced": handoffs_announced,
+    "partner_engaged_late_and_answered": partner_engaged_late_and_answered,
 }
 
 

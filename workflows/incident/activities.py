@@ -133,6 +133,8 @@ class IncidentActivities:
         """A timeline line per person a schedule chose: which schedule, rotation or override,
         and until when their shift runs."""
         for recipient in reached:
+            if recipient.partner is not None:
+                continue  # a partner's contact is named by the roster, not a schedule
             holding = now.holding(recipient.function, recipient.tier)
             if holding is None or holding.shift is None:
                 continue

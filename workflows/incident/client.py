@@ -42,6 +42,7 @@ from workflows.incident.models import (
     ChangeLevelInput,
     IncidentInput,
     MitigateInput,
+    PartnerAckInput,
     PostUpdateInput,
     ResolveInput,
 )
@@ -324,6 +325,21 @@ class IncidentService:
             incident_id,
             IncidentWorkflow.acknowledge,
             AckInput(
+                by=by,
+                incident_id=incident_id,
+                acted_at=acted_at or (self._clock() if self._clock else None),
+            ),
+        )
+
+    async def acknowledge_partner(
+        self, incident_id: str, partner: str, by: Actor, acted_at: datetime | None = None
+    ) -> Incident:
+        """An external partner's answer, judged against its own target (ADR 0027)."""
+        return await self._update(
+            incident_id,
+            IncidentWorkflow.acknowledge_partner,
+            PartnerAckInput(
+                partner=partner,
                 by=by,
                 incident_id=incident_id,
                 acted_at=acted_at or (self._clock() if self._clock else None),

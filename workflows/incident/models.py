@@ -50,6 +50,15 @@ class AckInput(BaseModel):
     acted_at: AwareDatetime | None = None
 
 
+class PartnerAckInput(BaseModel):
+    """An external partner's contact answered (ADR 0027)."""
+
+    incident_id: str | None = None  # set by the client, checked against the running incident
+    partner: str = Field(min_length=1, max_length=63)
+    by: Actor
+    acted_at: AwareDatetime | None = None
+
+
 class ChangeLevelInput(BaseModel):
     incident_id: str | None = None  # set by the client, checked against the running incident
     level: Level

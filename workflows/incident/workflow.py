@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentInput,
         MitigateInput,
         NotifyInput,
+        PartnerAckInput,
         PostUpdateInput,
         RecordInput,
         ResolveInput,
@@ -48,6 +49,8 @@ EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
 # Steps that fell due while nothing ran fire late, marked, before the breach (issue 14).
 LATE_STEPS_FIRED = "late-steps-fired"
 CONFIRM_CLEARED = "confirm-cleared"
+# External partners engaged by playbook steps, judged against their own target (ADR 0027).
+PARTNERS_ENGAGED = "partners-engaged"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -105,6 +108,7 @@ class IncidentWorkflow:
         self._dirty = False
         self._effects_in_one: bool | None = None
         self._late_steps: bool | None = None
+        self._partners: bool | None = None
         self._queued: list[Notify] = []
         self._effects: asyncio.Task[None] | None = None
         self._in_flight = 0
@@ -146,7 +150,7 @@ class IncidentWorkflow:
                 workflow.continue_as_new(
                     input.model_copy(update={"resume": self._s, "playbooks": self._playbooks})
                 )
-            due = deadlines.next_due(self._s, self._playbooks)
+            due = deadlines.next_due(self._s, self._playbooks, partners=self._with_partners())
             self._wake = False
             if due is None:
                 await workflow.wait_condition(lambda: self._wake)
@@ -162,14 +166,19 @@ class IncidentWorkflow:
             # sub-millisecond rounding from postponing a breach by another loop.
             if self._late_steps is None:
                 self._late_steps = workflow.patched(LATE_STEPS_FIRED)
+            at = max(workflow.now(), due)
             self._apply(
-                lifecycle.fire_due(
-                    self._s,
-                    self._playbooks,
-                    max(workflow.now(), due),
-                    late_steps=self._late_steps,
-                )
+                lifecycle.fire_due(self._s, self._playbooks, at, late_steps=self._late_steps)
             )
+            if self._with_partners():
+                self._apply(lifecycle.fire_partners(self._s, self._playbooks, at))
+
+    def _with_partners(self) -> bool:
+        """Asked first when the run loop looks for what is due, so histories from before
+        partners replay without the marker and keep the deadlines they had."""
+        if self._partners is None:
+            self._partners = workflow.patched(PARTNERS_ENGAGED)
+        return self._partners
 
     @property
     def _inc(self) -> Incident:
@@ -201,6 +210,26 @@ class IncidentWorkflow:
     @acknowledge.validator
     def _validate_acknowledge(self, input: AckInput) -> None:
         _refused(lambda: checks.check_acknowledge(self._s, input.incident_id))
+
+    @workflow.update
+    def acknowledge_partner(self, input: PartnerAckInput) -> Incident:
+        self._apply(
+            lifecycle.acknowledge_partner(
+                self._s,
+                self._playbooks,
+                input.partner,
+                input.by,
+                workflow.now(),
+                acted_at=input.acted_at,
+            )
+        )
+        return self._changed()
+
+    @acknowledge_partner.validator
+    def _validate_acknowledge_partner(self, input: PartnerAckInput) -> None:
+        _refused(
+            lambda: checks.check_acknowledge_partner(self._s, input.partner, input.incident_id)
+        )
 
     @workflow.update
     def change_level(self, input: ChangeLevelInput) -> Incident:
