@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from domain.oncall import Schedules
 from testkit.oncall import SCHEDULES
+from testkit.partners import PARTNER, STEP
 from tests.api.conftest import TOKEN
 from tocsin.cli import app
 
@@ -54,3 +55,9 @@ async def test_every_on_call_command_of_the_readme_runs(
     command, _, output = shown.partition("\n")
     result = await tocsin(scheduled_served, *shlex.split(command)[2:])
     assert result.output == output, result.output
+
+
+def test_the_readme_partner_is_the_tested_one() -> None:
+    section = _section().split("\n### External partners\n", 1)[1]
+    (shown,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    assert shown == f"# roster.yaml, under functions:\n{PARTNER}# level-a.yaml\n{STEP}"
