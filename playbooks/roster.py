@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.oncall import Override
@@ -42,6 +42,35 @@ class RosterSource:
                 log.error("roster edit rejected, keeping the previous roster: %s", exc)
         return self._roster
 
+    def instant(self, incident_id: str, at: datetime) -> datetime:
+        """The instant whose on-call holders a page of ``incident_id`` sent at ``at`` goes
+        to: ``at`` itself, live. A rehearsal, whose server clock cannot be set to the
+        instant its case names, shifts it there (``workflows.playtest.runner``)."""
+        return at
+
     def at(self, when: datetime, overrides: Sequence[Override]) -> OnCall:
         """The roster with every schedule's tier held by whoever is on call at ``when``."""
         return roster_at(self.current(), when, overrides)
+
+
+class ShiftedRoster(RosterSource):
+    """The roster on disk, looked up at each incident's own instant: a page sent ``d`` after
+    a rehearsed incident was declared goes to whoever holds the tier ``d`` after the instant
+    its case (or record) names. Incidents not registered are looked up at ``default``."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self._shifts: dict[str, timedelta] = {}
+        # For an incident whose id is known only once it is open (an alert group's): the
+        # cases run one at a time, so the one being opened is the one looked up.
+        self.default = timedelta(0)
+
+    def place(self, incident_id: str, declared_at: datetime, instant: datetime | None) -> None:
+        """Look ``incident_id`` up as if declared at ``instant`` (None: at its own time)."""
+        if instant is None:
+            self._shifts.pop(incident_id, None)
+        else:
+            self._shifts[incident_id] = instant - declared_at
+
+    def instant(self, incident_id: str, at: datetime) -> datetime:
+        return at + self._shifts.get(incident_id, self.default)

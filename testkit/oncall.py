@@ -37,7 +37,8 @@ def scheduled_playbooks(target: Path) -> Path:
     """A copy of the bundled playbooks in ``target`` where technical support's primary tier
     is the ``support`` schedule and its people are named once at the top."""
     shutil.copytree(DEFAULT_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (target / "schedules.yaml").write_text(SCHEDULES, encoding="utf-8")
+    schedules = target / "schedules.yaml"
+    (target / "schedules.yaml").write_text(SCHEDULES + shipped_schedules(target), encoding="utf-8")
     roster = target / "roster.yaml"
     text = roster.read_text(encoding="utf-8")
     old = (
@@ -53,5 +54,21 @@ def scheduled_playbooks(target: Path) -> Path:
         "    secondary: [Ben Lindqvist]\n    manager: [Chen Wei]\n"
     )
     assert old in text, "the bundled roster changed; update testkit.oncall"
-    roster.write_text(PEOPLE + text.replace(old, new), encoding="utf-8")
+    roster.write_text(with_people(text.replace(old, new), PEOPLE), encoding="utf-8")
+    assert schedules.exists()
     return target
+
+
+def shipped_schedules(target: Path) -> str:
+    """The schedules already in ``target``'s schedules.yaml, to follow one's own."""
+    path = target / "schedules.yaml"
+    if not path.exists():
+        return ""
+    return path.read_text(encoding="utf-8").split("\nschedules:\n", 1)[1]
+
+
+def with_people(roster: str, people: str) -> str:
+    """``roster`` with ``people`` (a ``people:`` list) joined to its own list, if it has one."""
+    if "\npeople:\n" not in roster:
+        return people + roster
+    return roster.replace("\npeople:\n", "\n" + people, 1)

@@ -128,7 +128,7 @@ async def test_bad_overrides_are_refused_and_change_nothing(
 async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) -> None:
     missing = await api.get("/api/v1/schedules/nights/shifts")
     assert (missing.status_code, missing.json()["detail"]) == (
-        404, "no schedule 'nights'; the schedules are: support"
+        404, "no schedule 'nights'; the schedules are: leadership, support"
     )  # fmt: skip
     backwards = await api.get(
         "/api/v1/schedules/support/shifts",
@@ -143,15 +143,18 @@ async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) 
 
 async def test_schedules_list_their_rotations_and_tiers(api: httpx.AsyncClient) -> None:
     listed = (await api.get("/api/v1/schedules")).json()["items"]
+    # The shipped leadership schedule, then the one this directory adds.
     assert [(s["name"], s["time_zone"], s["tiers"]) for s in listed] == [
-        ("support", "Europe/Berlin", ["technical_support.primary"])
+        ("leadership", "Europe/Paris", ["leadership.secondary"]),
+        ("support", "Europe/Berlin", ["technical_support.primary"]),
     ]
-    assert [(r["name"], r["shift"], r["people"], r["only"]) for r in listed[0]["rotations"]] == [
+    assert [(r["name"], r["shift"], r["people"], r["only"]) for r in listed[1]["rotations"]] == [
         ("weekly", "7d", ["Ada Okafor", "Ben Lindqvist"], None),
         ("evenings", "1d", ["Chen Wei"],
          {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00:00", "to": "23:00:00"}),
     ]  # fmt: skip
-    assert listed[0]["now"]["person"] in {"Ada Okafor", "Ben Lindqvist", "Chen Wei"}
+    assert listed[1]["now"]["person"] in {"Ada Okafor", "Ben Lindqvist", "Chen Wei"}
+    assert listed[0]["now"]["person"] in {"Kai Andersen", "Lina Duarte"}
 
 
 async def test_metrics_count_the_people_on_call_per_tier_and_show_a_gap(
@@ -164,12 +167,15 @@ async def test_metrics_count_the_people_on_call_per_tier_and_show_a_gap(
     # Nobody on call in the schedule from now on: the tier's gauge says 0.
     only = 'only: {days: [mon], from: "00:00", to: "00:01"}'
     schedules = tmp_path / "playbooks" / "schedules.yaml"
-    text = schedules.read_text(encoding="utf-8")
+    # Only the support schedule's rotations; the shipped ones follow it in the file.
+    support, sep, shipped = schedules.read_text(encoding="utf-8").partition("\n  # Leadership")
     schedules.write_text(
-        text.replace("shift: 1w\n", f"shift: 1w\n        {only}\n").replace(
+        support.replace("shift: 1w\n", f"shift: 1w\n        {only}\n").replace(
             'only: {days: [mon, tue, wed, thu, fri], from: "18:00", to: "23:00"}',
             only,
-        ),
+        )
+        + sep
+        + shipped,
         encoding="utf-8",
     )
     runtime = scheduled_app.state.runtime

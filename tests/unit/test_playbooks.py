@@ -15,6 +15,7 @@ from playbooks.loader import (
     load_roster,
     validate_directory,
 )
+from testkit.oncall import shipped_schedules, with_people
 from tocsin.cli import app
 
 
@@ -198,7 +199,7 @@ schedules:
 
 
 def _with_schedule(directory: Path, text: str = SCHEDULE) -> None:
-    (directory / "schedules.yaml").write_text(text, encoding="utf-8")
+    (directory / "schedules.yaml").write_text(text + shipped_schedules(directory), encoding="utf-8")
     _edit(
         directory / "roster.yaml",
         "    primary:\n      - " + ADA + "\n",
@@ -206,7 +207,7 @@ def _with_schedule(directory: Path, text: str = SCHEDULE) -> None:
     )
     roster = directory / "roster.yaml"
     roster.write_text(
-        "people:\n  - " + ADA + "\n" + roster.read_text(encoding="utf-8"),
+        with_people(roster.read_text(encoding="utf-8"), "people:\n  - " + ADA + "\n"),
         encoding="utf-8",
     )
 

@@ -5,12 +5,14 @@ cases are run, as CI runs them, by the README's command (test_readme_playbook_te
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 from typer.testing import CliRunner
 
+from playbooks.base import DEFAULT_DIR
 from tocsin.cli import app
 
 runner = CliRunner()
@@ -114,3 +116,29 @@ def test_an_alertmanager_payload_that_is_not_one_is_refused(tmp_path: Path) -> N
     assert "case 'the secondary is paged at +4m': incident.alertmanager: down.json: " in (
         result.output
     )
+
+
+def test_a_schedule_change_fails_the_night_and_weekend_cases(tmp_path: Path) -> None:
+    """The shipped on-call cases look schedules up at their own instant, so handing nights and
+    weekends to someone else fails them, naming who was expected and who was paged."""
+    directory = tmp_path / "playbooks"
+    shutil.copytree(DEFAULT_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    schedules = directory / "schedules.yaml"
+    text = schedules.read_text(encoding="utf-8")
+    assert text.count("people: [Lina Duarte]") == 2
+    schedules.write_text(text.replace("people: [Lina Duarte]", "people: [Kai Andersen]"))
+    cases = directory / "tests" / "on_call.yaml"
+
+    result = runner.invoke(app, ["playbooks", "test", str(cases), "--playbooks", str(directory)])
+
+    assert result.exit_code == 1, result.output
+    lines = [line.rstrip() for line in result.output.splitlines()]
+    assert lines[0].startswith(
+        "FAIL  on_call.yaml: a level-A outage at 02:00 on a Saturday pages whoever holds the "
+        "night/weekend shift  ("
+    )
+    wrong = [re.split(r"\s{3,}", line.strip()) for line in lines if line.lstrip().startswith("✗")]
+    assert ["✗", "+15m paged Lina Duarte", "—"] in wrong
+    assert ["✗ —", "+15m paged Kai Andersen via slack"] in wrong
+    assert "PASS  on_call.yaml: in office hours the breach pages Kai Andersen" in result.output
+    assert lines[-1].startswith("1 passed, 3 failed in ")

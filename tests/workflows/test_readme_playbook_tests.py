@@ -57,7 +57,7 @@ def test_the_shipped_cases_pass_with_junit_as_the_readme_shows(
     assert code == 0
     assert output == shown
     junit = (tmp_path / "junit.xml").read_text()
-    assert junit.count("<testcase ") == 10
+    assert junit.count("<testcase ") == 14
     assert 'failures="0" errors="0"' in junit
 
 

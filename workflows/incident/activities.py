@@ -90,7 +90,8 @@ class IncidentActivities:
                 await self._direct(_message(key, notify.kind, incident, notify.event, None), result)
                 continue
             # Whoever is on call when the step fired (its event's instant), overrides included.
-            now = await on_call(self._records, self._roster, notify.event.at)
+            at = self._roster.instant(incident.id, notify.event.at)
+            now = await on_call(self._records, self._roster, at)
             roster = now.roster
             reached = recipients(roster, notify.targets)
             await self._say_who_chose(incident, key, notify.event, reached, now)
@@ -211,7 +212,8 @@ class IncidentActivities:
         if not input.targets:
             await self._deliver(input, input.key, None)
             return NotifyResult()
-        now = await on_call(self._records, self._roster, input.event.at)
+        at = self._roster.instant(input.incident.id, input.event.at)
+        now = await on_call(self._records, self._roster, at)
         reached = recipients(now.roster, input.targets)
         for recipient in reached:
             await self._deliver(input, recipient_key(input.key, recipient), recipient)

@@ -159,11 +159,23 @@ class IncidentService:
                 continue  # the random characters collided with an incident of the same day
         raise TemporalUnavailable("could not mint a free incident id")
 
-    async def _declare_as(self, declaration: Declaration, incident_id: str) -> Incident:
+    async def declare_at(
+        self, declaration: Declaration, incident_id: str, declared_at: datetime
+    ) -> Incident:
+        """Declare an incident whose window counts from ``declared_at``, not from when
+        Temporal took it: a rehearsal's batch, so that its incidents' timers fall together."""
+        return await self._declare_as(declaration, incident_id, declared_at)
+
+    async def _declare_as(
+        self, declaration: Declaration, incident_id: str, declared_at: datetime | None = None
+    ) -> Incident:
         operation = WithStartWorkflowOperation(
             IncidentWorkflow.run,
             IncidentInput(
-                **declaration.model_dump(), incident_id=incident_id, playbooks=self._playbooks
+                **declaration.model_dump(),
+                incident_id=incident_id,
+                playbooks=self._playbooks,
+                declared_at=declared_at,
             ),
             id=workflow_id(incident_id),
             task_queue=self._task_queue,

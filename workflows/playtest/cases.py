@@ -16,6 +16,7 @@ from alerts.catalog import Catalog
 from alerts.models import WebhookPayload
 from domain.durations import format_duration, parse_duration
 from domain.models import IncidentType, Level
+from domain.oncall import instant, zone
 from domain.playbook import PlaybookSet, Roster
 
 
@@ -136,8 +137,8 @@ class Expectation(_Strict):
 class Case(_Strict):
     name: str = Field(min_length=1, max_length=200)
     # The declared instant in its time zone. The time-skipping server's clock starts at the
-    # wall clock and only moves forward, so every offset counts from the declaration; the
-    # instant itself matters once on-call schedules decide who is paged.
+    # wall clock and only moves forward, so every offset counts from the declaration, and
+    # who holds a schedule is looked up at the instant (``instant``) plus that offset.
     at: datetime
     time_zone: str = "UTC"
     incident: DeclaredIncident | AlertIncident
@@ -153,6 +154,13 @@ class Case(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"time_zone: {self.time_zone!r} is not an IANA time zone") from None
         return self
+
+    @property
+    def instant(self) -> datetime:
+        """``at`` in ``time_zone`` (an ``at`` with its own offset keeps it)."""
+        if self.at.tzinfo is not None:
+            return self.at
+        return instant(self.at, zone(self.time_zone))
 
     @property
     def horizon(self) -> timedelta:

@@ -9,11 +9,11 @@ import asyncio
 import contextlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -30,12 +30,20 @@ from domain.models import Actor, Declaration, EventKind, Incident, NotificationK
 from domain.notify import Notification
 from domain.playbook import PlaybookSet
 from playbooks.loader import load_accounts
-from playbooks.roster import RosterSource
+from playbooks.roster import ShiftedRoster
 from playbooks.templates import load_templates
-from workflows.ids import pager_workflow_id, review_workflow_id, statements_workflow_id, workflow_id
+from workflows.ids import (
+    mint_incident_id,
+    pager_workflow_id,
+    review_workflow_id,
+    statements_workflow_id,
+    workflow_id,
+)
 from workflows.incident.client import IncidentService
 from workflows.playtest.cases import Action, What, show
 from workflows.worker import Outbound, build_worker
+
+_T = TypeVar("_T")
 
 # The channel every recorded message would have gone through: the notifier stands in for
 # Slack, the only paging channel a roster names today.
@@ -72,6 +80,9 @@ class Scenario:
     # Replaying a record: an acknowledgement by someone these playbooks did not reach by
     # then is not given (a test case applies every action as written).
     acks_need_a_page: bool = False
+    # The instant the incident is declared at, for on-call schedules (the server's clock
+    # cannot be set there); None: the server's own time.
+    at: datetime | None = None
 
 
 @dataclass
@@ -126,7 +137,7 @@ class Rehearsal:
         self._playbooks = playbooks
         self._catalog = catalog
         self._scratch = scratch
-        self._roster = RosterSource(playbooks_dir)
+        self._roster = ShiftedRoster(playbooks_dir)
         self._recorder = Recorder()
         self._task_queue = f"rehearsal-{uuid.uuid4()}"
         self._worker: Worker
@@ -166,14 +177,33 @@ class Rehearsal:
         finally:
             await self._end(incident, self._recorder, self._task_queue)
 
-    async def _declare(self, service: IncidentService, scenario: Scenario) -> Incident:
+    async def _declare(
+        self, service: IncidentService, scenario: Scenario, batch_at: datetime | None = None
+    ) -> Incident:
+        """With ``batch_at`` the incident counts from that instant: every incident of a batch
+        does, so their timers fall due together and the server skips to each once."""
+        now = batch_at or await self._env.get_current_time()
         if scenario.declaration is not None:
-            return await service.declare(scenario.declaration)
-        now = await self._env.get_current_time()
-        incident = await service.raise_alerts(scenario.payload or {}, now)
-        if incident is None:
-            raise ValueError(f"{scenario.title}: the Alertmanager payload opens no incident")
-        return incident
+            # Placed before the declaration pages: its id is chosen here, not by the service.
+            incident_id = mint_incident_id(now)
+            self._roster.place(incident_id, now, scenario.at)
+            incident = await (
+                service.declare_at(scenario.declaration, incident_id, batch_at)
+                if batch_at is not None
+                else service.declare(scenario.declaration, incident_id)
+            )
+            self._roster.place(incident.id, incident.declared_at, scenario.at)
+            return incident
+        self._roster.default = scenario.at - now if scenario.at is not None else timedelta(0)
+        try:
+            opened = await service.raise_alerts(scenario.payload or {}, now)
+            if opened is None:
+                raise ValueError(f"{scenario.title}: the Alertmanager payload opens no incident")
+            self._roster.place(opened.id, opened.declared_at, scenario.at)
+            await _settle(self._recorder)  # the opening pages, still under the default
+        finally:
+            self._roster.default = timedelta(0)
+        return opened
 
     async def _play(
         self, service: IncidentService, recorder: Recorder, incident: Incident, scenario: Scenario
@@ -182,27 +212,73 @@ class Rehearsal:
         refused: list[str] = []
         for action in sorted(scenario.actions, key=lambda a: a.at):
             await self._advance_to(start + action.at)
-            if action.ack and scenario.acks_need_a_page:
-                await _settle(recorder)
-                if not _reached(recorder, incident.id, action.by):
-                    refused.append(
-                        f"{action.by} acknowledged at {show(action.at)}, but was not paged "
-                        "by then: counted as not given"
-                    )
-                    continue
-            try:
-                await _apply(service, incident.id, action)
-            except (IncidentConflict, InvalidAction) as exc:
-                refused.append(f"{show(action.at)} {action.what} by {action.by}: {exc}")
+            await self._act(service, incident, scenario, action, refused)
         # Pages that follow within a bundle window go out when it closes: wait that long too.
-        bundle = self._roster.current().paging.bundle_window
-        await self._advance_to(start + scenario.horizon + bundle + timedelta(seconds=1))
+        await self._advance_to(start + scenario.horizon + self._after_horizon())
         await _settle(recorder)
+        return await self._outcome(service, incident, refused)
+
+    def _after_horizon(self) -> timedelta:
+        return self._roster.current().paging.bundle_window + timedelta(seconds=1)
+
+    async def _act(
+        self,
+        service: IncidentService,
+        incident: Incident,
+        scenario: Scenario,
+        action: Action,
+        refused: list[str],
+    ) -> None:
+        """One action, once the clock is at its offset; why it was not applied, if not."""
+        if action.ack and scenario.acks_need_a_page:
+            await _settle(self._recorder)
+            if not _reached(self._recorder, incident.id, action.by):
+                refused.append(
+                    f"{action.by} acknowledged at {show(action.at)}, but was not paged "
+                    "by then: counted as not given"
+                )
+                return
+        try:
+            await _apply(service, incident.id, action)
+        except (IncidentConflict, InvalidAction) as exc:
+            refused.append(f"{show(action.at)} {action.what} by {action.by}: {exc}")
+
+    async def _outcome(
+        self, service: IncidentService, incident: Incident, refused: list[str]
+    ) -> Outcome:
         final = await service.current(incident.id)
-        happened = await self._timeline(final, recorder, start)
+        happened = await self._timeline(final, self._recorder, incident.declared_at)
         timeline = await self._store.timeline(final.id)
         escalations = sum(1 for e in timeline if e.kind is EventKind.ESCALATED)
         return Outcome(final, happened, refused, escalations)
+
+    async def run_many(self, scenarios: Sequence[Scenario]) -> list[Outcome]:
+        """Scenarios side by side on the one clock (ADR 0028): declared together, then every
+        action applied when the clock reaches its incident's declaration plus its offset,
+        instant after instant, so time skips only between them and no scenario's timers run
+        past another's action. Actions less than ``BATCH_TOLERANCE`` apart share an instant:
+        the latest of them (declarations of one batch are a moment apart)."""
+        service = IncidentService(
+            self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
+        )
+        batch_at = await self._env.get_current_time()
+        incidents = await _bounded(self._declare(service, s, batch_at) for s in scenarios)
+        refused: list[list[str]] = [[] for _ in scenarios]
+        try:
+            for group in _instants(incidents, scenarios):
+                await self._advance_to(max(at for at, _, _ in group))
+                await _bounded(
+                    self._act(service, incidents[i], scenarios[i], action, refused[i])
+                    for _, i, action in group
+                )
+            end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
+            await self._advance_to(end + self._after_horizon())
+            await _settle(self._recorder)
+            return await _bounded(
+                self._outcome(service, incident, refused[i]) for i, incident in enumerate(incidents)
+            )
+        finally:
+            await self._end_all(incidents, self._recorder, self._task_queue)
 
     async def _advance_to(self, at: datetime) -> None:
         now = await self._env.get_current_time()
@@ -234,15 +310,61 @@ class Rehearsal:
     async def _end(self, incident: Incident, recorder: Recorder, task_queue: str) -> None:
         """Terminate whatever the scenario left running: the incident, its statements and
         review, and the pager of everyone it reached."""
+        await self._end_all([incident], recorder, task_queue)
+
+    async def _end_all(
+        self, incidents: Sequence[Incident], recorder: Recorder, task_queue: str
+    ) -> None:
         ids = {
-            workflow_id(incident.id),
-            statements_workflow_id(incident.id),
-            review_workflow_id(incident.id),
+            wid
+            for incident in incidents
+            for wid in (
+                workflow_id(incident.id),
+                statements_workflow_id(incident.id),
+                review_workflow_id(incident.id),
+            )
         }
         ids |= {pager_workflow_id(task_queue, n.recipient) for n in recorder.sent if n.recipient}
-        for wid in ids:
-            with contextlib.suppress(RPCError):
-                await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
+        await _bounded(self._terminate(wid) for wid in sorted(ids))
+
+    async def _terminate(self, wid: str) -> None:
+        with contextlib.suppress(RPCError):
+            await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
+
+
+# Actions of a batch this close together are applied at one instant, the latest of them.
+BATCH_TOLERANCE = timedelta(seconds=1)
+# Calls to the server in flight at once from one batch.
+_IN_FLIGHT = 64
+
+
+def _instants(
+    incidents: Sequence[Incident], scenarios: Sequence[Scenario]
+) -> list[list[tuple[datetime, int, Action]]]:
+    """Every action of the batch at its instant, grouped: each group within
+    ``BATCH_TOLERANCE`` of its first, groups in order of time."""
+    steps = sorted(
+        ((incident.declared_at + action.at, i, j), action)
+        for i, (incident, scenario) in enumerate(zip(incidents, scenarios, strict=True))
+        for j, action in enumerate(sorted(scenario.actions, key=lambda a: a.at))
+    )
+    groups: list[list[tuple[datetime, int, Action]]] = []
+    for (at, i, _), action in steps:
+        if not groups or at - groups[-1][0][0] > BATCH_TOLERANCE:
+            groups.append([])
+        groups[-1].append((at, i, action))
+    return groups
+
+
+async def _bounded(calls: Iterable[Awaitable[_T]]) -> list[_T]:
+    """The calls, at most ``_IN_FLIGHT`` at once, their results in order."""
+    gate = asyncio.Semaphore(_IN_FLIGHT)
+
+    async def one(call: Awaitable[_T]) -> _T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
 def _reached(recorder: Recorder, incident_id: str, name: str) -> bool:

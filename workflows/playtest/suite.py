@@ -33,6 +33,7 @@ def scenario_of(loaded: LoadedCase) -> Scenario:
         payload=loaded.payload,
         actions=case.actions,
         horizon=case.horizon,
+        at=case.instant,
     )
 
 

@@ -210,7 +210,8 @@ class ReviewActivities:
             text=notice.text,
             data=data,
         )
-        roster = (await on_call(self._records, self._roster, at)).roster
+        when = self._roster.instant(incident.id, at)
+        roster = (await on_call(self._records, self._roster, when)).roster
         for recipient in recipients(roster, notice.to):
             person_key = f"{notice.key}/{recipient.person.name}"
             if await self._outbox.sent(person_key):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -78,9 +78,7 @@ class OnCallRequests:
         person = next((p for p in roster.everyone() if p.slack_user_id == found["user"]), None)
         if person is None:
             return ephemeral(f"<@{found['user']}> is not in the roster: nobody to cover.")
-        name = found["schedule"] or (
-            next(iter(roster.schedules)) if len(roster.schedules) == 1 else None
-        )
+        name = found["schedule"] or _implied(roster.schedules, person.name)
         if name is None or name not in roster.schedules:
             known = ", ".join(sorted(roster.schedules)) or "none"
             return ephemeral(f"Name the schedule with `on <schedule>`; the schedules: {known}.")
@@ -96,6 +94,15 @@ class OnCallRequests:
             f"{person.name} covers {name} from now until {local:%a %d %b %H:%M %Z} "
             f"(override {result.id}, arranged by {by.name})."
         )
+
+
+def _implied(schedules: Mapping[str, Schedule], person: str) -> str | None:
+    """The schedule a cover means when it names none: the only one, else the only one whose
+    rotations name the person."""
+    if len(schedules) == 1:
+        return next(iter(schedules))
+    theirs = [name for name, schedule in schedules.items() if person in schedule.people()]
+    return theirs[0] if len(theirs) == 1 else None
 
 
 def _until(when: str, schedule: Schedule, now: datetime) -> datetime | None:
