@@ -93,8 +93,11 @@ screenshots: $(STAMP) system-deps
 
 # Figures against bare Temporal on this machine (not part of `make test`); sizes: see
 # `$(BIN)/python -m bench.run --help`. Writes bench/results/<date>.json and docs/benchmarks.md.
+# Then what-if over recorded incidents (issue 28: 1,000 in at most 2 minutes), with the
+# machine's load average beside the figure; WHATIF_ARGS="--incidents 200" for a shorter run.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.whatif $(WHATIF_ARGS)
 
 # The front-end files the API serves (api/static/vendor/README.md), from the npm registry.
 VENDOR := api/static/vendor

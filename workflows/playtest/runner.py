@@ -274,8 +274,13 @@ class Rehearsal:
             end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
             await self._advance_to(end + self._after_horizon())
             await _settle(self._recorder)
+            # A query of a closed incident replays its history on the worker: a few at a time.
             return await _bounded(
-                self._outcome(service, incident, refused[i]) for i, incident in enumerate(incidents)
+                (
+                    self._outcome(service, incident, refused[i])
+                    for i, incident in enumerate(incidents)
+                ),
+                limit=_QUERIES_IN_FLIGHT,
             )
         finally:
             await self._end_all(incidents, self._recorder, self._task_queue)
@@ -336,6 +341,7 @@ class Rehearsal:
 BATCH_TOLERANCE = timedelta(seconds=1)
 # Calls to the server in flight at once from one batch.
 _IN_FLIGHT = 64
+_QUERIES_IN_FLIGHT = 4
 
 
 def _instants(
@@ -356,9 +362,9 @@ def _instants(
     return groups
 
 
-async def _bounded(calls: Iterable[Awaitable[_T]]) -> list[_T]:
-    """The calls, at most ``_IN_FLIGHT`` at once, their results in order."""
-    gate = asyncio.Semaphore(_IN_FLIGHT)
+async def _bounded(calls: Iterable[Awaitable[_T]], limit: int = _IN_FLIGHT) -> list[_T]:
+    """The calls, at most ``limit`` at once, their results in order."""
+    gate = asyncio.Semaphore(limit)
 
     async def one(call: Awaitable[_T]) -> _T:
         async with gate:
