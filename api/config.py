@@ -46,3 +46,5 @@ class ApiConfig:
     signup_per_client: str = "10/hour"
     # Requests per API token (``limits`` notation), counted per API process.
     rate_limit_per_token: str = "600/minute"  # noqa: S105 (a rate, not a secret)
+    # Checks the acknowledge links of e-mail and push pages; None refuses every one.
+    ack_secret: SecretStr | None = None

@@ -10,7 +10,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from domain.durations import Duration, format_duration
 
 
 class Level(StrEnum):
@@ -151,14 +161,103 @@ class Actor(BaseModel):
     slack_user_id: str | None = Field(default=None, max_length=50)
 
 
+class Channel(StrEnum):
+    """How a page reaches a person: Slack (or the console without a token), e-mail through
+    the customer messaging's SMTP settings, or any push or SMS service Apprise speaks."""
+
+    SLACK = "slack"
+    EMAIL = "email"
+    APPRISE = "apprise"
+
+
+# The longest a notification rule may wait: past a day a page is no longer a page.
+MAX_STEP_DELAY = timedelta(days=1)
+
+
+class NotifyStep(BaseModel):
+    """One step of a person's notification rules: sent ``after`` the page, only while the
+    page is unacknowledged. ``url`` (Apprise only) carries the service's secrets: it is a
+    ``SecretStr`` and never serialised (the pager reads it from the live roster)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Channel
+    after: Duration = timedelta(0)
+    url: SecretStr | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _url_for_apprise_only(self) -> NotifyStep:
+        if not timedelta(0) <= self.after <= MAX_STEP_DELAY:
+            raise ValueError("after: must be between 0s and 1d")
+        if self.channel is Channel.APPRISE and self.url is None:
+            raise ValueError("url: an apprise step needs the service's URL (ntfy://, pover://...)")
+        if self.channel is not Channel.APPRISE and self.url is not None:
+            raise ValueError(f"url: only an apprise step takes one, not {self.channel.value}")
+        return self
+
+    def describe(self) -> str:
+        """The step as ``tocsin playbooks validate`` shows it: an Apprise URL by its scheme
+        (the service) only, since the rest of it is secret."""
+        when = "at once" if not self.after else f"after {format_duration(self.after)}"
+        if self.url is None:
+            return f"{self.channel.value} {when}"
+        scheme = self.url.get_secret_value().partition("://")[0]
+        return f"{self.channel.value} {scheme}://<redacted> {when}"
+
+
 class Person(BaseModel):
-    """Someone in the roster."""
+    """Someone in the roster. ``notify`` is never serialised: it stays in the roster file,
+    so an Apprise URL's secrets reach no workflow history, record or API answer."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    notify: tuple[NotifyStep, ...] | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _steps_named(cls, data: Any) -> Any:
+        """A bad step is reported with the person's name and the step's number, and never
+        with the value written (an Apprise URL is a secret)."""
+        if not isinstance(data, dict) or not isinstance(data.get("notify"), list):
+            return data
+        who = data.get("name", "?")
+        steps = []
+        for number, raw in enumerate(data["notify"], start=1):
+            try:
+                steps.append(NotifyStep.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors(include_url=False, include_input=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                message = first["msg"].removeprefix("Value error, ")
+                raise ValueError(
+                    f"person {who!r}, notify step {number}: "
+                    f"{where + ': ' if where else ''}{message}"
+                ) from None
+        return {**data, "notify": tuple(steps)}
+
+    @model_validator(mode="after")
+    def _steps_reachable(self) -> Person:
+        steps = self.notify or ()
+        for number, step in enumerate(steps, start=1):
+            if step.channel is Channel.EMAIL and self.email is None:
+                raise ValueError(f"person {self.name!r}, notify step {number}: email: no address")
+            if number > 1 and step.after < steps[number - 2].after:
+                raise ValueError(
+                    f"person {self.name!r}, notify step {number}: after: steps go in order"
+                )
+        return self
+
+    def rules(self) -> tuple[NotifyStep, ...]:
+        """The notification rules in force: the person's own, else Slack at once (e-mail at
+        once for someone with an address and no Slack ID)."""
+        if self.notify:
+            return self.notify
+        if self.slack_user_id is None and self.email is not None:
+            return (NotifyStep(channel=Channel.EMAIL),)
+        return (NotifyStep(channel=Channel.SLACK),)
 
 
 class Recipient(BaseModel):

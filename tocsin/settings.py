@@ -9,6 +9,7 @@ import limits
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.acklinks import derived_secret
 from adapters.email import SmtpConfig
 from adapters.slack.config import DEFAULT_API_URL as DEFAULT_SLACK_API_URL
 from adapters.slack.config import DEFAULT_HOOKS_URL as DEFAULT_SLACK_HOOKS_URL
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     # Alertmanager's webhook has its own token, so the credentials stored in its config can
     # only post alerts, never act on incidents.
     intake_token: SecretStr | None = None
+    ack_secret: SecretStr | None = Field(
+        default=None,
+        description="signs acknowledge links in e-mail and push pages; "
+        "default: derived from the API token",
+    )
     intake_token_file: Path | None = Field(
         default=None,
         description="a file holding the intake token: the one Alertmanager reads (a secret)",
@@ -121,6 +127,14 @@ class Settings(BaseSettings):
         """The configured token, else the one ``tocsin up`` generated into the data directory."""
         return _token(self.api_token, self.data_dir / TOKEN_FILE)
 
+    def resolved_ack_secret(self) -> SecretStr | None:
+        """What signs acknowledge links: its own setting, else derived from the API token
+        (rotating the token then retires the links already sent)."""
+        if self.ack_secret is not None and self.ack_secret.get_secret_value():
+            return self.ack_secret
+        token = self.resolved_api_token()
+        return derived_secret(token) if token is not None else None
+
     def resolved_intake_token(self) -> SecretStr | None:
         """The configured token, else the named file's (one secret for Alertmanager and the
         API), else the one ``tocsin up`` generated into the data directory."""
@@ -180,6 +194,7 @@ class Settings(BaseSettings):
             signup_per_address=self.signup_per_address,
             signup_per_client=self.signup_per_client,
             rate_limit_per_token=self.api_rate_limit,
+            ack_secret=self.resolved_ack_secret(),
         )
 
     def worker_config(self) -> WorkerConfig:
@@ -198,6 +213,7 @@ class Settings(BaseSettings):
             smtp=self.smtp_config(),
             outbox_dir=self.data_dir / "outbox",
             webhook_allow_private=self.webhook_allow_private,
+            ack_secret=self.resolved_ack_secret(),
         )
 
 

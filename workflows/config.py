@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from adapters.email import SmtpConfig
 from adapters.slack.config import SlackConfig
 
@@ -31,3 +33,5 @@ class WorkerConfig:
     smtp: SmtpConfig | None = None
     outbox_dir: Path | None = None
     webhook_allow_private: bool = False
+    # Signs acknowledge links in e-mail and push pages (the API checks them with it).
+    ack_secret: SecretStr | None = None

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import start_http_server
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from adapters.acklinks import AckLinks
 from adapters.console import ConsoleNotifier
 from adapters.email import Mailer, OutboxMailer, SmtpMailer
 from adapters.records import RecordsStore, migrate
@@ -45,7 +47,7 @@ from workflows.incident.workflow import IncidentWorkflow
 from workflows.oncall.activities import OnCallActivities
 from workflows.oncall.client import watch_schedules
 from workflows.oncall.workflow import HandoffWorkflow
-from workflows.pager.activities import PagerActivities
+from workflows.pager.activities import PageChannels, PagerActivities
 from workflows.pager.workflow import PagerWorkflow
 from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
@@ -107,6 +109,12 @@ class Outbound:
     playbooks: PlaybookSet | None = None
     # What drills grade their injected alerts with; with the playbooks, drills can run.
     catalog: Catalog | None = None
+    # Signs the acknowledge links of e-mail and push pages; None sends them without one.
+    ack_secret: SecretStr | None = None
+
+    def page_channels(self) -> PageChannels:
+        links = AckLinks(self.ack_secret, self.public_url) if self.ack_secret else None
+        return PageChannels(mailer=self.mailer, links=links)
 
 
 def build_worker(
@@ -117,12 +125,14 @@ def build_worker(
     roster: RosterSource,
     outbound: Outbound,
     whatif: Replay | None = None,
+    **options: Any,
 ) -> Worker:
+    """The worker of every process; ``options`` go to Temporal's ``Worker`` as they are."""
     incidents = IncidentActivities(
         store, notifier, roster, client, task_queue, playbooks=outbound.playbooks
     )
     reviews = ReviewActivities(store, notifier, roster)
-    pagers = PagerActivities(store, notifier)
+    pagers = PagerActivities(store, notifier, roster, outbound.page_channels())
     fanout = Fanout(store, outbound.mailer, outbound.webhooks, outbound.public_url)
     statements = StatementActivities(
         store,
@@ -171,6 +181,7 @@ def build_worker(
             incidents.record,
             incidents.notify,
             pagers.deliver,
+            pagers.deliver_step,
             statements.draft_body,
             statements.record,
             statements.ask_approval,
@@ -194,6 +205,7 @@ def build_worker(
         ],
         workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=5),
+        **options,
     )
 
 
@@ -209,6 +221,7 @@ def outbound_for(config: WorkerConfig) -> Outbound:
         templates=load_templates(config.playbooks_dir),
         accounts=load_accounts(config.playbooks_dir),
         public_url=config.public_url,
+        ack_secret=config.ack_secret,
         playbooks=load_playbooks(config.playbooks_dir),
         catalog=load_catalog(config.services_file)
         if config.services_file is not None

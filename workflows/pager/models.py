@@ -12,12 +12,15 @@ from domain.models import (
     Recipient,
 )
 from domain.notify import Notification
+from domain.rules.notify_rules import RulesState, StepDelivery, StepPlan
 from domain.rules.paging import Delivery, PagerState
 
 
 class PagerInput(BaseModel):
     recipient: Recipient
     resume: PagerState | None = None
+    # Pagers begun under notification rules (ADR 0024) continue as new with this instead.
+    resume_rules: RulesState | None = None
 
 
 class PageIn(BaseModel):
@@ -25,6 +28,8 @@ class PageIn(BaseModel):
 
     page: Notification
     window_seconds: float = Field(ge=0)
+    # The person's notification rules when the page was handed over (no URLs); empty: Slack.
+    steps: list[StepPlan] = Field(default_factory=list)
 
 
 class DeliverInput(BaseModel):
@@ -34,3 +39,14 @@ class DeliverInput(BaseModel):
 
 class DeliverResult(BaseModel):
     failure: str | None = Field(default=None, description="why it can never be delivered")
+
+
+class DeliverStepInput(BaseModel):
+    recipient: Recipient
+    delivery: StepDelivery
+
+
+class DeliverStepResult(BaseModel):
+    failure: str | None = Field(default=None, description="why the channel did not take it")
+    # Pages acknowledged (or over) before this step went: they go no further.
+    stopped: list[str] = Field(default_factory=list)

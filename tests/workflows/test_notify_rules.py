@@ -1,0 +1,186 @@
+"""A person's notification rules: each step a durable timer, sent only while the page is
+unacknowledged, through the real channels (an SMTP server and an Apprise ``json://``
+receiver on loopback); e-mail and push to one person bundled to one a minute; the rules
+outlive a worker's restart between two steps."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from adapters.email import SmtpConfig, SmtpMailer
+from adapters.records import RecordsStore, migrate
+from domain.models import Actor, Declaration, EventKind, IncidentType, Level, Status
+from playbooks.loader import load_playbooks
+from playbooks.roster import RosterSource
+from testkit.mail import SmtpServer, smtp_server
+from testkit.playbooks import playbook_dir
+from testkit.push import PushReceiver, push_receiver
+from testkit.waiting import eventually
+from tests.conftest import RecordingNotifier, outbound
+from workflows.incident.client import IncidentService
+from workflows.worker import Outbound, build_worker
+
+ADA = "Ada Okafor"
+ADA_MAIL = "ada@example.com"
+ADA_LINE = "      - {name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com}"
+ACK_SECRET = SecretStr("ack-secret-for-tests")
+# The bundled playbooks' timings: level A escalates to the secondary at 5m.
+BUNDLED: dict[str, str] = {}
+
+
+def with_rules(directory: Path, rules: str, *, slack: bool = True) -> Path:
+    """The bundled playbooks with Ada's ``notify:`` set to ``rules`` (YAML flow)."""
+    playbook_dir(directory, BUNDLED)
+    roster = directory / "roster.yaml"
+    text = roster.read_text(encoding="utf-8")
+    assert ADA_LINE in text
+    slack_id = "slack_user_id: U0TECH001, " if slack else ""
+    line = f"      - {{name: Ada Okafor, {slack_id}email: ada@example.com, notify: {rules}}}"
+    roster.write_text(text.replace(ADA_LINE, line), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def push() -> AsyncIterator[PushReceiver]:
+    async with push_receiver() as receiver:
+        yield receiver
+
+
+@dataclasses.dataclass
+class Paging:
+    env: WorkflowEnvironment
+    store: RecordsStore
+    notifier: RecordingNotifier
+    service: IncidentService
+    task_queue: str
+    directory: Path
+    out: Outbound
+
+    def worker(self) -> Worker:
+        # No cache, so no sticky queue: the test server never hands a stopped worker's
+        # sticky tasks to the next one, as Temporal's own servers do after a timeout.
+        return build_worker(
+            self.env.client, self.task_queue, self.store, self.notifier,
+            RosterSource(self.directory), self.out, max_cached_workflows=0,
+        )  # fmt: skip
+
+
+@pytest.fixture
+async def paging(
+    ts_env: WorkflowEnvironment, tmp_path: Path, smtp: SmtpServer
+) -> AsyncIterator[Paging]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    mailer = SmtpMailer(SmtpConfig(host=smtp.host, port=smtp.port, starttls=False))
+    directory = tmp_path / "playbooks"
+    out = dataclasses.replace(outbound(tmp_path, mailer=mailer), ack_secret=ACK_SECRET)
+    task_queue = f"tocsin-rules-{tmp_path.name}"
+    service = IncidentService(ts_env.client, task_queue, load_playbooks())
+    try:
+        yield Paging(ts_env, store, RecordingNotifier(), service, task_queue, directory, out)
+    finally:
+        await store.close()
+
+
+async def _declare(paging: Paging, title: str = "Checkout failing") -> str:
+    incident = await paging.service.declare(
+        Declaration(
+            title=title,
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+            service="checkout",
+        )
+    )
+    return incident.id
+
+
+async def test_each_step_goes_at_its_time_and_none_after_the_acknowledgement(
+    paging: Paging, smtp: SmtpServer, push: PushReceiver
+) -> None:
+    with_rules(
+        paging.directory,
+        f"[{{channel: slack}}, {{channel: email, after: 2m}}, "
+        f"{{channel: apprise, after: 4m, url: '{push.url()}'}}]",
+    )
+    async with paging.worker():
+        incident_id = await _declare(paging)
+        await eventually(lambda: paging.notifier.messages_to(ADA))
+        await paging.env.sleep(timedelta(minutes=1))
+        assert smtp.inbox.to(ADA_MAIL) == []
+        await paging.env.sleep(timedelta(minutes=1, seconds=5))
+        mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
+        assert mail.subject == f"[tocsin] Level A {incident_id}: Checkout failing"
+        assert "/ack/" in mail.link("http://tocsin.test/ack/")
+        acked = await paging.service.acknowledge(incident_id, Actor(name=ADA))
+        assert acked.status is Status.ACKNOWLEDGED
+
+        async def acknowledged_on_record() -> bool:
+            stored = await paging.store.get_incident(incident_id)
+            return stored is not None and stored.status is Status.ACKNOWLEDGED
+
+        await eventually(acknowledged_on_record)
+        await paging.env.sleep(timedelta(minutes=3))
+        await asyncio.sleep(1)
+        assert push.pushes == []
+        timeline = await paging.store.timeline(incident_id)
+        assert f"{ADA} paged by email (step 2 of their rules)" in [e.text for e in timeline]
+
+
+async def test_push_through_apprise_bundles_a_storm_to_one_a_minute(
+    paging: Paging, push: PushReceiver
+) -> None:
+    with_rules(paging.directory, f"[{{channel: apprise, url: '{push.url()}'}}]", slack=False)
+    async with paging.worker():
+        first = await _declare(paging, "Checkout failing")
+        await eventually(lambda: push.pushes)
+        others = [await _declare(paging, f"Storm {n}") for n in range(3)]
+        await paging.env.sleep(timedelta(seconds=30))
+        await asyncio.sleep(0.5)
+        assert len(push.pushes) == 1
+        assert push.pushes[0]["title"] == f"[tocsin] Level A {first}: Checkout failing"
+        assert "Acknowledge: http://tocsin.test/ack/" in push.pushes[0]["message"]
+        await paging.env.sleep(timedelta(seconds=31))
+        await eventually(lambda: len(push.pushes) == 2)
+        bundle = push.pushes[1]
+        assert bundle["title"].startswith("[tocsin] 3 pages, the first: Level A")
+        assert all(incident in bundle["message"] for incident in others)
+        # Slack's pages were never asked for: her rules name push only.
+        assert paging.notifier.messages_to(ADA) == []
+
+
+async def test_the_rules_outlive_a_restart_between_two_steps(
+    paging: Paging, smtp: SmtpServer
+) -> None:
+    with_rules(paging.directory, "[{channel: slack}, {channel: email, after: 2m}]")
+    async with paging.worker():
+        incident_id = await _declare(paging)
+        await eventually(lambda: paging.notifier.messages_to(ADA))
+        # Let the first steps' activities finish: one cut off would hold the test server's
+        # clock until its own timeout.
+        await asyncio.sleep(1)
+    assert smtp.inbox.to(ADA_MAIL) == []
+    # A new worker (a new process: nothing cached) holds only what Temporal kept.
+    async with paging.worker():
+        await paging.env.sleep(timedelta(minutes=2, seconds=5))
+        mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL), within=20))[0]
+        assert incident_id in mail.subject
+    assert len(paging.notifier.messages_to(ADA)) == 1
+    timeline = await paging.store.timeline(incident_id)
+    assert EventKind.PAGED in {e.kind for e in timeline}
