@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import apprise
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +33,9 @@ ACCOUNTS_FILE = "accounts.yaml"
 SCHEDULES_FILE = "schedules.yaml"
 
 _M = TypeVar("_M", bound=BaseModel)
+
+# Apprise logs a URL it cannot parse, secrets and all.
+logging.getLogger("apprise").setLevel(logging.CRITICAL)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -140,10 +145,28 @@ def load_roster(directory: Path | str | None = None) -> Roster:
     if roster.schedules:
         raise PlaybookError([f"{base / ROSTER_FILE}: schedules: write them in {SCHEDULES_FILE}"])
     schedules = load_schedules(base)
-    problems = _check_schedules(base, roster, schedules)
+    problems = _check_schedules(base, roster, schedules) + _check_push(base, roster)
     if problems:
         raise PlaybookError(problems)
     return roster.model_copy(update={"schedules": schedules.schedules})
+
+
+def _check_push(base: Path, roster: Roster) -> list[str]:
+    """Every Apprise URL must name a service Apprise speaks, written as it expects; the
+    problem shows the URL's scheme only, since the rest of it is secret."""
+    problems = []
+    for person in roster.everyone():
+        for number, step in enumerate(person.notify or (), start=1):
+            if step.url is None:
+                continue
+            if apprise.Apprise.instantiate(step.url.get_secret_value()) is None:
+                scheme = step.url.get_secret_value().partition("://")[0]
+                problems.append(
+                    f"{base / ROSTER_FILE}: person {person.name!r}, notify step {number}: "
+                    f"url: Apprise cannot send to {scheme}://<redacted> (unknown service or "
+                    "malformed URL)"
+                )
+    return problems
 
 
 def load_schedules(directory: Path | str | None = None) -> Schedules:

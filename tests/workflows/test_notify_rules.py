@@ -18,9 +18,14 @@ from temporalio.worker import Worker
 
 from adapters.email import SmtpConfig, SmtpMailer
 from adapters.records import RecordsStore, migrate
+from adapters.slack.client import REGISTRY, SlackApi
+from adapters.slack.notifier import SlackNotifier
 from domain.models import Actor, Declaration, EventKind, IncidentType, Level, Status
+from domain.notify import Notifier
+from domain.playbook import SlackChannels
 from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
+from testkit.fake_slack import DEFAULT_TOKEN, serve_fake_slack
 from testkit.mail import SmtpServer, smtp_server
 from testkit.playbooks import playbook_dir
 from testkit.push import PushReceiver, push_receiver
@@ -65,7 +70,7 @@ async def push() -> AsyncIterator[PushReceiver]:
 class Paging:
     env: WorkflowEnvironment
     store: RecordsStore
-    notifier: RecordingNotifier
+    notifier: Notifier
     service: IncidentService
     task_queue: str
     directory: Path
@@ -119,9 +124,11 @@ async def test_each_step_goes_at_its_time_and_none_after_the_acknowledgement(
         f"[{{channel: slack}}, {{channel: email, after: 2m}}, "
         f"{{channel: apprise, after: 4m, url: '{push.url()}'}}]",
     )
+    recording = paging.notifier
+    assert isinstance(recording, RecordingNotifier)
     async with paging.worker():
         incident_id = await _declare(paging)
-        await eventually(lambda: paging.notifier.messages_to(ADA))
+        await eventually(lambda: recording.messages_to(ADA))
         await paging.env.sleep(timedelta(minutes=1))
         assert smtp.inbox.to(ADA_MAIL) == []
         await paging.env.sleep(timedelta(minutes=1, seconds=5))
@@ -147,6 +154,8 @@ async def test_push_through_apprise_bundles_a_storm_to_one_a_minute(
     paging: Paging, push: PushReceiver
 ) -> None:
     with_rules(paging.directory, f"[{{channel: apprise, url: '{push.url()}'}}]", slack=False)
+    recording = paging.notifier
+    assert isinstance(recording, RecordingNotifier)
     async with paging.worker():
         first = await _declare(paging, "Checkout failing")
         await eventually(lambda: push.pushes)
@@ -162,16 +171,18 @@ async def test_push_through_apprise_bundles_a_storm_to_one_a_minute(
         assert bundle["title"].startswith("[tocsin] 3 pages, the first: Level A")
         assert all(incident in bundle["message"] for incident in others)
         # Slack's pages were never asked for: her rules name push only.
-        assert paging.notifier.messages_to(ADA) == []
+        assert recording.messages_to(ADA) == []
 
 
 async def test_the_rules_outlive_a_restart_between_two_steps(
     paging: Paging, smtp: SmtpServer
 ) -> None:
     with_rules(paging.directory, "[{channel: slack}, {channel: email, after: 2m}]")
+    recording = paging.notifier
+    assert isinstance(recording, RecordingNotifier)
     async with paging.worker():
         incident_id = await _declare(paging)
-        await eventually(lambda: paging.notifier.messages_to(ADA))
+        await eventually(lambda: recording.messages_to(ADA))
         # Let the first steps' activities finish: one cut off would hold the test server's
         # clock until its own timeout.
         await asyncio.sleep(1)
@@ -181,6 +192,39 @@ async def test_the_rules_outlive_a_restart_between_two_steps(
         await paging.env.sleep(timedelta(minutes=2, seconds=5))
         mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL), within=20))[0]
         assert incident_id in mail.subject
-    assert len(paging.notifier.messages_to(ADA)) == 1
+    assert len(recording.messages_to(ADA)) == 1
     timeline = await paging.store.timeline(incident_id)
     assert EventKind.PAGED in {e.kind for e in timeline}
+
+
+async def test_slack_failing_moves_the_page_to_email_at_once(
+    paging: Paging, smtp: SmtpServer
+) -> None:
+    with_rules(paging.directory, "[{channel: slack}, {channel: email, after: 10m}]")
+    before = _fallbacks()
+    async with serve_fake_slack() as fake:
+        fake.add_channel("incidents")
+        channels = SlackChannels(announce={level: "#incidents" for level in Level})
+        api = SlackApi(DEFAULT_TOKEN, fake.base_url, min_interval=0.0)
+        paging.notifier = SlackNotifier(api, paging.store, channels)
+        # Slack's edge answering 500 to every direct message: down, as far as pages go.
+        fake.fail_next(1000, status=500, method="conversations.open")
+        async with paging.worker():
+            incident_id = await _declare(paging)
+            mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
+            assert incident_id in mail.subject
+            fake.clear_faults()
+
+    timeline = [e.text for e in await paging.store.timeline(incident_id)]
+    assert (
+        f"slack page to {ADA} failed (slack_unavailable); falling back to email at once" in timeline
+    )
+    assert f"{ADA} paged by email (step 2 of their rules)" in timeline
+    assert _fallbacks() == before + 1
+
+
+def _fallbacks() -> float:
+    value = REGISTRY.get_sample_value(
+        "tocsin_page_fallbacks_total", {"channel": "slack", "to": "email"}
+    )
+    return value or 0.0

@@ -28,7 +28,12 @@ def playbooks_validate(
     ] = None,
 ) -> None:
     """Check a playbook directory: the level files, the matrix and the roster."""
-    from playbooks.loader import coverage_warnings, load_playbooks, validate_directory
+    from playbooks.loader import (
+        coverage_warnings,
+        load_playbooks,
+        load_roster,
+        validate_directory,
+    )
 
     base = directory if directory is not None else Settings().playbooks_dir
     problems = validate_directory(base)
@@ -38,6 +43,7 @@ def playbooks_validate(
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(1)
     playbook_set = load_playbooks(base)
+    roster = load_roster(base)
     typer.echo(f"{base}: OK")
     for warning in coverage_warnings(base, datetime.now(UTC)):
         typer.echo(f"  warning: {warning}", err=True)
@@ -49,6 +55,10 @@ def playbooks_validate(
             f"{format_duration(playbook.response_window)}; escalation at {steps}; "
             f"re-page every {format_duration(playbook.on_breach.repeat_every)} after a breach"
         )
+    for person in roster.everyone():
+        if person.notify:
+            steps = "; ".join(step.describe() for step in person.notify)
+            typer.echo(f"  {person.name} is paged by: {steps}")
 
 
 @playbooks_app.command("test")
