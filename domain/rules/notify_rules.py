@@ -140,10 +140,14 @@ def fire(state: RulesState, now: datetime) -> tuple[RulesState, list[StepDeliver
         s.channels.setdefault(step.plan.channel, ChannelState()).held.append(step)
     deliveries: list[StepDelivery] = []
     for channel, held in s.channels.items():
-        if not held.held or (held.window_until is not None and now < held.window_until):
+        if held.window_until is not None and now < held.window_until:
+            continue
+        held.window_until = None
+        if not held.held:
             continue
         steps, held.held = held.held, []
-        held.window_until = now + window(channel, timedelta(seconds=s.bundle_seconds))
+        length = window(channel, timedelta(seconds=s.bundle_seconds))
+        held.window_until = now + length if length else None
         s.deliveries += 1
         key = steps[0].key if len(steps) == 1 else f"bundle/{steps[0].key}/{len(steps)}"
         deliveries.append(StepDelivery(key=f"{key}/{channel.value}", channel=channel, steps=steps))
@@ -183,9 +187,8 @@ def sent(
 def next_due(state: RulesState) -> datetime | None:
     """When ``fire`` has something to do."""
     moments = [w.due for w in state.waiting]
-    for held in state.channels.values():
-        if held.held and held.window_until is not None:
-            moments.append(held.window_until)
+    # An open window is waited out even with nothing held: the pager stops after it.
+    moments += [c.window_until for c in state.channels.values() if c.window_until is not None]
     return min(moments) if moments else None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -179,6 +180,45 @@ async def pager_bundles_a_storm(stack: Stack) -> WorkflowHistory:
     )
     await handle.result()
     return await handle.fetch_history()
+
+
+def rules_playbooks(target: Path) -> Path:
+    """The bundled playbooks with Ada paged by Slack, then e-mail at 2m, then Slack at 4m."""
+    shutil.copytree(DEFAULT_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    roster = target / "roster.yaml"
+    ada = "{name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com}"
+    rules = (
+        "{name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com, notify: "
+        "[{channel: slack}, {channel: email, after: 2m}, {channel: slack, after: 4m}]}"
+    )
+    roster.write_text(roster.read_text(encoding="utf-8").replace(ada, rules), encoding="utf-8")
+    return target
+
+
+async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
+    """Ada's rules: Slack at once, e-mail at 2m, then the acknowledgement stops the third."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    await eventually(lambda: len(stack.notifier.messages_to(ada.name)) == 1)
+    await stack.env.sleep(timedelta(minutes=2, seconds=5))
+
+    async def emailed() -> bool:
+        timeline = await stack.store.timeline(incident.id)
+        return f"{ada.name} paged by email (step 2 of their rules)" in [e.text for e in timeline]
+
+    await eventually(emailed)
+    await stack.service.acknowledge(incident.id, Actor(name=ada.name))
+    return await _after(stack, pager_workflow_id(stack.task_queue, recipient), timedelta(minutes=3))
 
 
 async def _after(stack: Stack, workflow_id: str, wait: timedelta) -> WorkflowHistory:
@@ -487,6 +527,7 @@ async def _has_kind(stack: Stack, incident_id: str, kind: EventKind) -> bool:
 PLAYBOOKS: dict[str, Callable[[Path], Path]] = {
     "handoffs_announced": scheduled_playbooks,
     "partner_engaged_late_and_answered": partner_playbooks,
+    "pager_steps_until_acknowledged": rules_playbooks,
 }
 
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
@@ -507,6 +548,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "drill_unanswered": drill_unanswered,
     "handoffs_announced": handoffs_announced,
     "partner_engaged_late_and_answered": partner_engaged_late_and_answered,
+    "pager_steps_until_acknowledged": pager_steps_until_acknowledged,
 }
 
 
