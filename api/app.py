@@ -28,6 +28,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
 from api.openapi import install as install_openapi
 from api.routes import (
+    ack,
     alerts,
     docs,
     drills,
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(oncall.router)
     app.include_router(oncall.feed_router)
     app.include_router(status.router)
+    app.include_router(ack.router)
     app.include_router(statuspage.router)
     app.include_router(alerts.router)
     app.include_router(slack.router)

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from adapters.acklinks import AckLinks
 from adapters.email import SmtpConfig, SmtpMailer
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import REGISTRY, SlackApi
@@ -134,7 +135,10 @@ async def test_each_step_goes_at_its_time_and_none_after_the_acknowledgement(
         await paging.env.sleep(timedelta(minutes=1, seconds=5))
         mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
         assert mail.subject == f"[tocsin] Level A {incident_id}: Checkout failing"
-        assert "/ack/" in mail.link("http://tocsin.test/ack/")
+        # The link the API checks: signed for this incident and this person.
+        assert mail.link("/ack/") == AckLinks(ACK_SECRET, "http://tocsin.test").link(
+            incident_id, ADA
+        )
         acked = await paging.service.acknowledge(incident_id, Actor(name=ADA))
         assert acked.status is Status.ACKNOWLEDGED
 
