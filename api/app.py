@@ -33,6 +33,7 @@ from api.routes import (
     docs,
     drills,
     health,
+    heartbeats,
     incidents,
     maintenances,
     metrics,
@@ -114,7 +115,9 @@ def create_app(
         hints={alerts.WEBHOOK_PATH: alerts.TOO_LARGE_HINT},
     )
     # Outermost: a request without a valid token learns nothing, not even a body limit.
-    app.add_middleware(Authentication, exempt=(alerts.WEBHOOK_PATH,))
+    app.add_middleware(
+        Authentication, exempt=(alerts.WEBHOOK_PATH,), exempt_prefix=heartbeats.BEAT_PREFIX
+    )
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(incidents.router)
@@ -132,6 +135,7 @@ def create_app(
     app.include_router(ack.router)
     app.include_router(statuspage.router)
     app.include_router(alerts.router)
+    app.include_router(heartbeats.router)
     app.include_router(slack.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

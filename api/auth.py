@@ -41,15 +41,22 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Authentication:
-    def __init__(self, app: App, *, exempt: tuple[str, ...]) -> None:
+    def __init__(self, app: App, *, exempt: tuple[str, ...], exempt_prefix: str = "") -> None:
         self._app = app
         self._exempt = exempt
+        # Beats of heartbeat monitors: checked against the intake token by their route.
+        self._exempt_prefix = exempt_prefix
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(API_PREFIX) or path in self._exempt or _is_feed(path):
+        if (
+            not path.startswith(API_PREFIX)
+            or path in self._exempt
+            or _is_feed(path)
+            or (self._exempt_prefix and path.startswith(self._exempt_prefix))
+        ):
             await self._app(scope, receive, send)
             return
         app = scope["app"]

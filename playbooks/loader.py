@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.drills import Scenario
+from domain.heartbeats import Heartbeats
 from domain.models import Function, Level, Tier
 from domain.oncall import Schedules, shifts
 from domain.playbook import (
@@ -31,6 +32,7 @@ ROSTER_FILE = "roster.yaml"
 SLACK_FILE = "slack.yaml"
 ACCOUNTS_FILE = "accounts.yaml"
 SCHEDULES_FILE = "schedules.yaml"
+HEARTBEATS_FILE = "heartbeats.yaml"
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -169,6 +171,15 @@ def _check_push(base: Path, roster: Roster) -> list[str]:
     return problems
 
 
+def load_heartbeats(directory: Path | str | None = None) -> Heartbeats:
+    """The heartbeat monitors of ``heartbeats.yaml``; none when the file is absent."""
+    base = Path(directory) if directory is not None else DEFAULT_DIR
+    path = base / HEARTBEATS_FILE
+    if not path.is_file():
+        return Heartbeats()
+    return _validate(path, Heartbeats)
+
+
 def load_schedules(directory: Path | str | None = None) -> Schedules:
     """The schedules of ``schedules.yaml``; none when the file is absent."""
     base = Path(directory) if directory is not None else DEFAULT_DIR
@@ -260,7 +271,7 @@ def validate_directory(directory: Path | str | None = None) -> list[str]:
     base = Path(directory) if directory is not None else DEFAULT_DIR
     if not base.is_dir():
         return problems
-    for load in (load_accounts, load_scenarios):
+    for load in (load_accounts, load_scenarios, load_heartbeats):
         try:
             load(directory)
         except PlaybookError as exc:

@@ -87,3 +87,8 @@ def whatif_workflow_id(run_id: str) -> str:
 
 def handoff_workflow_id(schedule: str) -> str:
     return f"oncall-{schedule}"
+
+
+def heartbeat_workflow_id(name: str) -> str:
+    """One workflow per heartbeat monitor: a beat signals it, starting it if need be."""
+    return f"heartbeat-{name}"

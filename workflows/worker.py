@@ -31,7 +31,12 @@ from alerts.catalog import Catalog, load_catalog
 from domain.notify import DirectMessenger, Notifier
 from domain.playbook import KeyAccounts, PlaybookSet
 from domain.whatif import Replay
-from playbooks.loader import load_accounts, load_playbooks, load_slack_channels
+from playbooks.loader import (
+    load_accounts,
+    load_heartbeats,
+    load_playbooks,
+    load_slack_channels,
+)
 from playbooks.roster import RosterSource
 from playbooks.templates import Templates, load_templates
 from workflows.announcements.activities import AnnouncementActivities
@@ -41,6 +46,9 @@ from workflows.connect import connect_with_retry
 from workflows.drills.activities import DrillActivities
 from workflows.drills.workflow import DrillWorkflow
 from workflows.fanout import Fanout
+from workflows.heartbeats.activities import HeartbeatActivities
+from workflows.heartbeats.client import start_monitors
+from workflows.heartbeats.workflow import HeartbeatWorkflow
 from workflows.incident.activities import IncidentActivities
 from workflows.incident.client import IncidentService
 from workflows.incident.workflow import IncidentWorkflow
@@ -61,6 +69,7 @@ log = logging.getLogger(__name__)
 # One package each under workflows/: a workflow, its activities, client and models.
 PROCESSES = (
     "incident", "pager", "statements", "announcements", "reviews", "drills", "whatif", "oncall",
+    "heartbeats",
 )  # fmt: skip
 
 # The workflow module itself is re-imported in the sandbox for every run, so the sandbox
@@ -152,6 +161,7 @@ def build_worker(
     announcements = AnnouncementActivities(store, outbound.mailer, fanout, intake)
     messenger = notifier if isinstance(notifier, DirectMessenger) else None
     oncall = OnCallActivities(store, messenger, roster)
+    heartbeats = HeartbeatActivities(store, intake)
     workflows: list[type] = [
         IncidentWorkflow,
         PagerWorkflow,
@@ -161,6 +171,7 @@ def build_worker(
         ReviewWorkflow,
         ActionItemWorkflow,
         HandoffWorkflow,
+        HeartbeatWorkflow,
     ]
     extra_activities: list[Callable[..., Any]] = []
     if intake is not None and outbound.playbooks is not None:
@@ -201,6 +212,7 @@ def build_worker(
             reviews.follow_review,
             reviews.current_action,
             reviews.follow_action,
+            heartbeats.raise_alarm,
             *extra_activities,
         ],
         workflow_runner=sandbox_runner(),
@@ -269,6 +281,7 @@ async def run_worker(
     log.info("worker polling task queue %s on %s", config.task_queue, config.temporal_address)
     try:
         async with worker:
+            await start_monitors(client, config.task_queue, load_heartbeats(config.playbooks_dir))
             watcher = asyncio.create_task(watch_schedules(client, config.task_queue, roster, stop))
             await stop.wait()
             await watcher

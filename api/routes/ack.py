@@ -14,7 +14,6 @@ from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from adapters.acklinks import AckClaim, AckLinks
-from adapters.clock import utcnow
 from api.deps import ConfigDep, RuntimeDep
 from api.routes.status import templates
 from domain.errors import IncidentConflict
@@ -118,7 +117,6 @@ async def ack_page(
 async def ack_press(
     request: Request, runtime: RuntimeDep, config: ConfigDep, token: Token
 ) -> Response:
-    pressed = utcnow()
     checked = await _checked(request, runtime, config, token)
     if isinstance(checked, Response):
         return checked
@@ -126,11 +124,13 @@ async def ack_press(
     person = runtime.people.current().person(claim.person)
     by = Actor(name=claim.person, slack_user_id=person.slack_user_id if person else None)
     try:
-        acked = await runtime.service.acknowledge(incident.id, by, acted_at=pressed)
+        # Stamped with the press by the service's clock (the API's), as a Slack button is.
+        acked = await runtime.service.acknowledge(incident.id, by)
     except IncidentConflict as exc:
         said = str(exc)
         return _page(request, config, incident.title, said[:1].upper() + said[1:] + ".")
+    when = f"{acked.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
     return _page(
         request, config, "Acknowledged", f"{acked.title}: {_summary(acked)}",
-        f"Acknowledged by {acked.acknowledged_by} at {pressed:%Y-%m-%d %H:%M:%S} UTC.",
+        f"Acknowledged by {acked.acknowledged_by} at {when}.",
     )  # fmt: skip

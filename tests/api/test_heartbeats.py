@@ -1,0 +1,175 @@
+"""Heartbeat monitors through the API and the worker: a missed beat opens an incident as an
+alert group would, the next beat clears it; a monitor that never beat alarms too; a monitor
+of a component under maintenance stays quiet; unknown monitors and wrong tokens are refused."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.clock import utcnow
+from api.config import ApiConfig
+from domain.models import EventKind, Incident, Source
+from domain.statements import Maintenance, MaintenanceStatus
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_heartbeats
+from testkit.waiting import eventually
+from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN
+from tests.api.conftest import AUTH, TrackedService, api_config, build_app, http_client
+from tests.conftest import Stack, open_stack
+from workflows.heartbeats.client import start_monitors
+
+MONITORS = """\
+monitors:
+  - {name: watchdog, interval: 5m, grace: 2m, level: B, type: service_outage}
+  - {name: nightly-export, interval: 1h, grace: 10m, level: C, type: service_outage,
+     service: checkout}
+"""
+WATCHDOG = Path(__file__).parents[1] / "fixtures" / "alertmanager" / "watchdog.json"
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Path:
+    target = tmp_path / "playbooks"
+    shutil.copytree(DEFAULT_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (target / "heartbeats.yaml").write_text(MONITORS, encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+async def stack(
+    ts_env: WorkflowEnvironment, tmp_path: Path, directory: Path
+) -> AsyncIterator[Stack]:
+    async for opened in open_stack(ts_env, tmp_path, directory):
+        yield opened
+
+
+@pytest.fixture
+def config(tmp_path: Path, stack: Stack, directory: Path) -> ApiConfig:
+    return api_config(
+        tmp_path,
+        intake_token=SecretStr(INTAKE_TOKEN),
+        task_queue=stack.task_queue,
+        playbooks_dir=directory,
+    )
+
+
+@pytest.fixture
+def app(config: ApiConfig, stack: Stack, service: TrackedService) -> FastAPI:
+    return build_app(config, stack.store, service)
+
+
+@pytest.fixture
+async def beats(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app, INTAKE_AUTH) as http:
+        yield http
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app, AUTH) as http:
+        yield http
+
+
+async def _monitor(api: httpx.AsyncClient, name: str) -> dict[str, Any]:
+    answer = await api.get("/api/v1/heartbeats")
+    assert answer.status_code == 200
+    return next(item for item in answer.json()["items"] if item["name"] == name)
+
+
+async def _heartbeat_incidents(stack: Stack) -> list[Incident]:
+    incidents = await stack.store.list_incidents()
+    return [i for i in incidents if i.source is Source.ALERTMANAGER]
+
+
+async def test_a_missed_beat_opens_an_incident_and_the_next_beat_clears_it(
+    stack: Stack, beats: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    # Alertmanager's Watchdog webhook as the body: taken, and not looked at.
+    first = await beats.post("/api/v1/heartbeats/watchdog", content=WATCHDOG.read_bytes())
+    assert first.status_code == 202
+    assert first.json()["status"] == "up"
+    await eventually(lambda: _status_is(api, "watchdog", "up"))
+
+    await stack.env.sleep(timedelta(minutes=5, seconds=10))
+    assert (await _monitor(api, "watchdog"))["status"] == "late"
+    assert await _heartbeat_incidents(stack) == []
+
+    await stack.env.sleep(timedelta(minutes=2))
+    [incident] = await eventually(lambda: _heartbeat_incidents(stack))
+    assert incident.title == "No heartbeat from watchdog since " + incident.title.split("since ")[1]
+    assert incident.level.value == "B"
+    down = await eventually(lambda: _status_is(api, "watchdog", "down"))
+    assert down["incident_id"] == incident.id
+
+    again = await beats.post("/api/v1/heartbeats/watchdog")  # an empty body beats too
+    assert again.status_code == 202
+
+    async def cleared() -> bool:
+        kinds = {e.kind for e in await stack.store.timeline(incident.id)}
+        return bool({EventKind.ALERTS_CLEARED, EventKind.ALERTS_RESOLVED} & kinds)
+
+    await eventually(cleared)
+    await eventually(lambda: _status_is(api, "watchdog", "up"))
+
+
+async def test_a_monitor_that_never_beats_alarms_too(
+    stack: Stack, api: httpx.AsyncClient, directory: Path
+) -> None:
+    await start_monitors(stack.client, stack.task_queue, load_heartbeats(directory))
+    await eventually(lambda: _status_is(api, "watchdog", "new"))
+    await stack.env.sleep(timedelta(minutes=7, seconds=10))
+    [incident] = await eventually(lambda: _heartbeat_incidents(stack))
+    assert incident.title == "No heartbeat from watchdog since it was configured"
+    await eventually(lambda: _status_is(api, "watchdog", "down"))
+
+
+async def test_a_monitor_of_a_component_under_maintenance_stays_quiet(
+    stack: Stack, beats: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    now = utcnow()
+    await stack.store.statements.save_maintenance(
+        Maintenance(
+            id="mnt_export",
+            title="Checkout database upgrade",
+            body="",
+            components=["checkout"],
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=3),
+            status=MaintenanceStatus.IN_PROGRESS,
+            created_by="Alice",
+            created_at=now,
+        )
+    )
+    assert (await beats.post("/api/v1/heartbeats/nightly-export")).status_code == 202
+    await stack.env.sleep(timedelta(hours=1, minutes=11))
+    await eventually(lambda: _status_is(api, "nightly-export", "down"))
+    assert await _heartbeat_incidents(stack) == []
+
+
+async def test_unknown_monitor_is_404_and_a_wrong_token_401(
+    beats: httpx.AsyncClient, app: FastAPI
+) -> None:
+    unknown = await beats.post("/api/v1/heartbeats/nosuch")
+    assert unknown.status_code == 404
+    assert "nosuch" in unknown.json()["detail"]
+    async with http_client(app, {"Authorization": "Bearer wrong"}) as wrong:
+        refused = await wrong.post("/api/v1/heartbeats/watchdog")
+        assert refused.status_code == 401
+        assert (await wrong.get("/api/v1/heartbeats")).status_code == 401
+    # The intake token beats, and opens nothing else.
+    assert (await beats.get("/api/v1/heartbeats")).status_code == 401
+
+
+async def _status_is(api: httpx.AsyncClient, name: str, status: str) -> dict[str, Any] | None:
+    monitor = await _monitor(api, name)
+    return monitor if monitor["status"] == status else None

@@ -1,0 +1,1 @@
+"""Heartbeat monitors: one durable process per monitor (ADR 0025)."""
