@@ -4,6 +4,7 @@ of a component under maintenance stays quiet; unknown monitors and wrong tokens 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -12,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from adapters.clock import utcnow
 from api.config import ApiConfig
@@ -24,8 +27,16 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_heartbeats
 from testkit.waiting import eventually
 from tests.alert_payloads import INTAKE_AUTH, INTAKE_TOKEN
-from tests.api.conftest import AUTH, TrackedService, api_config, build_app, http_client
+from tests.api.conftest import (
+    AUTH,
+    TOKEN,
+    TrackedService,
+    api_config,
+    build_app,
+    http_client,
+)
 from tests.conftest import Stack, open_stack
+from tocsin.cli import app as app_cli
 from workflows.heartbeats.client import start_monitors
 
 MONITORS = """\
@@ -173,3 +184,34 @@ async def test_unknown_monitor_is_404_and_a_wrong_token_401(
 async def _status_is(api: httpx.AsyncClient, name: str, status: str) -> dict[str, Any] | None:
     monitor = await _monitor(api, name)
     return monitor if monitor["status"] == status else None
+
+
+@pytest.fixture
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started or task.done())
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_tocsin_heartbeats_shows_each_monitor(served: str, beats: httpx.AsyncClient) -> None:
+    assert (await beats.post("/api/v1/heartbeats/watchdog")).status_code == 202
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, app_cli, ["--api-url", served, "--token", TOKEN, "heartbeats"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == [
+        "MONITOR", "STATUS", "LAST", "BEAT", "(UTC)", "DUE", "(UTC)", "EVERY", "INCIDENT",
+    ]  # fmt: skip
+    assert lines[1].split()[:2] == ["watchdog", "up"]
+    assert "5m + 2m" in lines[1]
+    assert lines[2].split()[:3] == ["nightly-export", "new", "never"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 # Each module registers its commands on the one app.
 from tocsin.cli import (
     drills,
+    heartbeats,
     incidents,
     maintenance,
     oncall,
@@ -20,6 +21,7 @@ from tocsin.cli.base import app
 __all__ = [
     "app",
     "drills",
+    "heartbeats",
     "incidents",
     "main",
     "maintenance",
