@@ -55,12 +55,20 @@ def alertmanager_config(text: str, api_url: str, token_file: Path) -> str:
     config: dict[str, Any] = yaml.safe_load(text)
     route = config["route"]
     route.update(group_wait=GROUP_WAIT, group_interval=GROUP_INTERVAL, repeat_interval="1h")
-    receiver = next(r for r in config["receivers"] if r["name"] == route["receiver"])
-    (webhook,) = receiver["webhook_configs"]
-    # Only the host and port change: the path and everything else are what users deploy.
-    shipped = urlsplit(webhook["url"])
-    webhook["url"] = urlunsplit(shipped._replace(netloc=urlsplit(api_url).netloc))
-    webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    shipped_host = urlsplit(
+        next(r for r in config["receivers"] if r["name"] == route["receiver"])["webhook_configs"][
+            0
+        ]["url"]
+    ).netloc
+    # Every receiver that reaches tocsin (the intake, the watchdog's heartbeat): only the host
+    # and port change, the path and everything else are what users deploy.
+    for receiver in config["receivers"]:
+        for webhook in receiver.get("webhook_configs", []):
+            shipped = urlsplit(webhook["url"])
+            if shipped.netloc != shipped_host:
+                continue
+            webhook["url"] = urlunsplit(shipped._replace(netloc=urlsplit(api_url).netloc))
+            webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
     return yaml.safe_dump(config, sort_keys=False)
 
 

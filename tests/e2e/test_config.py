@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from alerts.catalog import load_catalog
+from domain.durations import parse_duration
+from playbooks.loader import load_heartbeats
 from tests.e2e.harness import (
     ALERTMANAGER_CONFIG,
     REPO,
@@ -106,7 +108,20 @@ def test_tocsins_alerts_about_itself_never_reach_tocsin() -> None:
         assert _receiver(labels) == "operators", rule["alert"]
     for rule in _alerts(RULES):
         labels = {"alertname": rule["alert"], **rule.get("labels", {})}
-        assert _receiver(labels) == "tocsin", rule["alert"]
+        expected = "tocsin-watchdog" if rule["alert"] == "Watchdog" else "tocsin"
+        assert _receiver(labels) == expected, rule["alert"]
+
+
+def test_the_watchdog_beats_a_heartbeat_monitor_more_often_than_it_must() -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
+    route = next(r for r in config["route"]["routes"] if r["receiver"] == "tocsin-watchdog")
+    (webhook,) = next(r for r in config["receivers"] if r["name"] == "tocsin-watchdog")[
+        "webhook_configs"
+    ]
+    assert webhook["url"].endswith("/api/v1/heartbeats/watchdog")
+    monitor = load_heartbeats().get("watchdog")
+    assert monitor is not None
+    assert parse_duration(route["repeat_interval"]) < monitor.interval
 
 
 def test_the_slo_rules_hold_each_service_to_its_catalog_objective() -> None:
