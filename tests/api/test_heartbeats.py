@@ -5,15 +5,20 @@ of a component under maintenance stays quiet; unknown monitors and wrong tokens 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import shlex
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import apprise
 import httpx
 import pytest
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
@@ -21,7 +26,8 @@ from typer.testing import CliRunner
 
 from adapters.clock import utcnow
 from api.config import ApiConfig
-from domain.models import EventKind, Incident, Source
+from domain.heartbeats import Heartbeats
+from domain.models import EventKind, Incident, Person, Source
 from domain.statements import Maintenance, MaintenanceStatus
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_heartbeats
@@ -36,6 +42,7 @@ from tests.api.conftest import (
     http_client,
 )
 from tests.conftest import Stack, open_stack
+from tests.readme import commands, section
 from tocsin.cli import app as app_cli
 from workflows.heartbeats.client import start_monitors
 
@@ -46,6 +53,7 @@ monitors:
      service: checkout}
 """
 WATCHDOG = Path(__file__).parents[1] / "fixtures" / "alertmanager" / "watchdog.json"
+ALERTMANAGER = Path(__file__).parents[2] / "alerts" / "alertmanager" / "alertmanager.yml"
 
 
 @pytest.fixture
@@ -215,3 +223,46 @@ async def test_tocsin_heartbeats_shows_each_monitor(served: str, beats: httpx.As
     assert lines[1].split()[:2] == ["watchdog", "up"]
     assert "5m + 2m" in lines[1]
     assert lines[2].split()[:3] == ["nightly-export", "new", "never"]
+
+
+def _readme_blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", section("Paging"), flags=re.DOTALL)
+
+
+def test_the_readme_paging_examples_are_the_shipped_ones() -> None:
+    people, monitors, route = (yaml.safe_load(b) for b in _readme_blocks("yaml"))
+    [ada] = [Person.model_validate(p) for p in people["people"]]
+    [push] = [step.url for step in ada.rules() if step.url is not None]
+    assert apprise.Apprise.instantiate(push.get_secret_value()) is not None
+    assert Heartbeats.model_validate(monitors) == load_heartbeats()
+    shipped = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8"))
+    assert route["route"]["routes"][0] in shipped["route"]["routes"]
+    assert route["receivers"][0] in shipped["receivers"]
+
+
+async def test_every_paging_command_of_the_readme_runs(
+    served: str, beats: httpx.AsyncClient, directory: Path
+) -> None:
+    people = yaml.safe_load(_readme_blocks("yaml")[0])["people"]
+    roster = directory / "roster.yaml"
+    ada = "      - {name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com}"
+    text = roster.read_text(encoding="utf-8")
+    assert ada in text
+    roster.write_text(text.replace(ada, "      - " + json.dumps(people[0])), encoding="utf-8")
+    assert (await beats.post("/api/v1/heartbeats/watchdog")).status_code == 202
+    runner = CliRunner()
+    outputs = []
+    for line in commands("Paging"):
+        args = [str(directory) if a == "playbooks/" else a for a in shlex.split(line)[1:]]
+        result = await asyncio.to_thread(
+            runner.invoke, app_cli, ["--api-url", served, "--token", TOKEN, *args]
+        )
+        assert result.exit_code == 0, f"{line}\n{result.output}"
+        outputs.append(result.output)
+    validated, listed = outputs
+    assert (
+        "Ada Okafor is paged by: slack at once; email after 5m; "
+        "apprise ntfys://<redacted> after 10m"
+    ) in validated
+    assert "secrettoken" not in validated
+    assert listed.splitlines()[1].split()[:2] == ["watchdog", "up"]
