@@ -14,7 +14,7 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
+from domain.heartbeats import Monitor
 from domain.models import (
     Actor,
     Declaration,
@@ -48,9 +49,11 @@ from tests.conftest import Stack, open_stack
 from tocsin.binaries import temporal_test_server
 from workflows.announcements.client import AnnouncementService
 from workflows.drills.client import DrillService, manual_workflow_id
+from workflows.heartbeats.client import beat
 from workflows.ids import (
     action_workflow_id,
     handoff_workflow_id,
+    heartbeat_workflow_id,
     maintenance_workflow_id,
     pager_workflow_id,
     review_workflow_id,
@@ -219,6 +222,29 @@ async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
     await eventually(emailed)
     await stack.service.acknowledge(incident.id, Actor(name=ada.name))
     return await _after(stack, pager_workflow_id(stack.task_queue, recipient), timedelta(minutes=3))
+
+
+async def heartbeat_missed_and_resumed(stack: Stack) -> WorkflowHistory:
+    """A beat, a missed one (late, then the alarm opens an incident), and the beat that clears
+    it. The monitor's workflow runs on: its history so far is what is kept."""
+    monitor = Monitor(name="watchdog", interval=timedelta(minutes=5), grace=timedelta(minutes=2))
+    await beat(stack.client, stack.task_queue, monitor, datetime.now(UTC))
+    await stack.env.sleep(timedelta(minutes=7, seconds=10))
+
+    async def opened() -> bool:
+        return bool(await stack.store.list_incidents())
+
+    await eventually(opened)
+    await beat(stack.client, stack.task_queue, monitor, datetime.now(UTC))
+    [incident] = await stack.store.list_incidents()
+
+    async def cleared() -> bool:
+        kinds = {e.kind for e in await stack.store.timeline(incident.id)}
+        return bool({EventKind.ALERTS_CLEARED, EventKind.ALERTS_RESOLVED} & kinds)
+
+    await eventually(cleared)
+    handle = stack.client.get_workflow_handle(heartbeat_workflow_id(monitor.name))
+    return await handle.fetch_history()
 
 
 async def _after(stack: Stack, workflow_id: str, wait: timedelta) -> WorkflowHistory:
@@ -549,6 +575,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "handoffs_announced": handoffs_announced,
     "partner_engaged_late_and_answered": partner_engaged_late_and_answered,
     "pager_steps_until_acknowledged": pager_steps_until_acknowledged,
+    "heartbeat_missed_and_resumed": heartbeat_missed_and_resumed,
 }
 
 

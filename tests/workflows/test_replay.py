@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
 from workflows.drills.models import DrillInput
 from workflows.drills.workflow import DrillWorkflow
+from workflows.heartbeats.workflow import HeartbeatWorkflow
 from workflows.incident.workflow import IncidentWorkflow
 from workflows.oncall.workflow import HandoffWorkflow
 from workflows.pager.workflow import PagerWorkflow
@@ -38,6 +39,7 @@ def replayer() -> Replayer:
             ActionItemWorkflow,
             DrillWorkflow,
             HandoffWorkflow,
+            HeartbeatWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=sandbox_runner(),
