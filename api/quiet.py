@@ -3,8 +3,8 @@ component under maintenance goes to that window's workflow instead of the intake
 paged and no incident opens; the window keeps the group's latest notification and hands it to
 the intake when it ends, so a group still firing then opens its incident and pages as usual.
 
-Heartbeat monitors (not built yet) are to ask ``window_over`` the same question of their
-service before they open anything."""
+Heartbeat monitors ask the same question (``domain.maintenance.quieting``) of their service
+in their alarm's activity (``workflows.heartbeats.activities``) before they open anything."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def quieting(
     """The window on now that covers every service of an alert group, if any.
 
     A group with an alert that names no service is never quieted: nobody planned for it.
-    Heartbeat monitors (not built yet) are to ask this same question of their service."""
+    Heartbeat monitors ask this same question of their service before they raise an alarm."""
     if not services or None in services:
         return None
     for m in maintenances:

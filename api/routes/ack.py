@@ -26,6 +26,7 @@ _ANSWERS: dict[int | str, dict[str, str]] = {
     403: {"description": "a tampered token, or one this deployment never signed"},
     404: {"description": "acknowledge links are off, or the incident is unknown"},
     410: {"description": "the incident is resolved: the link has expired"},
+    503: {"description": "the workflow engine is unavailable; see Retry-After"},
 }
 
 

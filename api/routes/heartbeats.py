@@ -58,6 +58,13 @@ def _out(monitor: Monitor, state: BeatState | None, incident_id: str | None) -> 
     summary="A beat: any body (or none, or an Alertmanager webhook), with the intake token",
     dependencies=[IntakeAuthenticated],
     responses={404: {"description": "no such monitor in heartbeats.yaml"}},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "description": "anything (an Alertmanager webhook, a job's output): not read",
+            "content": {"*/*": {"schema": {}}},
+        }
+    },
 )
 async def heartbeat(
     request: Request, name: Name, runtime: RuntimeDep, config: ConfigDep

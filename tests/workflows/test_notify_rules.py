@@ -232,3 +232,41 @@ def _fallbacks() -> float:
         "tocsin_page_fallbacks_total", {"channel": "slack", "to": "email"}
     )
     return value or 0.0
+
+
+async def test_smtp_refusing_moves_the_page_to_push_at_once(
+    paging: Paging, smtp: SmtpServer, push: PushReceiver
+) -> None:
+    with_rules(
+        paging.directory,
+        f"[{{channel: email}}, {{channel: apprise, after: 10m, url: '{push.url()}'}}]",
+        slack=False,
+    )
+    smtp.inbox.refusing = "550 5.1.1 mailbox unavailable"
+    async with paging.worker():
+        incident_id = await _declare(paging)
+        [pushed] = await eventually(lambda: push.pushes)
+        assert incident_id in pushed["title"]
+    assert smtp.inbox.refused >= 1
+    timeline = [e.text for e in await paging.store.timeline(incident_id)]
+    assert f"email page to {ADA} failed (smtp_550); falling back to apprise at once" in timeline
+
+
+async def test_a_push_service_failing_moves_the_page_to_email_at_once(
+    paging: Paging, smtp: SmtpServer, push: PushReceiver
+) -> None:
+    with_rules(
+        paging.directory,
+        f"[{{channel: apprise, url: '{push.url()}'}}, {{channel: email, after: 10m}}]",
+        slack=False,
+    )
+    push.failing = 503
+    async with paging.worker():
+        incident_id = await _declare(paging)
+        mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
+        assert incident_id in mail.subject
+    assert push.refused >= 1
+    timeline = [e.text for e in await paging.store.timeline(incident_id)]
+    assert (
+        f"apprise page to {ADA} failed (apprise_failed); falling back to email at once" in timeline
+    )
