@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from adapters.acklinks import AckClaim, AckLinks
 from domain.models import (
     Channel,
     EventKind,
@@ -32,6 +34,7 @@ from domain.rules.notify_rules import StepPlan
 from playbooks.base import DEFAULT_DIR, PlaybookError
 from playbooks.loader import load_roster
 from tocsin.cli import app
+from tocsin.settings import Settings
 
 SECRET = "tk_0d8a6c5b4f3e2d1c"
 ADA_LINE = "      - {name: Ada Okafor, slack_user_id: U0TECH001, email: ada@example.com}"
@@ -193,3 +196,23 @@ def test_an_engagement_takes_only_the_steps_due_at_once() -> None:
     state, [slack] = notify_rules.fire(state, T0)
     state, _ = notify_rules.sent(state, slack, T0, failed=False)
     assert notify_rules.idle(state, T0)
+
+
+def test_the_worker_signs_ack_links_the_api_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("TOCSIN_ACK_SECRET", raising=False)
+    token = SecretStr("an-api-token-0123456789")
+    settings = Settings(api_token=token)
+    worker, api = settings.worker_config().ack_secret, settings.api_config().ack_secret
+    assert worker is not None
+    assert api is not None
+    assert worker.get_secret_value() != token.get_secret_value()
+    link = AckLinks(worker, "https://tocsin.example.com").link("20261205-abc123", "Ada Okafor")
+    assert link.startswith("https://tocsin.example.com/ack/")
+    claim = AckLinks(api, "https://tocsin.example.com").read(link.rsplit("/", 1)[1])
+    assert claim == AckClaim(incident_id="20261205-abc123", person="Ada Okafor")
+    own = Settings(api_token=token, ack_secret=SecretStr("own-ack-secret")).resolved_ack_secret()
+    assert own is not None
+    assert own.get_secret_value() == "own-ack-secret"
