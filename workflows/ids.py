@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 
 from domain.ids import ID_ALPHABET
-from domain.models import Recipient
+from domain.models import Person, Recipient
 
 # An incident opened by Alertmanager is named after the start of its workflow and its alert
 # group, so the workflow that owns it can be found from the id alone.
@@ -35,7 +35,11 @@ def alert_incident_id(group_id: str, started: datetime) -> str:
 
 def pager_workflow_id(task_queue: str, recipient: Recipient) -> str:
     """One pager per person (and per deployment: each task queue has its own workers)."""
-    who = f"{recipient.person.name}\n{recipient.person.slack_user_id or ''}"
+    return person_pager_id(task_queue, recipient.person)
+
+
+def person_pager_id(task_queue: str, person: Person) -> str:
+    who = f"{person.name}\n{person.slack_user_id or ''}"
     digest = hashlib.sha256(who.encode()).hexdigest()[:12]
     return f"pager-{task_queue}-{digest}"
 

@@ -184,6 +184,20 @@ def sent(
     return s, stranded
 
 
+def stop(state: RulesState, incident_ids: Sequence[str]) -> RulesState:
+    """Pages of incidents no longer waiting for an acknowledgement take no further step;
+    those that ask for none (an engagement) go on."""
+    s = _copy(state)
+
+    def going(step: Step) -> bool:
+        return step.page.incident.id not in incident_ids or not HANDLING[step.page.kind].asks_ack
+
+    s.waiting = [w for w in s.waiting if going(w)]
+    for held in s.channels.values():
+        held.held = [h for h in held.held if going(h) or h.index == 0]
+    return s
+
+
 def next_due(state: RulesState) -> datetime | None:
     """When ``fire`` has something to do."""
     moments = [w.due for w in state.waiting]

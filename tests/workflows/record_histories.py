@@ -199,7 +199,7 @@ def rules_playbooks(target: Path) -> Path:
 
 
 async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
-    """Ada's rules: Slack at once, e-mail at 2m, then the acknowledgement stops the third."""
+    """Ada's rules: Slack at once, e-mail at 2m; the acknowledgement drops the third step."""
     incident = await stack.service.declare(
         Declaration(
             title="Checkout failing",

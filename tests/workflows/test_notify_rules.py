@@ -21,7 +21,7 @@ from adapters.email import SmtpConfig, SmtpMailer
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import REGISTRY, SlackApi
 from adapters.slack.notifier import SlackNotifier
-from domain.models import Actor, Declaration, EventKind, IncidentType, Level, Status
+from domain.models import Actor, Declaration, EventKind, IncidentType, Level, Person, Status
 from domain.notify import Notifier
 from domain.playbook import SlackChannels
 from playbooks.loader import load_playbooks
@@ -32,6 +32,7 @@ from testkit.playbooks import playbook_dir
 from testkit.push import PushReceiver, push_receiver
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, outbound
+from workflows.ids import person_pager_id
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
@@ -147,8 +148,25 @@ async def test_each_step_goes_at_its_time_and_none_after_the_acknowledgement(
             return stored is not None and stored.status is Status.ACKNOWLEDGED
 
         await eventually(acknowledged_on_record)
-        await paging.env.sleep(timedelta(minutes=3))
-        await asyncio.sleep(1)
+        # The acknowledgement stops the pager's third step rather than letting it fire: the
+        # pager ends once its open windows close, having scheduled two steps only.
+        pager = paging.env.client.get_workflow_handle(
+            person_pager_id(paging.task_queue, Person(name=ADA, slack_user_id="U0TECH001"))
+        )
+        await paging.env.sleep(timedelta(minutes=1, seconds=5))  # its windows, not step 3's 4m
+
+        async def ended() -> bool:
+            return (await pager.describe()).close_time is not None
+
+        await eventually(ended)
+        history = await pager.fetch_history()
+        steps = [
+            e
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "deliver_page_step"
+        ]
+        assert len(steps) == 2
         assert push.pushes == []
         timeline = await paging.store.timeline(incident_id)
         assert f"{ADA} paged by email (step 2 of their rules)" in [e.text for e in timeline]

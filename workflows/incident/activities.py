@@ -107,6 +107,8 @@ class IncidentActivities:
                 result.reached.append(
                     Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
                 )
+        if {EventKind.ACKNOWLEDGED, EventKind.RESOLVED} & {e.kind for e in input.events}:
+            await self._stop_pages(incident)
         if input.customers is not None:
             await self._followers.customers(incident, input.customers)
         declared = [e for e in input.events if e.kind is EventKind.DECLARED]
@@ -122,6 +124,12 @@ class IncidentActivities:
                 incident, [(r.kind, r.at, r.recipients) for r in result.reached]
             )
         return result
+
+    async def _stop_pages(self, incident: Incident) -> None:
+        """The people this incident reached: their pagers drop its later steps now."""
+        roster = self._roster.current()
+        people = [roster.person(p.name) for p in incident.paged]
+        await self._followers.acknowledged(incident, [p for p in people if p is not None])
 
     async def _say_who_chose(
         self,

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
-from domain.models import Incident, Level, Recipient
+from domain.models import Incident, Level, Person, Recipient
 from domain.notify import Notification
 from domain.playbook import CustomerPolicy, PlaybookSet
 from workflows.drills.client import tell_drill
-from workflows.pager.client import hand_to_pager
+from workflows.pager.client import hand_to_pager, stop_pages
 from workflows.reviews.client import open_review
 from workflows.statements.client import tell_statements
 
@@ -33,6 +33,9 @@ class Followers:
 
     async def page(self, page: Notification, recipient: Recipient, window: timedelta) -> None:
         await hand_to_pager(self._client, self._task_queue, page, recipient, window)
+
+    async def acknowledged(self, incident: Incident, people: list[Person]) -> None:
+        await stop_pages(self._client, self._task_queue, incident.id, people)
 
     async def customers(self, incident: Incident, policies: dict[Level, CustomerPolicy]) -> None:
         await tell_statements(self._client, self._task_queue, incident, policies)

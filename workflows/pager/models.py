@@ -50,3 +50,9 @@ class DeliverStepResult(BaseModel):
     failure: str | None = Field(default=None, description="why the channel did not take it")
     # Pages acknowledged (or over) before this step went: they go no further.
     stopped: list[str] = Field(default_factory=list)
+
+
+class StopIn(BaseModel):
+    """The incident no longer waits for an acknowledgement: its pages take no further step."""
+
+    incident_id: str

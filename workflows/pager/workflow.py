@@ -29,7 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows import retry
     from workflows.ids import workflow_id
     from workflows.pager.activities import PagerActivities
-    from workflows.pager.models import DeliverInput, DeliverStepInput, PageIn, PagerInput
+    from workflows.pager.models import (
+        DeliverInput,
+        DeliverStepInput,
+        PageIn,
+        PagerInput,
+        StopIn,
+    )
     from workflows.protocol import NOTIFICATION_FAILED
 
 NOTIFY_RULES = "notify-rules"
@@ -49,10 +55,17 @@ class PagerWorkflow:
         self._rules = input.resume_rules or notify_rules.RulesState()
         self._in_flight = 0
         self._moved = False
+        self._stopping: list[str] = []
 
     @workflow.signal
     def page(self, page: PageIn) -> None:
         self._inbox.append(page)
+
+    @workflow.signal
+    def stop(self, stop: StopIn) -> None:
+        """The incident was acknowledged: its pages' later steps are dropped (notification
+        rules only; a pager begun before them has no later steps)."""
+        self._stopping.append(stop.incident_id)
 
     @workflow.run
     async def run(self, input: PagerInput) -> None:
@@ -127,6 +140,9 @@ class PagerWorkflow:
     async def _run_rules(self, input: PagerInput) -> None:
         while True:
             self._take_pages()
+            if self._stopping:
+                stopping, self._stopping = self._stopping, []
+                self._rules = notify_rules.stop(self._rules, stopping)
             self._fire()
             now = workflow.now()
             if notify_rules.idle(self._rules, now) and self._in_flight == 0:
@@ -145,7 +161,8 @@ class PagerWorkflow:
             timeout = max(due - now, timedelta(0)) if due is not None else None
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._moved, timeout=timeout
+                    lambda: bool(self._inbox) or self._moved or bool(self._stopping),
+                    timeout=timeout,
                 )
 
     def _take_pages(self) -> None:
