@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +23,33 @@ from tests.api.conftest import declaration
 from tests.conftest import Stack, open_stack
 
 INCIDENTS = "/api/v1/incidents"
+# The partner's contacts in testkit/partners.py, by address.
+CONTACTS = {
+    "noc@cloudhost.example": "CloudHost NOC",
+    "duty@cloudhost.example": "CloudHost duty manager",
+}
 
 
 @pytest.fixture
 async def stack(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
     """The bundled playbooks with the ``cloudhost`` partner engaged by level A outages."""
     async for opened in open_stack(ts_env, tmp_path, partner_playbooks(tmp_path / "playbooks")):
+        opened.extra["outbox"] = tmp_path / "outbox"
         yield opened
 
 
 def _partner_pages(stack: Stack, incident_id: str) -> list[str]:
-    return [
+    """Who of the partner's contacts was paged for the incident: the NOC has only an e-mail
+    address, so its pages are e-mails (the outbox); the duty manager's go to Slack."""
+    outbox = stack.extra["outbox"]
+    assert isinstance(outbox, Path)
+    mails = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    emailed = [
+        CONTACTS[str(mail["To"])]
+        for mail in (message_from_bytes(path.read_bytes(), policy=default) for path in mails)
+        if str(mail["To"]) in CONTACTS and incident_id in str(mail["Subject"])
+    ]
+    slacked = [
         n.recipient.person.name
         for n in stack.notifier.sent
         if n.kind is NotificationKind.ENGAGE
@@ -39,6 +57,7 @@ def _partner_pages(stack: Stack, incident_id: str) -> list[str]:
         and n.recipient is not None
         and n.recipient.partner == "cloudhost"
     ]
+    return emailed + slacked
 
 
 async def _declare(client: httpx.AsyncClient, **overrides: Any) -> str:
