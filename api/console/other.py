@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from adapters.clock import utcnow
 from api.console.core import Console, ConsoleDep, FormDep, act, back, fields
 from api.routes import drills as drill_api
+from api.routes import heartbeats as heartbeats_api
 from api.routes import maintenances as maintenance_api
 from api.routes import oncall as oncall_api
 from api.routes import reports as report_api
@@ -133,8 +134,10 @@ async def oncall_page(console: ConsoleDep) -> HTMLResponse:
              "overrides": overrides.items}
         )  # fmt: skip
     maintenances = await maintenance_api.list_maintenances(runtime, status_=None)
+    monitors = await heartbeats_api.heartbeats(runtime, console.config)
     return console.page(
         "oncall.html",
+        heartbeats=monitors.items,
         holding=holding.items,
         schedules=schedules,
         maintenances=maintenances.items,

@@ -41,6 +41,7 @@ from tests.api.conftest import (
     build_app,
     http_client,
 )
+from tests.api.test_console import sign_in
 from tests.conftest import Stack, open_stack
 from tests.readme import commands, section
 from tocsin.cli import app as app_cli
@@ -111,7 +112,7 @@ async def _heartbeat_incidents(stack: Stack) -> list[Incident]:
 
 
 async def test_a_missed_beat_opens_an_incident_and_the_next_beat_clears_it(
-    stack: Stack, beats: httpx.AsyncClient, api: httpx.AsyncClient
+    stack: Stack, beats: httpx.AsyncClient, api: httpx.AsyncClient, app: FastAPI
 ) -> None:
     # Alertmanager's Watchdog webhook as the body: taken, and not looked at.
     first = await beats.post("/api/v1/heartbeats/watchdog", content=WATCHDOG.read_bytes())
@@ -129,6 +130,12 @@ async def test_a_missed_beat_opens_an_incident_and_the_next_beat_clears_it(
     assert incident.level.value == "B"
     down = await eventually(lambda: _status_is(api, "watchdog", "down"))
     assert down["incident_id"] == incident.id
+    # The lead console's on-call page shows the monitor down and links its incident.
+    async with http_client(app) as browser:
+        await sign_in(browser, TOKEN)
+        page = (await browser.get("/console/oncall")).text
+    assert '<tr class="beat-down"><td>watchdog</td><td>down</td>' in page
+    assert f'<a href="/console/incidents/{incident.id}">' in page
 
     again = await beats.post("/api/v1/heartbeats/watchdog")  # an empty body beats too
     assert again.status_code == 202
