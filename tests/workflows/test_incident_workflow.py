@@ -165,7 +165,8 @@ async def test_level_a_steps_page_the_next_tiers(stack: Stack) -> None:
         for n in stack.notifier.of_kind(NotificationKind.ESCALATION, incident.id)
         if n.recipient
     ]
-    assert paged == [
+    # Each person's pager sends on its own: the order across people is not the playbook's.
+    assert sorted(paged) == [
         ("Ben Lindqvist", "secondary"),
         ("Chen Wei", "manager"),
         ("Jo Mbeki", "primary"),
