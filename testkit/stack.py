@@ -47,6 +47,7 @@ class TocsinUp:
         api_port: int | None = None,
         temporal_port: int | None = None,
         name: str = "tocsin-up",
+        workers: int | None = 1,
     ) -> None:
         self.data_dir = data_dir or workdir / "data"
         self.playbooks = playbooks
@@ -54,6 +55,8 @@ class TocsinUp:
         self.api_port = api_port or free_port()
         self.temporal_port = temporal_port or free_temporal_port()
         self.output = workdir / f"{name}.out"
+        # One worker unless asked: the tests share a busy machine. None: the default (cores).
+        self.workers = workers
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -83,6 +86,7 @@ class TocsinUp:
                 *("--temporal-port", str(self.temporal_port)),
                 *("--data-dir", str(self.data_dir)),
                 *("--playbooks", str(self.playbooks)),
+                *(("--workers", str(self.workers)) if self.workers is not None else ()),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
@@ -119,6 +123,10 @@ class TocsinUp:
     def pids(self) -> dict[int, str]:
         """Every process under this run, with its command line."""
         return descendants(self.process.pid) if self.process is not None else {}
+
+    def pids_of(self, role: str) -> list[int]:
+        """Every process of ``role`` ("worker" or "api")."""
+        return sorted(pid for pid, cmd in self.pids().items() if f"tocsin.cli {role}" in cmd)
 
     def pid_of(self, role: str) -> int:
         """The worker's or the API's process id (``role`` is "worker" or "api")."""

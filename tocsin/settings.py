@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -104,6 +105,15 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(
         default=None, description="serve the worker's Slack metrics for Prometheus here"
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="worker processes `tocsin up` starts (default: the number of cores)",
+    )
+
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @field_validator("signup_per_address", "signup_per_client", "api_rate_limit")
     @classmethod

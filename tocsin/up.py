@@ -61,6 +61,7 @@ class Child:
     log: Path
     argv: list[str]
     stdout_to_terminal: bool = False
+    env: dict[str, str] | None = None
     # When it died before, for the restart budget.
     deaths: list[float] = field(default_factory=list)
 
@@ -145,15 +146,26 @@ class Stack:
         return env
 
     async def _spawn(
-        self, name: str, argv: list[str], log: Path, *, stdout_to_terminal: bool = False
+        self,
+        name: str,
+        argv: list[str],
+        log: Path,
+        *,
+        stdout_to_terminal: bool = False,
+        env: dict[str, str] | None = None,
     ) -> Child:
-        child = Child(name, await self._exec(argv, log, stdout_to_terminal), log, argv)
+        child = Child(name, await self._exec(argv, log, stdout_to_terminal, env), log, argv)
         child.stdout_to_terminal = stdout_to_terminal
+        child.env = env
         self.children.append(child)
         return child
 
     async def _exec(
-        self, argv: list[str], log: Path, stdout_to_terminal: bool
+        self,
+        argv: list[str],
+        log: Path,
+        stdout_to_terminal: bool,
+        env: dict[str, str] | None = None,
     ) -> asyncio.subprocess.Process:
         with log.open("a", encoding="utf-8") as log_file:
             return await asyncio.create_subprocess_exec(
@@ -161,13 +173,24 @@ class Stack:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=None if stdout_to_terminal else log_file,
                 stderr=log_file,
-                env=self._child_env(),
+                env={**self._child_env(), **(env or {})},
                 process_group=0,
                 preexec_fn=_die_with_parent,
             )
 
     async def restart(self, child: Child) -> None:
-        child.process = await self._exec(child.argv, child.log, child.stdout_to_terminal)
+        child.process = await self._exec(child.argv, child.log, child.stdout_to_terminal, child.env)
+
+    def _worker_env(self, index: int) -> dict[str, str]:
+        """Each worker process serves its own Slack metrics: the next port for each one."""
+        port = self.settings.worker_metrics_port
+        return {} if port is None else {"TOCSIN_WORKER_METRICS_PORT": str(port + index)}
+
+    @property
+    def worker_logs(self) -> list[str]:
+        return ["worker.log"] + [
+            f"worker-{n}.log" for n in range(2, self.settings.worker_count() + 1)
+        ]
 
     async def start(self) -> None:
         temporal = await self._spawn(
@@ -206,12 +229,21 @@ class Stack:
             raise StartupFailed(f"the records migration failed: {exc}") from exc
 
         cli = [sys.executable, "-m", "tocsin.cli"]
-        # The worker's stdout is the console notifier: pages show up in this terminal.
-        worker = await self._spawn(
-            "worker", [*cli, "worker"], self.logs / "worker.log", stdout_to_terminal=True
-        )
+        # The workers' stdout is the console notifier: pages show up in this terminal. Every
+        # worker serves every task queue (ADR 0022); the records database and Slack's pacing
+        # are shared between them.
+        workers = [
+            await self._spawn(
+                "worker" if n == 0 else f"worker {n + 1}",
+                [*cli, "worker"],
+                self.logs / log,
+                stdout_to_terminal=True,
+                env=self._worker_env(n),
+            )
+            for n, log in enumerate(self.worker_logs)
+        ]
         api = await self._spawn("API", [*cli, "api"], self.logs / "api.log")
-        await self._wait_for_api(api, worker)
+        await self._wait_for_api(api, workers)
 
     async def _wait_for_temporal(self, temporal: Child) -> None:
         loop = asyncio.get_running_loop()
@@ -232,13 +264,13 @@ class Stack:
                     ) from None
             await asyncio.sleep(_POLL)
 
-    async def _wait_for_api(self, api: Child, worker: Child) -> None:
+    async def _wait_for_api(self, api: Child, workers: list[Child]) -> None:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + API_DEADLINE
         url = f"{self.api_url}/readyz"
         async with httpx.AsyncClient(timeout=2.0) as http:
             while True:
-                for child in (api, worker):
+                for child in (api, *workers):
                     if child.exited:
                         raise child.died()
                 with contextlib.suppress(httpx.TransportError):
@@ -247,7 +279,7 @@ class Stack:
                 if loop.time() > give_up:
                     raise StartupFailed(
                         f"the API did not become ready at {url} within {API_DEADLINE:.0f}s; "
-                        f"see {api.log} and {worker.log}"
+                        f"see {api.log} and {workers[0].log}"
                     )
                 await asyncio.sleep(_POLL)
 
@@ -332,7 +364,9 @@ def _banner(stack: Stack, token: str | None) -> str:
             f"  Temporal UI      {stack.ui_url}",
             f"  data directory   {s.data_dir}",
             f"  playbooks        {s.playbooks_dir}",
-            f"  logs             {stack.logs}/ (temporal.log, worker.log, api.log)",
+            f"  workers          {len(stack.worker_logs)} (--workers)",
+            f"  logs             {stack.logs}/ (temporal.log, {', '.join(stack.worker_logs)}, "
+            "api.log)",
             f"  API token        {shown_token}",
             f"  Alertmanager     POST {stack.api_url}/api/v1/alerts/alertmanager with the "
             f"bearer token in {intake_ref}",

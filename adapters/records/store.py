@@ -269,6 +269,30 @@ class RecordsStore:
             )
         return True
 
+    async def reserve_turn(self, name: str, interval: float) -> float:
+        """Seconds to wait before the next use of ``name`` (a Slack channel), that use
+        reserved: one per ``interval`` across every worker process sharing this database
+        (ADR 0008's pacing). The reservation lives in ``leases`` as the next free instant."""
+        now = utcnow()
+        key = f"pace:{name}"
+        async with self._writer.begin() as conn:
+            # The row first, so that PostgreSQL has a row to lock when two ask at once.
+            await conn.execute(
+                insert_for(conn, leases)
+                .values(name=key, holder="pace", expires_at=now)
+                .on_conflict_do_nothing(index_elements=[leases.c.name])
+            )
+            free_at = await conn.scalar(
+                locked(conn, select(leases.c.expires_at).where(leases.c.name == key))
+            )
+            at = max(now, free_at) if free_at is not None else now
+            await conn.execute(
+                leases.update()
+                .where(leases.c.name == key)
+                .values(expires_at=at + timedelta(seconds=interval))
+            )
+        return (at - now).total_seconds()
+
     async def lease_holder(self, name: str) -> str | None:
         """Who holds the lease ``name`` now; None when it is free or lapsed."""
         async with self._engine.connect() as conn:

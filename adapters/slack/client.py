@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -36,6 +37,8 @@ RATE_LIMITED = Counter(
 )
 
 # Writes that Slack paces per channel (about one message per second).
+# (channel, interval) → seconds to wait for this channel's next turn, the turn reserved.
+Pacer = Callable[[str, float], Awaitable[float]]
 _PACED = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 
 
@@ -65,7 +68,11 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 class SlackApi:
     def __init__(
-        self, token: str, base_url: str = "https://slack.com/api/", min_interval: float = 1.0
+        self,
+        token: str,
+        base_url: str = "https://slack.com/api/",
+        min_interval: float = 1.0,
+        pacer: Pacer | None = None,
     ) -> None:
         if not base_url.endswith("/"):
             base_url += "/"
@@ -73,12 +80,19 @@ class SlackApi:
             token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=10
         )
         self._min_interval = min_interval
+        # Shared by every worker process (the records database), else this process's own.
+        self._pacer = pacer
         self._next_post: dict[str, float] = {}
         self._pace_lock = asyncio.Lock()
 
     @classmethod
-    def from_config(cls, config: SlackConfig) -> SlackApi:
-        return cls(config.bot_token.get_secret_value(), config.api_url, config.min_interval_seconds)
+    def from_config(cls, config: SlackConfig, pacer: Pacer | None = None) -> SlackApi:
+        return cls(
+            config.bot_token.get_secret_value(),
+            config.api_url,
+            config.min_interval_seconds,
+            pacer,
+        )
 
     async def call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
         """``method`` with ``kwargs`` through the SDK's typed wrapper; raises SlackApiError."""
@@ -98,6 +112,13 @@ class SlackApi:
         return response
 
     async def _pace(self, channel: str) -> None:
+        if self._min_interval <= 0:
+            return
+        if self._pacer is not None:
+            wait = await self._pacer(channel, self._min_interval)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            return
         loop = asyncio.get_running_loop()
         async with self._pace_lock:
             now = loop.time()

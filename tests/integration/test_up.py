@@ -277,3 +277,29 @@ async def test_a_worker_that_dies_is_restarted_and_pages_go_on(
     paged = await eventually(lambda: api.event(incident["id"], "paged"), within=30)
     assert paged["kind"] == "paged"
     assert not up.exited
+
+
+async def test_up_with_two_workers_pages_each_incident_once_even_with_one_gone(
+    tmp_path: Path, playbooks: Path, runs: list[TocsinUp]
+) -> None:
+    up = TocsinUp(tmp_path, playbooks, workers=2)
+    runs.append(up)
+    await up.start()
+    await up.wait_until_up()
+    assert "workers          2 (--workers)" in up.text()
+    workers = up.pids_of("worker")
+    assert len(workers) == 2
+    api = Api(up)
+
+    first = [await api.declare(f"Service {n} down", "B") for n in range(4)]
+    os.kill(workers[0], signal.SIGKILL)  # the other takes every queue until it is back
+    later = [await api.declare(f"Queue {n} stuck", "B") for n in range(2)]
+    for incident in first + later:
+        incident_id = incident["id"]
+        await eventually(lambda: api.event(incident_id, "paged"), within=60)  # noqa: B023
+
+    for incident in first + later:
+        response = await api.http.get(f"/incidents/{incident['id']}/timeline")
+        kinds = [e["kind"] for e in response.json()["items"]]
+        assert kinds.count("paged") == 1, kinds
+        assert kinds.count("declared") == 1, kinds

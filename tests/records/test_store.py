@@ -4,6 +4,7 @@ the reads the API serves."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import socket
 from datetime import UTC, datetime, timedelta, timezone
@@ -270,3 +271,23 @@ async def test_ping_raises_when_the_database_cannot_be_reached(
             await store.ping()
     finally:
         await store.close()
+
+
+async def test_two_worker_processes_take_turns_on_one_slack_channel(
+    store: RecordsStore, database_url: str
+) -> None:
+    # A second store stands for another worker process (ADR 0022): between them, one turn
+    # per interval on a channel, whoever asks.
+    other = RecordsStore.from_url(database_url)
+    try:
+        waits = await asyncio.gather(
+            *((store if i % 2 else other).reserve_turn("C1", 1.0) for i in range(6))
+        )
+        elsewhere = await other.reserve_turn("C2", 1.0)
+    finally:
+        await other.close()
+
+    turns = sorted(waits)
+    assert turns[0] < 0.5
+    assert all(0.5 < later - earlier < 1.5 for earlier, later in itertools.pairwise(turns))
+    assert elsewhere < 0.5  # another channel has its own turns

@@ -106,7 +106,8 @@ def test_the_banner_shows_where_the_token_is_and_its_start_only_as_the_readme_do
     for name in [n for n in os.environ if n.startswith("TOCSIN_")]:
         monkeypatch.delenv(name)
     token = "UcYpDyp5" + "x" * 35  # as secrets.token_urlsafe(32) makes them
-    settings = Settings(data_dir=ROOT / ".tocsin", playbooks_dir=ROOT / "playbooks")
+    # The README's machine has two cores: one worker each (the default).
+    settings = Settings(data_dir=ROOT / ".tocsin", playbooks_dir=ROOT / "playbooks", workers=2)
     stack = Stack(settings, 7233, Path("temporal"))
 
     banner = _banner(stack, token)

@@ -46,6 +46,12 @@ def up(
     api_host: Annotated[
         str | None, typer.Option(envvar="TOCSIN_API_HOST", help="HTTP API address [127.0.0.1]")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="TOCSIN_WORKERS", min=1, max=64, help="worker processes [number of cores]"
+        ),
+    ] = None,
 ) -> None:
     """Run the whole embedded stack: Temporal dev server, worker and API."""
     from tocsin import up as stack
@@ -55,6 +61,7 @@ def up(
         "data_dir": data_dir or api_of(ctx).data_dir,
         "playbooks_dir": playbooks,
         "api_host": api_host,
+        "workers": workers,
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     raise typer.Exit(asyncio.run(stack.run(settings, temporal_port)))
