@@ -182,7 +182,10 @@ async def open_stack(
     roster = RosterSource(playbooks_dir)
     try:
         out = outbound_to or outbound(tmp_path, playbooks_dir)
-        async with build_worker(env.client, task_queue, store, notifier, roster, out, whatif):
+        # The strict sandbox: a workflow that reads the clock or does I/O fails here (ADR 0023).
+        async with build_worker(
+            env.client, task_queue, store, notifier, roster, out, whatif, strict_sandbox=True
+        ):
             yield Stack(
                 env=env,
                 client=env.client,

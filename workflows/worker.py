@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from adapters.acklinks import AckLinks
@@ -72,8 +72,8 @@ PROCESSES = (
     "heartbeats",
 )  # fmt: skip
 
-# The workflow module itself is re-imported in the sandbox for every run, so the sandbox
-# keeps guarding it against the clock, randomness and I/O. What it imports is plain data and
+# In the strict sandbox the workflow module itself is re-imported for every run, so the
+# sandbox guards it against the clock, randomness and I/O. What it imports is plain data and
 # pure functions: passing those through spares re-importing pydantic models per run.
 _PASSTHROUGH = (
     "pydantic",
@@ -100,9 +100,19 @@ def keep_bytecode(cache: Path) -> None:
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The strict sandbox: what the tests and the replay of recorded histories run the
+    workflows in, so a call to the clock, randomness or I/O from workflow code fails CI."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
     )
+
+
+def workflow_runner(*, strict: bool = False) -> WorkflowRunner:
+    """ADR 0023: the worker runs its workflows outside the sandbox, which cost a third of the
+    CPU of every workflow run and a copy of its module per cached workflow. Determinism is
+    guarded before the code ships instead: the ruff bans, the strict sandbox under every
+    workflow test and replay, and the test of what workflow modules import."""
+    return sandbox_runner() if strict else UnsandboxedWorkflowRunner()
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ def build_worker(
     roster: RosterSource,
     outbound: Outbound,
     whatif: Replay | None = None,
+    strict_sandbox: bool = False,
     **options: Any,
 ) -> Worker:
     """The worker of every process; ``options`` go to Temporal's ``Worker`` as they are."""
@@ -215,7 +226,7 @@ def build_worker(
             heartbeats.raise_alarm,
             *extra_activities,
         ],
-        workflow_runner=sandbox_runner(),
+        workflow_runner=workflow_runner(strict=strict_sandbox),
         graceful_shutdown_timeout=timedelta(seconds=5),
         **options,
     )
@@ -246,7 +257,10 @@ def default_notifier(config: WorkerConfig, store: RecordsStore) -> Notifier:
     if config.slack is not None:
         log.info("notifications go to Slack at %s", config.slack.api_url)
         channels = load_slack_channels(config.playbooks_dir)
-        return SlackNotifier(SlackApi.from_config(config.slack), store, channels)
+        # Pacing per channel is kept in the records database, so several worker processes
+        # post at most one message a second to a channel between them (ADR 0022).
+        api = SlackApi.from_config(config.slack, pacer=store.reserve_turn)
+        return SlackNotifier(api, store, channels)
     return ConsoleNotifier(log_path=config.notifications_log)
 
 
