@@ -230,7 +230,7 @@ class Stack:
 
         cli = [sys.executable, "-m", "tocsin.cli"]
         # The workers' stdout is the console notifier: pages show up in this terminal. Every
-        # worker serves every task queue (ADR 0022); the records database and Slack's pacing
+        # worker serves the task queue; the records database and Slack's pacing (ADR 0008)
         # are shared between them.
         workers = [
             await self._spawn(

@@ -258,7 +258,7 @@ def default_notifier(config: WorkerConfig, store: RecordsStore) -> Notifier:
         log.info("notifications go to Slack at %s", config.slack.api_url)
         channels = load_slack_channels(config.playbooks_dir)
         # Pacing per channel is kept in the records database, so several worker processes
-        # post at most one message a second to a channel between them (ADR 0022).
+        # post at most one message a second to a channel between them (ADR 0008).
         api = SlackApi.from_config(config.slack, pacer=store.reserve_turn)
         return SlackNotifier(api, store, channels)
     return ConsoleNotifier(log_path=config.notifications_log)
