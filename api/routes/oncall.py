@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AwareDatetime
 
 from adapters.clock import utcnow
 from adapters.records.tokens import AuditEntry
 from api.calendar import calendar
 from api.config import API_PREFIX
 from api.deps import Authenticated, ConfigDep, Runtime, RuntimeDep, may
+from api.schemas.common import AwareIsoDatetime
 from api.schemas.oncall import (
     CalendarFeedOut,
     OnCallItem,
@@ -73,7 +73,7 @@ def _override(override: Override) -> OverrideOut:
 
 @router.get("/oncall", response_model=OnCallList)
 async def who_is_on_call(
-    who: Reader, runtime: RuntimeDep, at: Annotated[AwareDatetime | None, Query()] = None
+    who: Reader, runtime: RuntimeDep, at: Annotated[AwareIsoDatetime | None, Query()] = None
 ) -> OnCallList:
     """Every function and tier: who holds it at ``at`` (now by default), from the roster, a
     rotation or an override, and until when."""
@@ -130,8 +130,8 @@ async def list_shifts(
     who: Reader,
     runtime: RuntimeDep,
     name: ScheduleName,
-    since: Annotated[AwareDatetime | None, Query(description="now by default")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="a week after since")] = None,
+    since: Annotated[AwareIsoDatetime | None, Query(description="now by default")] = None,
+    until: Annotated[AwareIsoDatetime | None, Query(description="a week after since")] = None,
 ) -> ShiftList:
     """The shifts from ``since`` to ``until``, one after another (at most 92 days)."""
     schedule = _schedule(runtime.people.current(), name)

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 INCIDENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 
@@ -47,6 +47,7 @@ def _iso_only(value: object) -> object:
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+AwareIsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class RequestBody(BaseModel):

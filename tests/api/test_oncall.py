@@ -139,6 +139,12 @@ async def test_unknown_schedules_and_bad_ranges_are_4xx(api: httpx.AsyncClient) 
     )  # fmt: skip
     naive = await api.get("/api/v1/oncall", params={"at": "2030-01-08T10:00"})
     assert naive.status_code == 422
+    # A number is not a date-time, though pydantic would read it as seconds since 1970.
+    for params in ({"at": "0.5"}, {"since": "1700000000"}):
+        path = "/api/v1/oncall" if "at" in params else "/api/v1/schedules/support/shifts"
+        number = await api.get(path, params=params)
+        assert number.status_code == 422, number.text
+        assert "expected a date-time such as 2026-12-01T10:00:00Z" in number.text
 
 
 async def test_schedules_list_their_rotations_and_tiers(api: httpx.AsyncClient) -> None:

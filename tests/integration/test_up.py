@@ -55,6 +55,10 @@ class Api:
 
     async def event(self, incident_id: str, kind: str) -> dict[str, Any] | None:
         response = await self.http.get(f"/incidents/{incident_id}/timeline")
+        # A 503 says "try again shortly", as a client does: an incident last run by a worker
+        # that was just killed answers once Temporal hands it to another (its sticky timeout).
+        if response.status_code == 503:
+            return None
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
         return next((e for e in items if e["kind"] == kind), None)
