@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from api.schemas.common import By, PersonName, Reason, RequestBody, Title
+from api.schemas.common import AwareIsoDatetime, By, PersonName, Reason, RequestBody, Title
 from domain.reviews import ActionItem, ActionStatus, Priority
 
 
 class ActionRequest(RequestBody):
     title: Title
     owner: PersonName
-    due_at: AwareDatetime
+    due_at: AwareIsoDatetime
     priority: Priority = Priority.MEDIUM
     by: By = None
 
@@ -21,7 +21,7 @@ class ActionRequest(RequestBody):
 class ActionPatch(RequestBody):
     status: ActionStatus | None = None
     reason: Reason | None = Field(default=None, description="why it will not be done")
-    due_at: AwareDatetime | None = None
+    due_at: AwareIsoDatetime | None = None
     owner: PersonName | None = None
     by: By = None
 

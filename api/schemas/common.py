@@ -39,9 +39,10 @@ By = Annotated[
 
 
 def _iso_only(value: object) -> object:
-    # Without this a number ("0.5") is read as seconds since 1970, which the schema's
-    # date-time does not allow.
-    if isinstance(value, str) and not re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+    # Without this a number (0.5 in JSON, "0.5" in a query) is read as seconds since 1970,
+    # which the schema's date-time does not allow.
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric or (isinstance(value, str) and not re.match(r"^\s*\d{4}-\d{2}-\d{2}", value)):
         raise ValueError("expected a date-time such as 2026-12-01T10:00:00Z")
     return value
 

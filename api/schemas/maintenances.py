@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.schemas.common import By, RequestBody, Text, Title
+from api.schemas.common import AwareIsoDatetime, By, RequestBody, Text, Title
 from domain.statements import Maintenance, MaintenanceStatus
 
 
@@ -17,8 +17,8 @@ class MaintenanceRequest(RequestBody):
     components: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         min_length=1, max_length=50
     )
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareIsoDatetime
+    ends_at: AwareIsoDatetime
     by: By = None
 
     @model_validator(mode="after")
@@ -36,8 +36,8 @@ class MaintenancePatch(RequestBody):
     """A move: new times for a window that has not ended. A window that has begun keeps its
     start; its end may come earlier or later."""
 
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareIsoDatetime | None = None
+    ends_at: AwareIsoDatetime | None = None
     by: By = None
 
     @model_validator(mode="after")

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.schemas.common import PersonName, RequestBody
+from api.schemas.common import AwareIsoDatetime, PersonName, RequestBody
 from domain.models import Function, Person, Tier
 from domain.oncall import Source
 
 
 class OverrideRequest(RequestBody):
     person: PersonName = Field(description="a person of roster.yaml who covers the schedule")
-    start: AwareDatetime = Field(description="with its UTC offset, e.g. 2026-12-05T09:00+01:00")
-    end: AwareDatetime
+    start: AwareIsoDatetime = Field(description="with its UTC offset, e.g. 2026-12-05T09:00+01:00")
+    end: AwareIsoDatetime
     by: PersonName | None = Field(default=None, description="who arranged it")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 

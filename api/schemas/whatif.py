@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from api.schemas.common import RequestBody
+from api.schemas.common import AwareIsoDatetime, RequestBody
 from domain.models import Level
 from domain.whatif import IncidentWhatIf, Totals, WhatIfStatus
 
@@ -15,8 +15,8 @@ class WhatIfStartRequest(RequestBody):
         max_length=1000,
         description="the candidate playbook directory, as the worker's machine sees it",
     )
-    since: AwareDatetime
-    until: AwareDatetime | None = None
+    since: AwareIsoDatetime
+    until: AwareIsoDatetime | None = None
     level: Level | None = None
 
 
@@ -27,8 +27,8 @@ class WhatIfAccepted(BaseModel):
 class WhatIfOut(BaseModel):
     id: str
     status: WhatIfStatus
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: AwareIsoDatetime | None = None
+    until: AwareIsoDatetime | None = None
     level: Level | None = None
     incidents: list[IncidentWhatIf] = Field(default_factory=list)
     totals: Totals | None = None

@@ -416,3 +416,19 @@ async def test_leads_and_comms_plan_maintenance_and_responders_may_not(quiet: Qu
     assert (await quiet.api.get("/api/v1/maintenances")).json()["items"][0][
         "ends_at"
     ] == moved.json()["ends_at"]
+
+
+async def test_a_number_is_not_a_date_time(quiet: Quiet) -> None:
+    """JSON's 1900000000 is not the spec's date-time, though pydantic would read it as seconds
+    since 1970."""
+    engine_now = await quiet.m.stack.env.get_current_time()
+    starts = max(utcnow(), engine_now) + timedelta(hours=1)
+    window = await schedule(quiet.api, ["checkout"], starts, starts + timedelta(hours=1))
+
+    response = await quiet.api.patch(
+        f"/api/v1/maintenances/{window['id']}", json={"ends_at": 1_900_000_000}
+    )
+
+    assert response.status_code == 422, response.text
+    assert "expected a date-time such as 2026-12-01T10:00:00Z" in response.text
+    assert (await quiet.api.get(f"/api/v1/maintenances/{window['id']}")).json() == window

@@ -110,7 +110,7 @@ async def test_an_override_wins_is_listed_and_removed(api: httpx.AsyncClient, st
         ({"person": "Zed"}, 422, "person: 'Zed' is not in the roster"),
         ({"end": "2030-01-08T08:00:00Z"}, 422, "end must be after start"),
         ({"start": "2030-01-08T09:00"}, 422, "timezone"),
-        ({"start": "tomorrow"}, 422, "datetime"),
+        ({"start": "tomorrow"}, 422, "expected a date-time such as 2026-12-01T10:00:00Z"),
         ({"start": "2020-01-01T00:00:00Z", "end": "2020-01-02T00:00:00Z"}, 422, "already past"),
     ],
 )
