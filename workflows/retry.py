@@ -32,3 +32,8 @@ PATIENT = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
+
+# The heartbeat timeout of the activities a responder waits on (workflows/liveness.py): long
+# enough that a worker busy with a storm still beats in time, short enough that a page held by
+# a killed worker is retried within half a minute instead of its start-to-close timeout.
+HEARTBEAT = timedelta(seconds=20)

@@ -52,6 +52,7 @@ from workflows.heartbeats.workflow import HeartbeatWorkflow
 from workflows.incident.activities import IncidentActivities
 from workflows.incident.client import IncidentService
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.liveness import Heartbeating
 from workflows.oncall.activities import OnCallActivities
 from workflows.oncall.client import watch_schedules
 from workflows.oncall.workflow import HandoffWorkflow
@@ -228,6 +229,7 @@ def build_worker(
         ],
         workflow_runner=workflow_runner(strict=strict_sandbox),
         graceful_shutdown_timeout=timedelta(seconds=5),
+        interceptors=[Heartbeating()],
         **options,
     )
 

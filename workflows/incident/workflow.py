@@ -386,6 +386,7 @@ class IncidentWorkflow:
                 IncidentActivities.apply_effects,
                 batch,
                 start_to_close_timeout=_EFFECTS_TIMEOUT,
+                heartbeat_timeout=retry.HEARTBEAT,
                 retry_policy=retry.URGENT,
             )
             # The activity recorded whom it reached; the state learns it without a write.

@@ -117,6 +117,7 @@ class PagerWorkflow:
             PagerActivities.deliver,
             DeliverInput(recipient=self._recipient, delivery=delivery),
             start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=retry.HEARTBEAT,
             retry_policy=retry.URGENT,
         )
         if result.failure is None:
@@ -189,6 +190,7 @@ class PagerWorkflow:
                 PagerActivities.deliver_step,
                 DeliverStepInput(recipient=self._recipient, delivery=delivery),
                 start_to_close_timeout=timedelta(seconds=60),
+                heartbeat_timeout=retry.HEARTBEAT,
                 retry_policy=retry.URGENT,
             )
             self._rules, stranded = notify_rules.sent(
