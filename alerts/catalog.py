@@ -118,7 +118,9 @@ class CatalogError(ValueError):
 
 def load_catalog(path: Path = DEFAULT_FILE) -> Catalog:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml, as playbooks/documents.py says why (alerts may not import playbooks).
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

@@ -24,6 +24,7 @@ from domain.playbook import (
     SlackChannels,
 )
 from playbooks.base import DEFAULT_DIR, PlaybookError
+from playbooks.documents import parse
 from playbooks.templates import validate_templates
 
 LEVEL_FILES = {Level.A: "level-a.yaml", Level.B: "level-b.yaml", Level.C: "level-c.yaml"}
@@ -64,7 +65,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise PlaybookError([f"{path}: cannot be read ({exc.strerror})"]) from None
     try:
-        return yaml.safe_load(text)
+        return parse(text)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.email import Mailer, OutboxMailer
-from adapters.records import RecordsStore, migrate
+from adapters.records import RecordsStore
 from adapters.webhooks import WebhookSender
 from alerts.catalog import load_catalog
 from domain.models import NotificationKind, Person, Recipient
@@ -26,6 +26,7 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
 from playbooks.templates import load_templates
+from testkit.records import migrated_sqlite
 from tocsin.binaries import temporal_cli, temporal_test_server
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
@@ -173,8 +174,7 @@ async def open_stack(
     outbound_to: Outbound | None = None,
     whatif: Replay | None = None,
 ) -> AsyncIterator[Stack]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    await migrate(url)
+    url = await migrated_sqlite(tmp_path / "records.db")
     store = RecordsStore.from_url(url)
     notifier = notifier or RecordingNotifier()
     task_queue = f"tocsin-test-{uuid.uuid4()}"

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from adapters.records import RecordsStore, migrate
+from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
 from adapters.slack.config import SlackConfig
 from adapters.slack.notifier import SlackNotifier
@@ -33,6 +33,7 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
 from playbooks.roster import RosterSource
 from testkit.fake_slack import FakeSlack, serve_fake_slack
+from testkit.records import migrated_sqlite
 from tests.api.conftest import api_config
 from tests.conftest import outbound
 from workflows.incident.client import IncidentService
@@ -184,8 +185,7 @@ async def post_signed(stack: SlackStack, path: str, body: bytes) -> httpx.Respon
 async def open_slack_stack(
     env: WorkflowEnvironment, fake: FakeSlack, tmp_path: Path, roster_dir: Path = DEFAULT_DIR
 ) -> AsyncIterator[SlackStack]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
-    await migrate(url)
+    url = await migrated_sqlite(tmp_path / "records.db")
     store = RecordsStore.from_url(url)
     refs = FlakyRefs(store)
     announce = fake.add_channel("incidents")

@@ -18,6 +18,7 @@ from domain.durations import format_duration, parse_duration
 from domain.models import IncidentType, Level
 from domain.oncall import instant, zone
 from domain.playbook import PlaybookSet, Roster
+from playbooks.documents import parse
 
 
 def _offset(value: Any) -> timedelta:
@@ -228,7 +229,7 @@ def _problems_of(
 
 def _read(file: Path) -> Any:
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return parse(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CaseError([f"{file}: not valid YAML: {exc}"]) from None
 
@@ -262,7 +263,7 @@ def _payload(file: Path, case: Case) -> dict[str, Any] | None:
         return None
     path = file.parent / case.incident.alertmanager
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise CaseError([f"{file}: case {case.name!r}: incident.alertmanager: {exc}"]) from None
     try:
