@@ -4,8 +4,9 @@ reminders to whoever owns the incident."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from domain.models import (
     NotificationKind,
     Recipient,
     Status,
+    TimelineEvent,
 )
 from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
@@ -64,9 +66,10 @@ async def test_each_activation_runs_its_record_and_notifications_as_one_activity
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
     await handle.result()
 
-    # Declaration (record, page, engagement, notice, card), the acknowledgement and the
-    # resolution: three activations that decided something, three activities.
-    assert await scheduled_activities(stack, incident) == ["apply_effects"] * 3
+    # Declaration (record, engagement, notice, card; its pages on the paging queue, ADR
+    # 0022), the acknowledgement and the resolution: three activations that decided
+    # something, three activities, and the one that paged.
+    assert await scheduled_activities(stack, incident) == ["hand_pages"] + ["apply_effects"] * 3
     # The incident's own events (its customer statements have theirs too).
     kinds = [e.kind for e in await stack.store.timeline(incident.id) if e.seq < STATEMENT_SEQ]
     assert kinds == [
@@ -80,6 +83,37 @@ async def test_each_activation_runs_its_record_and_notifications_as_one_activity
     recorded = await stack.store.get_incident(incident.id)
     assert recorded is not None
     assert {p.name for p in recorded.paged} == {ADA, "Dara Nwosu", "Gil Ramos"}
+
+
+async def test_the_lead_is_paged_while_the_incidents_records_cannot_be_written(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0022: the page leaves from the incident's first workflow task on its own queue;
+    nothing of the paperwork (here the records write every other effect comes after) is in
+    its way."""
+    release = asyncio.Event()
+    write = stack.store.apply
+
+    async def stuck(incident: Incident, events: Sequence[TimelineEvent]) -> None:
+        await release.wait()
+        await write(incident, events)
+
+    monkeypatch.setattr(stack.store, "apply", stuck)
+    incident = await declare(stack)
+
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    assert [p.incident.id for p in stack.notifier.messages_to(ADA)[0]] == [incident.id]
+    assert await stack.store.get_incident(incident.id) is None
+    assert not stack.notifier.of_kind(NotificationKind.STATUS, incident.id)
+
+    release.set()
+
+    async def recorded() -> bool:
+        stored = await stack.store.get_incident(incident.id)
+        return stored is not None and ADA in {p.name for p in stored.paged}
+
+    await eventually(recorded)
+    assert len(stack.notifier.messages_to(ADA)) == 1
 
 
 async def test_pages_to_one_person_within_the_window_come_as_one_message(stack: Stack) -> None:
@@ -159,7 +193,7 @@ async def test_a_permanent_failure_is_recorded_and_the_incident_still_resolves(
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
     assert (await handle.result()).status is Status.RESOLVED
     counts = Counter(await scheduled_activities(stack, incident))
-    assert set(counts) == {"apply_effects"}
+    assert set(counts) == {"apply_effects", "hand_pages"}
 
 
 async def test_update_reminders_go_to_whoever_acknowledged(stack: Stack) -> None:

@@ -36,6 +36,7 @@ from workflows.incident.models import (
     EffectsResult,
     NotifyInput,
     NotifyResult,
+    PagesInput,
     Reached,
     RecordInput,
 )
@@ -100,7 +101,8 @@ class IncidentActivities:
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
                 )
                 if HANDLING[notify.kind].bundled:
-                    await self._hand_to_pager(message, recipient, roster)
+                    if not input.pages_handed:
+                        await self._hand_to_pager(message, recipient, roster)
                 else:
                     await self._direct(message, result)
             if reached:
@@ -130,6 +132,21 @@ class IncidentActivities:
         roster = self._roster.current()
         people = [roster.person(p.name) for p in incident.paged]
         await self._followers.acknowledged(incident, [p for p in people if p is not None])
+
+    @activity.defn(name="hand_pages")
+    async def hand_pages(self, input: PagesInput) -> None:
+        """The activation's direct messages, each to its person's pager, on the paging queue
+        (ADR 0022): nothing of the incident's paperwork comes first. The records of whom
+        they reached are ``apply_effects``'s, once the incident's snapshot is written."""
+        incident = input.incident
+        for notify in input.notifications:
+            key = notification_key(incident.id, notify.event.seq, notify.kind.value)
+            now = await on_call(self._records, self._roster, notify.event.at)
+            for recipient in recipients(now.roster, notify.targets):
+                message = _message(
+                    recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
+                )
+                await self._hand_to_pager(message, recipient, now.roster)
 
     async def _say_who_chose(
         self,

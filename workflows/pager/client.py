@@ -13,6 +13,7 @@ from domain.rules.notify_rules import plan
 from workflows.ids import pager_workflow_id, person_pager_id
 from workflows.pager.models import PageIn, PagerInput, StopIn
 from workflows.pager.workflow import PagerWorkflow
+from workflows.queues import PAGES, paging_queue
 
 
 async def hand_to_pager(
@@ -20,13 +21,15 @@ async def hand_to_pager(
 ) -> None:
     """Signal-with-start: the person's pager starts with its first page and bundles what
     arrives while ``window`` is open. The page carries the person's notification rules as
-    the roster has them now, without their URLs."""
+    the roster has them now, without their URLs. It runs on the paging queue, first in line
+    (ADR 0022); a pager started before that keeps running where it began, under the same id."""
     steps = plan(recipient.person.rules())
     await client.start_workflow(
         PagerWorkflow.run,
         PagerInput(recipient=recipient),
         id=pager_workflow_id(task_queue, recipient),
-        task_queue=task_queue,
+        task_queue=paging_queue(task_queue),
+        priority=PAGES,
         start_signal="page",
         start_signal_args=[PageIn(page=page, window_seconds=window.total_seconds(), steps=steps)],
     )
