@@ -18,20 +18,25 @@ from domain.models import (
     Actor,
     Declaration,
     EventKind,
+    Function,
     Incident,
     IncidentType,
     Level,
     NotificationKind,
     Recipient,
+    Role,
     Status,
+    Tier,
     TimelineEvent,
 )
 from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
+from playbooks.loader import load_roster
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, Stack, open_stack
-from workflows.ids import workflow_id
+from workflows.ids import pager_workflow_id, workflow_id
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.pager.client import hand_to_pager
 
 ALICE = Actor(name="Alice")
 ADA = "Ada Okafor"  # technical support primary in the bundled roster: leads service outages
@@ -225,3 +230,45 @@ async def test_reminders_reach_the_roster_entry_of_a_slack_user_who_acknowledged
     assert isinstance(reminder.recipient, Recipient)
     assert reminder.recipient.person.name == "Ben Lindqvist"
     assert reminder.recipient.person.email == "ben@example.com"
+
+
+async def test_pages_handed_to_one_pager_at_once_share_its_signals(stack: Stack) -> None:
+    """A storm pages one person from every incident at the same moment: the worker sends
+    what waits for that pager together (ADR 0022), and each page still reaches her once."""
+    incident = await declare(stack)
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    started = await stack.env.get_current_time()
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    declared = (await stack.store.timeline(incident.id))[0]
+    pages = [
+        Notification(
+            key=f"{incident.id}/storm-{n}/page/{ada.name}",
+            kind=NotificationKind.PAGE,
+            incident=incident,
+            event=declared,
+            recipient=recipient,
+            text=f"page {n}",
+        )
+        for n in range(10)
+    ]
+
+    await asyncio.gather(
+        *(hand_to_pager(stack.client, stack.task_queue, p, recipient, WINDOW) for p in pages)
+    )
+
+    handle = stack.client.get_workflow_handle(pager_workflow_id(stack.task_queue, recipient))
+    signals = [
+        event
+        for event in (await handle.fetch_history()).events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert 2 <= len(signals) < 1 + len(pages)  # the first page, then the storm's, shared
+    await stack.env.sleep(
+        WINDOW - (await stack.env.get_current_time() - started) + timedelta(seconds=1)
+    )
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 2)
+    bundle = stack.notifier.messages_to(ADA)[1]
+    assert sorted(p.text for p in bundle) == sorted(p.text for p in pages)
