@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import (
@@ -32,6 +33,7 @@ from domain.models import (
 from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
 from playbooks.loader import load_roster
+from testkit.playbooks import playbook_dir
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, Stack, open_stack
 from workflows.ids import pager_workflow_id, workflow_id
@@ -272,3 +274,43 @@ async def test_pages_handed_to_one_pager_at_once_share_its_signals(stack: Stack)
     await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 2)
     bundle = stack.notifier.messages_to(ADA)[1]
     assert sorted(p.text for p in bundle) == sorted(p.text for p in pages)
+
+
+@pytest.fixture
+async def unbundled(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    playbooks = playbook_dir(tmp_path / "playbooks")
+    roster = playbooks / "roster.yaml"
+    text = roster.read_text(encoding="utf-8").replace("bundle_window: 30s", "bundle_window: 0s")
+    roster.write_text(text, encoding="utf-8")
+    async for opened in open_stack(ts_env, tmp_path, playbooks, notifier=RefusingNotifier()):
+        yield opened
+
+
+async def test_with_no_bundle_window_a_page_goes_straight_from_the_paging_queue(
+    unbundled: Stack,
+) -> None:
+    """Nothing to bundle: the page leaves from the activity the incident's first workflow
+    task scheduled, with no pager in between (ADR 0022); a refusal for good is still on
+    the timeline."""
+    stack = unbundled
+    incident = await declare(stack)
+
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    pager = stack.client.get_workflow_handle(pager_workflow_id(stack.task_queue, recipient))
+    with pytest.raises(RPCError):
+        await pager.describe()  # never started
+
+    async def refusal_recorded() -> list[TimelineEvent]:
+        return [
+            e
+            for e in await stack.store.timeline(incident.id)
+            if e.kind is EventKind.NOTIFICATION_FAILED
+        ]
+
+    failed = await eventually(refusal_recorded)
+    assert failed[0].data["recipient"] == "Dara Nwosu"  # her engagement, refused
+    assert [p.incident.id for p in stack.notifier.messages_to(ADA)[0]] == [incident.id]

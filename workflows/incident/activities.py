@@ -10,6 +10,7 @@ began before ADR 0010 and keep running as they started.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import activity
@@ -37,6 +38,7 @@ from workflows.incident.models import (
     NotifyInput,
     NotifyResult,
     PagesInput,
+    PagesResult,
     Reached,
     RecordInput,
 )
@@ -88,7 +90,9 @@ class IncidentActivities:
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             if not notify.targets:
-                await self._direct(_message(key, notify.kind, incident, notify.event, None), result)
+                await self._direct(
+                    _message(key, notify.kind, incident, notify.event, None), result.failures
+                )
                 continue
             # Whoever is on call when the step fired (its event's instant), overrides included.
             at = self._roster.instant(incident.id, notify.event.at)
@@ -104,7 +108,7 @@ class IncidentActivities:
                     if not input.pages_handed:
                         await self._hand_to_pager(message, recipient, roster)
                 else:
-                    await self._direct(message, result)
+                    await self._direct(message, result.failures)
             if reached:
                 result.reached.append(
                     Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
@@ -134,11 +138,14 @@ class IncidentActivities:
         await self._followers.acknowledged(incident, [p for p in people if p is not None])
 
     @activity.defn(name="hand_pages")
-    async def hand_pages(self, input: PagesInput) -> None:
-        """The activation's direct messages, each to its person's pager, on the paging queue
-        (ADR 0022): nothing of the incident's paperwork comes first. The records of whom
-        they reached are ``apply_effects``'s, once the incident's snapshot is written."""
+    async def hand_pages(self, input: PagesInput) -> PagesResult:
+        """The activation's direct messages, on the paging queue (ADR 0022): nothing of the
+        incident's paperwork comes first. Each goes to its person's pager, which bundles
+        them; with no bundle window there is nothing to bundle, and it goes from here, as
+        the least a page can cost. The records of whom they reached are ``apply_effects``'s,
+        once the incident's snapshot is written."""
         incident = input.incident
+        result = PagesResult()
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             now = await on_call(self._records, self._roster, notify.event.at)
@@ -146,7 +153,11 @@ class IncidentActivities:
                 message = _message(
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
                 )
-                await self._hand_to_pager(message, recipient, now.roster)
+                if now.roster.paging.bundle_window > timedelta(0):
+                    await self._hand_to_pager(message, recipient, now.roster)
+                else:
+                    await self._direct(message, result.failures)
+        return result
 
     async def _say_who_chose(
         self,
@@ -186,12 +197,12 @@ class IncidentActivities:
                 },
             )
 
-    async def _direct(self, message: Notification, result: EffectsResult) -> None:
+    async def _direct(self, message: Notification, failures: list[Failure]) -> None:
         """A broadcast or a notice, sent from here; a permanent failure is kept, not raised,
         so the other notifications of the activation still go out."""
         sent = await self._outbox.send_once(message)
         if sent is not None and sent.failure is not None:
-            result.failures.append(
+            failures.append(
                 Failure(
                     key=message.key,
                     kind=message.kind,
@@ -217,7 +228,9 @@ class IncidentActivities:
             }
         )
         key = notification_key(incident.id, declared.seq, "related-reviews")
-        await self._direct(_message(key, NotificationKind.STATUS, incident, event, None), result)
+        await self._direct(
+            _message(key, NotificationKind.STATUS, incident, event, None), result.failures
+        )
 
     async def _hand_to_pager(
         self, message: Notification, recipient: Recipient, roster: Roster

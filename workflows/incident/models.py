@@ -130,6 +130,12 @@ class PagesInput(BaseModel):
     notifications: list[Notify] = Field(default_factory=list)
 
 
+class PagesResult(BaseModel):
+    """Direct messages Slack refused for good (sent unbundled, without a pager)."""
+
+    failures: list[Failure] = Field(default_factory=list)
+
+
 class Reached(BaseModel):
     kind: NotificationKind
     at: AwareDatetime

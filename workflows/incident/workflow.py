@@ -398,7 +398,7 @@ class IncidentWorkflow:
         paging queue and first in line there: the lead's page never waits for a slot behind
         channels, cards, drafts or record writes (ADR 0022)."""
         try:
-            await workflow.execute_activity_method(
+            result = await workflow.execute_activity_method(
                 IncidentActivities.hand_pages,
                 pages,
                 task_queue=paging_queue(workflow.info().task_queue),
@@ -406,6 +406,8 @@ class IncidentWorkflow:
                 retry_policy=retry.URGENT,
                 priority=PAGES,
             )
+            for failure in result.failures:
+                self._note_failure(failure)
         finally:
             self._in_flight -= 1
 
