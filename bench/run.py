@@ -1,7 +1,7 @@
 """tocsin's benchmarks: intake throughput, alert-to-page latency, timer accuracy under load and
 worker memory, each beside bare Temporal measured in the same run on the same dev server.
 
-    make bench                       # the defaults, under 10 minutes on 2 cores
+    make bench                       # the defaults, about 20 minutes on 2 cores
     python -m bench.run --help       # sizes
 
 It starts ``tocsin up`` on free loopback ports with a temporary data directory, the fake Slack
@@ -65,9 +65,9 @@ TARGETS = {
 
 @dataclass
 class Sizes:
-    """Defaults that finish in under 10 minutes on 2 cores, where the embedded dev server
-    (SQLite) opens about 5 incidents a second; docs/benchmarks.md gives the larger sizes of
-    the benchmark issue as flags, for bigger machines."""
+    """The benchmark issues' sizes: about 20 minutes on 2 cores when nothing else runs
+    there (the unbundled storm and its bare baseline take a third); docs/benchmarks.md
+    gives the commands of smaller runs."""
 
     notifications: int = 800
     groups: int = 200
