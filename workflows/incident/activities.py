@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from domain import wording
-from domain.models import EventKind, Incident, NotificationKind, Recipient, TimelineEvent
+from domain.models import Channel, EventKind, Incident, NotificationKind, Recipient, TimelineEvent
 from domain.notify import (
     HANDLING,
     Failure,
@@ -60,6 +60,18 @@ def _message(
         event=event,
         recipient=to,
         text=wording.notification_text(kind, incident, event, to),
+    )
+
+
+def _alone(recipient: Recipient, roster: Roster) -> bool:
+    """Nothing for a pager to do: no window to bundle in, and one Slack message at once is
+    the person's whole rule (no later e-mail or push step to wait for)."""
+    rules = recipient.person.rules()
+    return (
+        roster.paging.bundle_window <= timedelta(0)
+        and len(rules) == 1
+        and rules[0].channel is Channel.SLACK
+        and rules[0].after <= timedelta(0)
     )
 
 
@@ -153,10 +165,10 @@ class IncidentActivities:
                 message = _message(
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
                 )
-                if now.roster.paging.bundle_window > timedelta(0):
-                    await self._hand_to_pager(message, recipient, now.roster)
-                else:
+                if _alone(recipient, now.roster):
                     await self._direct(message, result.failures)
+                else:
+                    await self._hand_to_pager(message, recipient, now.roster)
         return result
 
     async def _say_who_chose(
