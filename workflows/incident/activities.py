@@ -144,9 +144,19 @@ class IncidentActivities:
         return result
 
     async def _stop_pages(self, incident: Incident) -> None:
-        """The people this incident reached: their pagers drop its later steps now."""
+        """The people this incident reached: their pagers drop its later steps now. The
+        records' list counts as well as the snapshot's: when pages are handed first (ADR
+        0022) the page and its effects report back in two workflow tasks, and a worker
+        replaying the incident may apply the acknowledgement before the result that says
+        whom the page reached (Temporal runs updates first in an activation), so the
+        snapshot can lack them; the effects that reached them wrote them to the records
+        before their result was in the history."""
+        names = [p.name for p in incident.paged]
+        stored = await self._records.get_incident(incident.id)
+        if stored is not None:
+            names += [p.name for p in stored.paged if p.name not in names]
         roster = self._roster.current()
-        people = [roster.person(p.name) for p in incident.paged]
+        people = [roster.person(name) for name in names]
         await self._followers.acknowledged(incident, [p for p in people if p is not None])
 
     @activity.defn(name="hand_pages")
