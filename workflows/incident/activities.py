@@ -170,7 +170,9 @@ class IncidentActivities:
         result = PagesResult()
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
-            now = await on_call(self._records, self._roster, notify.event.at)
+            # The instant ``apply_effects`` records whom the page reached at (a rehearsal's).
+            at = self._roster.instant(incident.id, notify.event.at)
+            now = await on_call(self._records, self._roster, at)
             for recipient in recipients(now.roster, notify.targets):
                 message = _message(
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
