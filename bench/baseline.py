@@ -1,7 +1,9 @@
 """Bare Temporal, the baseline every figure is set beside: a minimal workflow with one update
-and one signal, run by its own worker process on the same dev server as tocsin.
+and one signal, and a minimal workflow that pages through one activity (a Slack post), run by
+its own worker process on the same dev server as tocsin.
 
-    python -m bench.baseline --address 127.0.0.1:7233 --task-queue bench-bare
+    python -m bench.baseline --address 127.0.0.1:7233 --task-queue bench-bare \
+        --slack-url http://127.0.0.1:PORT/api/
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import asyncio
 import signal
 from datetime import timedelta
 
-from temporalio import workflow
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 TASK_QUEUE = "bench-bare"
+PAGES_CHANNEL = "bare-pages"
+BOT_TOKEN = "xoxb-test-token"
 
 
 @workflow.defn(sandboxed=False)
@@ -45,7 +50,42 @@ class BareWorkflow:
         self._done = True
 
 
-async def serve(address: str, task_queue: str) -> None:
+@workflow.defn(sandboxed=False)
+class BarePagingWorkflow:
+    """What the least a page can cost on Temporal: started by a signal (signal-with-start, as
+    tocsin's intake starts an incident), one activity that posts the page to Slack."""
+
+    def __init__(self) -> None:
+        self._alert: str | None = None
+
+    @workflow.run
+    async def run(self, name: str) -> None:
+        await workflow.wait_condition(lambda: self._alert is not None)
+        await workflow.execute_activity(
+            "bare_page", name, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+    @workflow.signal
+    def alert(self, value: str) -> None:
+        self._alert = value
+
+
+class Pager:
+    def __init__(self, slack_url: str | None) -> None:
+        self._slack = AsyncWebClient(token=BOT_TOKEN, base_url=slack_url) if slack_url else None
+
+    @activity.defn(name="bare_page")
+    async def page(self, name: str) -> None:
+        if self._slack is None:
+            raise RuntimeError("the baseline worker was started without --slack-url")
+        await self._slack.chat_postMessage(
+            channel=f"#{PAGES_CHANNEL}",
+            text=f"page {name}",
+            metadata={"event_type": "bare_page", "event_payload": {"key": f"bare/{name}"}},
+        )
+
+
+async def serve(address: str, task_queue: str, slack_url: str | None = None) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,7 +94,8 @@ async def serve(address: str, task_queue: str) -> None:
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[BareWorkflow],
+        workflows=[BareWorkflow, BarePagingWorkflow],
+        activities=[Pager(slack_url).page],
         graceful_shutdown_timeout=timedelta(seconds=2),
     )
     async with worker:
@@ -66,8 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("--slack-url", default=None, help="the fake Slack Web API")
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.task_queue))
+    asyncio.run(serve(args.address, args.task_queue, args.slack_url))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ reopen_within: 30m
 """
 
 
-def bench_stack(workdir: Path, slack_url: str, *, window: int = 30) -> TocsinUp:
+def bench_stack(
+    workdir: Path, slack_url: str, *, window: int = 30, workers: int | None = None
+) -> TocsinUp:
     env = clean_env(
         TOCSIN_API_TOKEN=API_TOKEN,
         TOCSIN_INTAKE_TOKEN=INTAKE_TOKEN,
@@ -46,4 +48,4 @@ def bench_stack(workdir: Path, slack_url: str, *, window: int = 30) -> TocsinUp:
     roster = playbooks / "roster.yaml"
     text = roster.read_text(encoding="utf-8")
     roster.write_text(text.replace("bundle_window: 30s", f"bundle_window: {window}s"), "utf-8")
-    return TocsinUp(workdir, playbooks, env=env)
+    return TocsinUp(workdir, playbooks, env=env, workers=workers)

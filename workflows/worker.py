@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from prometheus_client import start_http_server
@@ -58,6 +59,7 @@ from workflows.oncall.client import watch_schedules
 from workflows.oncall.workflow import HandoffWorkflow
 from workflows.pager.activities import PageChannels, PagerActivities
 from workflows.pager.workflow import PagerWorkflow
+from workflows.queues import paging_queue
 from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
 from workflows.statements.activities import StatementActivities
@@ -84,6 +86,7 @@ _PASSTHROUGH = (
     "workflows.ids",
     "workflows.protocol",
     "workflows.retry",
+    "workflows.queues",
     *(f"workflows.{process}.models" for process in PROCESSES),
 )
 
@@ -137,6 +140,34 @@ class Outbound:
         return PageChannels(mailer=self.mailer, links=links)
 
 
+# The paging queue's slots: direct messages only, each a short activity or workflow task.
+PAGING_SLOTS = 20
+
+
+class Workers:
+    """The worker of the task queue and the paging queue's (ADR 0022), run together: every
+    worker process serves both, so pages go out as long as any worker runs."""
+
+    def __init__(self, main: Worker, pages: Worker) -> None:
+        self.main = main
+        self.pages = pages
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Workers:
+        await self._stack.enter_async_context(self.pages)
+        await self._stack.enter_async_context(self.main)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.__aexit__(exc_type, exc, tb)
+        self._stack = contextlib.AsyncExitStack()
+
+
 def build_worker(
     client: Client,
     task_queue: str,
@@ -147,8 +178,9 @@ def build_worker(
     whatif: Replay | None = None,
     strict_sandbox: bool = False,
     **options: Any,
-) -> Worker:
-    """The worker of every process; ``options`` go to Temporal's ``Worker`` as they are."""
+) -> Workers:
+    """The workers of every process (the task queue's and the paging queue's); ``options``
+    go to both Temporal ``Worker``s as they are."""
     incidents = IncidentActivities(
         store, notifier, roster, client, task_queue, playbooks=outbound.playbooks
     )
@@ -193,7 +225,19 @@ def build_worker(
     if whatif is not None:
         workflows.append(WhatIfWorkflow)
         extra_activities.append(WhatIfActivities(whatif).replay)
-    return Worker(
+    runner = workflow_runner(strict=strict_sandbox)
+    paging = Worker(
+        client,
+        task_queue=paging_queue(task_queue),
+        workflows=[PagerWorkflow],
+        activities=[incidents.hand_pages, pagers.deliver, pagers.deliver_step],
+        workflow_runner=runner,
+        max_concurrent_workflow_tasks=PAGING_SLOTS,
+        max_concurrent_activities=PAGING_SLOTS,
+        graceful_shutdown_timeout=timedelta(seconds=5),
+        **options,
+    )
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=workflows,
@@ -227,11 +271,12 @@ def build_worker(
             heartbeats.raise_alarm,
             *extra_activities,
         ],
-        workflow_runner=workflow_runner(strict=strict_sandbox),
+        workflow_runner=runner,
         graceful_shutdown_timeout=timedelta(seconds=5),
         interceptors=[Heartbeating()],
         **options,
     )
+    return Workers(main, paging)
 
 
 def outbound_for(config: WorkerConfig) -> Outbound:

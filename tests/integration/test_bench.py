@@ -26,7 +26,7 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
             *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
             *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
             *("--timer-incidents", "4", "--memory-incidents", "10", "--storm-groups", "6"),
-            *("--window", "6"),
+            *("--window", "6", "--workers", "2"),
             "--no-profile",
             *("--results-dir", str(tmp_path), "--docs", str(docs)),
         ],
@@ -41,7 +41,9 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     (result_file,) = tmp_path.glob("*.json")
     result = json.loads(result_file.read_text())
     figures = result["figures"]
-    assert set(figures) >= {"intake", "storm", "latency", "timers", "memory", "profile"}
+    assert set(figures) >= {
+        *("intake", "storm", "paged_storm", "latency", "timers", "memory", "profile"),
+    }
     intake = figures["intake"]
     for mode in ("update_with_start", "signal_with_start"):
         assert intake[mode]["incidents_opened"] == 6
@@ -57,11 +59,18 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     # pages can straddle two windows. Never one message per page.
     assert 1 <= storm["messages_to_primary"] < storm["incidents_opened"]
     assert storm["tasks_per_new_incident"]["activity_tasks"] >= 1
+    paged = figures["paged_storm"]
+    assert paged["workers"] == 2
+    assert paged["pages_per_incident"] == {"none": 0, "one": 6, "more": 0}
+    assert paged["bare_paged"] == 6
+    assert paged["ratio_to_bare"] > 0
+    assert paged["worker_cpu_per_new_incident_s"] > 0
     assert figures["latency"]["lost"] == 0
+    assert figures["latency"]["bare_alert_to_page_s"]["n"] == 8
     assert figures["latency"]["alert_to_page_s"]["n"] == 8
     assert figures["timers"]["breaches_recorded"] == 4
     assert figures["memory"]["incidents_opened"] == 10
     assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
-    assert len(result["targets"]) == 10
+    assert len(result["targets"]) == 12
     assert "| intake" in docs.read_text()
     assert "python -m bench.run" in result["command"]

@@ -19,7 +19,6 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from adapters.records import RecordsStore
 from adapters.slack.client import SlackApi
@@ -37,7 +36,7 @@ from testkit.records import migrated_sqlite
 from tests.api.conftest import api_config
 from tests.conftest import outbound
 from workflows.incident.client import IncidentService
-from workflows.worker import build_worker
+from workflows.worker import Workers, build_worker
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 API_TOKEN = "api-token-for-slack-tests"
@@ -47,7 +46,7 @@ DARA = "U0CUST001"  # customer service primary
 BEN = "U0TECH002"  # technical support secondary
 
 
-def _no_worker() -> Worker:
+def _no_worker() -> Workers:
     raise RuntimeError("this stack was built without a worker")
 
 
@@ -98,8 +97,8 @@ class SlackStack:
     task_queue: str
     announce: str
     brand_pr: str
-    new_worker: Callable[[], Worker] = field(default=lambda: _no_worker())
-    worker: Worker | None = None
+    new_worker: Callable[[], Workers] = field(default=lambda: _no_worker())
+    worker: Workers | None = None
 
     async def start_worker(self) -> None:
         self.worker = self.new_worker()

@@ -198,8 +198,8 @@ def rules_playbooks(target: Path) -> Path:
     return target
 
 
-async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
-    """Ada's rules: Slack at once, e-mail at 2m; the acknowledgement drops the third step."""
+async def _acknowledged_between_steps(stack: Stack) -> tuple[str, Recipient]:
+    """Ada's rules: Slack at once, e-mail at 2m; acknowledged after the e-mail."""
     incident = await stack.service.declare(
         Declaration(
             title="Checkout failing",
@@ -221,7 +221,26 @@ async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
 
     await eventually(emailed)
     await stack.service.acknowledge(incident.id, Actor(name=ada.name))
+    return incident.id, recipient
+
+
+async def pager_steps_until_acknowledged(stack: Stack) -> WorkflowHistory:
+    """Ada's rules: Slack at once, e-mail at 2m; the acknowledgement drops the third step."""
+    _, recipient = await _acknowledged_between_steps(stack)
     return await _after(stack, pager_workflow_id(stack.task_queue, recipient), timedelta(minutes=3))
+
+
+async def incident_stops_pages_when_acknowledged(stack: Stack) -> WorkflowHistory:
+    """The incident's side of ``pager_steps_until_acknowledged``, resolved once the pager has
+    ended. Under pages first the page's and the effects' results come back in two workflow
+    tasks with nothing to do, so a replay hands the effects' result over together with the
+    acknowledgement (ADR 0022)."""
+    incident_id, recipient = await _acknowledged_between_steps(stack)
+    await _after(stack, pager_workflow_id(stack.task_queue, recipient), timedelta(minutes=3))
+    await stack.service.resolve(incident_id, BOB, "checkout recovered")
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident_id))
+    await handle.result()
+    return await handle.fetch_history()
 
 
 async def heartbeat_missed_and_resumed(stack: Stack) -> WorkflowHistory:
@@ -554,6 +573,7 @@ PLAYBOOKS: dict[str, Callable[[Path], Path]] = {
     "handoffs_announced": scheduled_playbooks,
     "partner_engaged_late_and_answered": partner_playbooks,
     "pager_steps_until_acknowledged": rules_playbooks,
+    "incident_stops_pages_when_acknowledged": rules_playbooks,
 }
 
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
@@ -575,6 +595,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "handoffs_announced": handoffs_announced,
     "partner_engaged_late_and_answered": partner_engaged_late_and_answered,
     "pager_steps_until_acknowledged": pager_steps_until_acknowledged,
+    "incident_stops_pages_when_acknowledged": incident_stops_pages_when_acknowledged,
     "heartbeat_missed_and_resumed": heartbeat_missed_and_resumed,
 }
 

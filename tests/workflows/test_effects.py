@@ -4,32 +4,41 @@ reminders to whoever owns the incident."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import (
     Actor,
     Declaration,
     EventKind,
+    Function,
     Incident,
     IncidentType,
     Level,
     NotificationKind,
     Recipient,
+    Role,
     Status,
+    Tier,
+    TimelineEvent,
 )
 from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
+from playbooks.loader import load_roster
+from testkit.playbooks import playbook_dir
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, Stack, open_stack
-from workflows.ids import workflow_id
+from workflows.ids import pager_workflow_id, workflow_id
 from workflows.incident.workflow import IncidentWorkflow
+from workflows.pager.client import hand_to_pager
 
 ALICE = Actor(name="Alice")
 ADA = "Ada Okafor"  # technical support primary in the bundled roster: leads service outages
@@ -64,9 +73,10 @@ async def test_each_activation_runs_its_record_and_notifications_as_one_activity
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
     await handle.result()
 
-    # Declaration (record, page, engagement, notice, card), the acknowledgement and the
-    # resolution: three activations that decided something, three activities.
-    assert await scheduled_activities(stack, incident) == ["apply_effects"] * 3
+    # Declaration (record, engagement, notice, card; its pages on the paging queue, ADR
+    # 0022), the acknowledgement and the resolution: three activations that decided
+    # something, three activities, and the one that paged.
+    assert await scheduled_activities(stack, incident) == ["hand_pages"] + ["apply_effects"] * 3
     # The incident's own events (its customer statements have theirs too).
     kinds = [e.kind for e in await stack.store.timeline(incident.id) if e.seq < STATEMENT_SEQ]
     assert kinds == [
@@ -80,6 +90,37 @@ async def test_each_activation_runs_its_record_and_notifications_as_one_activity
     recorded = await stack.store.get_incident(incident.id)
     assert recorded is not None
     assert {p.name for p in recorded.paged} == {ADA, "Dara Nwosu", "Gil Ramos"}
+
+
+async def test_the_lead_is_paged_while_the_incidents_records_cannot_be_written(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0022: the page leaves from the incident's first workflow task on its own queue;
+    nothing of the paperwork (here the records write every other effect comes after) is in
+    its way."""
+    release = asyncio.Event()
+    write = stack.store.apply
+
+    async def stuck(incident: Incident, events: Sequence[TimelineEvent]) -> None:
+        await release.wait()
+        await write(incident, events)
+
+    monkeypatch.setattr(stack.store, "apply", stuck)
+    incident = await declare(stack)
+
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    assert [p.incident.id for p in stack.notifier.messages_to(ADA)[0]] == [incident.id]
+    assert await stack.store.get_incident(incident.id) is None
+    assert not stack.notifier.of_kind(NotificationKind.STATUS, incident.id)
+
+    release.set()
+
+    async def recorded() -> bool:
+        stored = await stack.store.get_incident(incident.id)
+        return stored is not None and ADA in {p.name for p in stored.paged}
+
+    await eventually(recorded)
+    assert len(stack.notifier.messages_to(ADA)) == 1
 
 
 async def test_pages_to_one_person_within_the_window_come_as_one_message(stack: Stack) -> None:
@@ -159,7 +200,7 @@ async def test_a_permanent_failure_is_recorded_and_the_incident_still_resolves(
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
     assert (await handle.result()).status is Status.RESOLVED
     counts = Counter(await scheduled_activities(stack, incident))
-    assert set(counts) == {"apply_effects"}
+    assert set(counts) == {"apply_effects", "hand_pages"}
 
 
 async def test_update_reminders_go_to_whoever_acknowledged(stack: Stack) -> None:
@@ -191,3 +232,85 @@ async def test_reminders_reach_the_roster_entry_of_a_slack_user_who_acknowledged
     assert isinstance(reminder.recipient, Recipient)
     assert reminder.recipient.person.name == "Ben Lindqvist"
     assert reminder.recipient.person.email == "ben@example.com"
+
+
+async def test_pages_handed_to_one_pager_at_once_share_its_signals(stack: Stack) -> None:
+    """A storm pages one person from every incident at the same moment: the worker sends
+    what waits for that pager together (ADR 0022), and each page still reaches her once."""
+    incident = await declare(stack)
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    started = await stack.env.get_current_time()
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    declared = (await stack.store.timeline(incident.id))[0]
+    pages = [
+        Notification(
+            key=f"{incident.id}/storm-{n}/page/{ada.name}",
+            kind=NotificationKind.PAGE,
+            incident=incident,
+            event=declared,
+            recipient=recipient,
+            text=f"page {n}",
+        )
+        for n in range(10)
+    ]
+
+    await asyncio.gather(
+        *(hand_to_pager(stack.client, stack.task_queue, p, recipient, WINDOW) for p in pages)
+    )
+
+    handle = stack.client.get_workflow_handle(pager_workflow_id(stack.task_queue, recipient))
+    signals = [
+        event
+        for event in (await handle.fetch_history()).events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert 2 <= len(signals) < 1 + len(pages)  # the first page, then the storm's, shared
+    await stack.env.sleep(
+        WINDOW - (await stack.env.get_current_time() - started) + timedelta(seconds=1)
+    )
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 2)
+    bundle = stack.notifier.messages_to(ADA)[1]
+    assert sorted(p.text for p in bundle) == sorted(p.text for p in pages)
+
+
+@pytest.fixture
+async def unbundled(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    playbooks = playbook_dir(tmp_path / "playbooks")
+    roster = playbooks / "roster.yaml"
+    text = roster.read_text(encoding="utf-8").replace("bundle_window: 30s", "bundle_window: 0s")
+    roster.write_text(text, encoding="utf-8")
+    async for opened in open_stack(ts_env, tmp_path, playbooks, notifier=RefusingNotifier()):
+        yield opened
+
+
+async def test_with_no_bundle_window_a_page_goes_straight_from_the_paging_queue(
+    unbundled: Stack,
+) -> None:
+    """Nothing to bundle: the page leaves from the activity the incident's first workflow
+    task scheduled, with no pager in between (ADR 0022); a refusal for good is still on
+    the timeline."""
+    stack = unbundled
+    incident = await declare(stack)
+
+    await eventually(lambda: len(stack.notifier.messages_to(ADA)) == 1)
+    ada = load_roster().people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    pager = stack.client.get_workflow_handle(pager_workflow_id(stack.task_queue, recipient))
+    with pytest.raises(RPCError):
+        await pager.describe()  # never started
+
+    async def refusal_recorded() -> list[TimelineEvent]:
+        return [
+            e
+            for e in await stack.store.timeline(incident.id)
+            if e.kind is EventKind.NOTIFICATION_FAILED
+        ]
+
+    failed = await eventually(refusal_recorded)
+    assert failed[0].data["recipient"] == "Dara Nwosu"  # her engagement, refused
+    assert [p.incident.id for p in stack.notifier.messages_to(ADA)[0]] == [incident.id]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from adapters.acklinks import AckLinks
 from adapters.email import SmtpConfig, SmtpMailer
@@ -34,7 +33,7 @@ from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, outbound
 from workflows.ids import person_pager_id
 from workflows.incident.client import IncidentService
-from workflows.worker import Outbound, build_worker
+from workflows.worker import Outbound, Workers, build_worker
 
 ADA = "Ada Okafor"
 ADA_MAIL = "ada@example.com"
@@ -78,7 +77,7 @@ class Paging:
     directory: Path
     out: Outbound
 
-    def worker(self) -> Worker:
+    def worker(self) -> Workers:
         # No cache, so no sticky queue: the test server never hands a stopped worker's
         # sticky tasks to the next one, as Temporal's own servers do after a timeout.
         return build_worker(

@@ -10,13 +10,14 @@ began before ADR 0010 and keep running as they started.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import activity
 from temporalio.client import Client
 
 from domain import wording
-from domain.models import EventKind, Incident, NotificationKind, Recipient, TimelineEvent
+from domain.models import Channel, EventKind, Incident, NotificationKind, Recipient, TimelineEvent
 from domain.notify import (
     HANDLING,
     Failure,
@@ -36,6 +37,8 @@ from workflows.incident.models import (
     EffectsResult,
     NotifyInput,
     NotifyResult,
+    PagesInput,
+    PagesResult,
     Reached,
     RecordInput,
 )
@@ -57,6 +60,18 @@ def _message(
         event=event,
         recipient=to,
         text=wording.notification_text(kind, incident, event, to),
+    )
+
+
+def _alone(recipient: Recipient, roster: Roster) -> bool:
+    """Nothing for a pager to do: no window to bundle in, and one Slack message at once is
+    the person's whole rule (no later e-mail or push step to wait for)."""
+    rules = recipient.person.rules()
+    return (
+        roster.paging.bundle_window <= timedelta(0)
+        and len(rules) == 1
+        and rules[0].channel is Channel.SLACK
+        and rules[0].after <= timedelta(0)
     )
 
 
@@ -87,7 +102,9 @@ class IncidentActivities:
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             if not notify.targets:
-                await self._direct(_message(key, notify.kind, incident, notify.event, None), result)
+                await self._direct(
+                    _message(key, notify.kind, incident, notify.event, None), result.failures
+                )
                 continue
             # Whoever is on call when the step fired (its event's instant), overrides included.
             at = self._roster.instant(incident.id, notify.event.at)
@@ -100,9 +117,10 @@ class IncidentActivities:
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
                 )
                 if HANDLING[notify.kind].bundled:
-                    await self._hand_to_pager(message, recipient, roster)
+                    if not input.pages_handed:
+                        await self._hand_to_pager(message, recipient, roster)
                 else:
-                    await self._direct(message, result)
+                    await self._direct(message, result.failures)
             if reached:
                 result.reached.append(
                     Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
@@ -126,10 +144,44 @@ class IncidentActivities:
         return result
 
     async def _stop_pages(self, incident: Incident) -> None:
-        """The people this incident reached: their pagers drop its later steps now."""
+        """The people this incident reached: their pagers drop its later steps now. The
+        records' list counts as well as the snapshot's: when pages are handed first (ADR
+        0022) the page and its effects report back in two workflow tasks, and a worker
+        replaying the incident may apply the acknowledgement before the result that says
+        whom the page reached (Temporal runs updates first in an activation), so the
+        snapshot can lack them; the effects that reached them wrote them to the records
+        before their result was in the history."""
+        names = [p.name for p in incident.paged]
+        stored = await self._records.get_incident(incident.id)
+        if stored is not None:
+            names += [p.name for p in stored.paged if p.name not in names]
         roster = self._roster.current()
-        people = [roster.person(p.name) for p in incident.paged]
+        people = [roster.person(name) for name in names]
         await self._followers.acknowledged(incident, [p for p in people if p is not None])
+
+    @activity.defn(name="hand_pages")
+    async def hand_pages(self, input: PagesInput) -> PagesResult:
+        """The activation's direct messages, on the paging queue (ADR 0022): nothing of the
+        incident's paperwork comes first. Each goes to its person's pager, which bundles
+        them; with no bundle window there is nothing to bundle, and it goes from here, as
+        the least a page can cost. The records of whom they reached are ``apply_effects``'s,
+        once the incident's snapshot is written."""
+        incident = input.incident
+        result = PagesResult()
+        for notify in input.notifications:
+            key = notification_key(incident.id, notify.event.seq, notify.kind.value)
+            # The instant ``apply_effects`` records whom the page reached at (a rehearsal's).
+            at = self._roster.instant(incident.id, notify.event.at)
+            now = await on_call(self._records, self._roster, at)
+            for recipient in recipients(now.roster, notify.targets):
+                message = _message(
+                    recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
+                )
+                if _alone(recipient, now.roster):
+                    await self._direct(message, result.failures)
+                else:
+                    await self._hand_to_pager(message, recipient, now.roster)
+        return result
 
     async def _say_who_chose(
         self,
@@ -169,12 +221,12 @@ class IncidentActivities:
                 },
             )
 
-    async def _direct(self, message: Notification, result: EffectsResult) -> None:
+    async def _direct(self, message: Notification, failures: list[Failure]) -> None:
         """A broadcast or a notice, sent from here; a permanent failure is kept, not raised,
         so the other notifications of the activation still go out."""
         sent = await self._outbox.send_once(message)
         if sent is not None and sent.failure is not None:
-            result.failures.append(
+            failures.append(
                 Failure(
                     key=message.key,
                     kind=message.kind,
@@ -200,7 +252,9 @@ class IncidentActivities:
             }
         )
         key = notification_key(incident.id, declared.seq, "related-reviews")
-        await self._direct(_message(key, NotificationKind.STATUS, incident, event, None), result)
+        await self._direct(
+            _message(key, NotificationKind.STATUS, incident, event, None), result.failures
+        )
 
     async def _hand_to_pager(
         self, message: Notification, recipient: Recipient, roster: Roster

@@ -117,6 +117,23 @@ class EffectsInput(BaseModel):
     # Set when the activation changed what customers may be told (declared, level, mitigated,
     # resolved): the incident's statements workflow hears of it.
     customers: dict[Level, CustomerPolicy] | None = None
+    # ADR 0022: the activation's direct messages went to the paging queue on their own
+    # (``PagesInput``); this activity only records whom they reached.
+    pages_handed: bool = False
+
+
+class PagesInput(BaseModel):
+    """The direct messages one activation decided, handed to each person's pager ahead of
+    everything else the activation does."""
+
+    incident: Incident
+    notifications: list[Notify] = Field(default_factory=list)
+
+
+class PagesResult(BaseModel):
+    """Direct messages Slack refused for good (sent unbundled, without a pager)."""
+
+    failures: list[Failure] = Field(default_factory=list)
 
 
 class Reached(BaseModel):

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.alerts import AlertBatch, AlertOutcome, AlertResult
     from domain.errors import IncidentConflict, InvalidAction
     from domain.models import EventKind, Incident, Level, Status, TimelineEvent
-    from domain.notify import Failure, notification_key
+    from domain.notify import HANDLING, Failure, notification_key
     from domain.playbook import CustomerPolicy, PlaybookSet
     from domain.rules import alert_group, checks, deadlines, lifecycle
     from domain.rules.effects import Notify, Outcome
@@ -36,12 +36,14 @@ with workflow.unsafe.imports_passed_through():
         IncidentInput,
         MitigateInput,
         NotifyInput,
+        PagesInput,
         PartnerAckInput,
         PostUpdateInput,
         RecordInput,
         ResolveInput,
     )
     from workflows.protocol import CONFLICT, INVALID, NOTIFICATION_FAILED
+    from workflows.queues import PAGES, paging_queue
 
 __all__ = ["ALERTMANAGER", "IncidentWorkflow"]
 
@@ -51,6 +53,8 @@ LATE_STEPS_FIRED = "late-steps-fired"
 CONFIRM_CLEARED = "confirm-cleared"
 # External partners engaged by playbook steps, judged against their own target (ADR 0027).
 PARTNERS_ENGAGED = "partners-engaged"
+# ADR 0022: direct messages leave in an activity of their own on the paging queue.
+PAGES_FIRST = "pages-first"
 
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
@@ -107,6 +111,7 @@ class IncidentWorkflow:
         self._wake = False
         self._dirty = False
         self._effects_in_one: bool | None = None
+        self._pages_first: bool | None = None
         self._late_steps: bool | None = None
         self._partners: bool | None = None
         self._queued: list[Notify] = []
@@ -365,14 +370,46 @@ class IncidentWorkflow:
             events, self._unrecorded = self._unrecorded, []
             notifications, self._queued = self._queued, []
             self._dirty = False
+            incident = self._inc.model_copy(deep=True)
+            pages = [n for n in notifications if n.targets and HANDLING[n.kind].bundled]
+            handed = bool(pages) and self._paged_first()
+            if handed:
+                self._in_flight += 1
+                self._spawn(self._hand_pages(PagesInput(incident=incident, notifications=pages)))
             batch = EffectsInput(
-                incident=self._inc.model_copy(deep=True),
+                incident=incident,
                 events=events,
                 notifications=notifications,
                 customers=self._customers() if _TOLD_OF & {e.kind for e in events} else None,
+                pages_handed=handed,
             )
             self._in_flight += 1
             self._spawn(self._run_effects(batch))
+
+    def _paged_first(self) -> bool:
+        """Asked only when an activation has pages, where the answer matters: incidents
+        whose history began before ADR 0022 keep handing them over from ``apply_effects``."""
+        if self._pages_first is None:
+            self._pages_first = workflow.patched(PAGES_FIRST)
+        return self._pages_first
+
+    async def _hand_pages(self, pages: PagesInput) -> None:
+        """Scheduled in the same workflow task as the activation's other effects, but on the
+        paging queue and first in line there: the lead's page never waits for a slot behind
+        channels, cards, drafts or record writes (ADR 0022)."""
+        try:
+            result = await workflow.execute_activity_method(
+                IncidentActivities.hand_pages,
+                pages,
+                task_queue=paging_queue(workflow.info().task_queue),
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=retry.URGENT,
+                priority=PAGES,
+            )
+            for failure in result.failures:
+                self._note_failure(failure)
+        finally:
+            self._in_flight -= 1
 
     def _customers(self) -> dict[Level, CustomerPolicy]:
         return {level: playbook.customers for level, playbook in self._playbooks.levels.items()}

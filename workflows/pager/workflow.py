@@ -67,6 +67,12 @@ class PagerWorkflow:
         rules only; a pager begun before them has no later steps)."""
         self._stopping.append(stop.incident_id)
 
+    @workflow.signal
+    def pages(self, pages: list[PageIn]) -> None:
+        """Several pages at once: what one worker had waiting for this person while its
+        previous signal was on its way (ADR 0022)."""
+        self._inbox.extend(pages)
+
     @workflow.run
     async def run(self, input: PagerInput) -> None:
         if input.resume_rules is not None or (

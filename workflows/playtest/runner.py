@@ -19,7 +19,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from adapters.email import OutboxMailer
 from adapters.records import RecordsStore, migrate
@@ -41,7 +40,7 @@ from workflows.ids import (
 )
 from workflows.incident.client import IncidentService
 from workflows.playtest.cases import Action, What, show
-from workflows.worker import Outbound, build_worker
+from workflows.worker import Outbound, Workers, build_worker
 
 _T = TypeVar("_T")
 
@@ -140,7 +139,7 @@ class Rehearsal:
         self._roster = ShiftedRoster(playbooks_dir)
         self._recorder = Recorder()
         self._task_queue = f"rehearsal-{uuid.uuid4()}"
-        self._worker: Worker
+        self._worker: Workers
 
     @property
     def playbooks(self) -> PlaybookSet:

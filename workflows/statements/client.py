@@ -15,6 +15,7 @@ from domain.playbook import CustomerPolicy, PlaybookSet
 from domain.statements import Stage, Statement
 from workflows.engine import CALL_TIMEOUT, call_engine
 from workflows.ids import incident_of_message, statements_workflow_id
+from workflows.queues import STATEMENTS
 from workflows.statements.models import (
     ApproveInput,
     CorrectInput,
@@ -41,6 +42,8 @@ async def tell_statements(
             StatementsInput(incident=incident, policies=policies),
             id=workflow,
             task_queue=task_queue,
+            # Drafts wait for the incidents' own work in a backlog (ADR 0022).
+            priority=STATEMENTS,
             start_signal="incident_changed",
             start_signal_args=[change],
         )
