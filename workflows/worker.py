@@ -235,6 +235,7 @@ def build_worker(
         max_concurrent_workflow_tasks=PAGING_SLOTS,
         max_concurrent_activities=PAGING_SLOTS,
         graceful_shutdown_timeout=timedelta(seconds=5),
+        interceptors=[Heartbeating()],
         **options,
     )
     main = Worker(

@@ -403,6 +403,7 @@ class IncidentWorkflow:
                 pages,
                 task_queue=paging_queue(workflow.info().task_queue),
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                heartbeat_timeout=retry.HEARTBEAT,
                 retry_policy=retry.URGENT,
                 priority=PAGES,
             )
