@@ -61,6 +61,12 @@ fmt: $(STAMP)
 # The whole-stack trials run in two groups (tests/conftest.py).
 PYTEST_WORKERS ?= 3
 
+# Images that set PYTHONDONTWRITEBYTECODE (Debian's python containers, this CI's) make every
+# process of the suite compile the project from source, and the strict sandbox of the workflow
+# tests compile each workflow module again for every workflow it starts: a fifth of a worker
+# test's CPU. The suite writes bytecode (the __pycache__ folders git ignores).
+test check soak screenshots: export PYTHONDONTWRITEBYTECODE :=
+
 # mypy works alone on one core for a minute on a fresh clone: it checks beside pytest rather
 # than before it, and its report follows pytest's. Either failing fails the target.
 test: $(STAMP) system-deps
