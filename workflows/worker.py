@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
+import temporalio.workflow
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 from temporalio.client import Client
@@ -103,10 +104,25 @@ def keep_bytecode(cache: Path) -> None:
         sys.dont_write_bytecode = False
 
 
+class _StrictSandbox(SandboxedWorkflowRunner):
+    """Checks each workflow class in a sandbox of its own once per process, not once per
+    ``Worker``: the check imports the class's module afresh, and the tests build a worker
+    for every test. What it checks (the module's imports and its definition) cannot change
+    while the process runs; every workflow run is still sandboxed in full."""
+
+    _checked: ClassVar[set[type]] = set()
+
+    def prepare_workflow(self, defn: temporalio.workflow._Definition) -> None:
+        if defn.cls in self._checked:
+            return
+        super().prepare_workflow(defn)
+        self._checked.add(defn.cls)
+
+
 def sandbox_runner() -> SandboxedWorkflowRunner:
     """The strict sandbox: what the tests and the replay of recorded histories run the
     workflows in, so a call to the clock, randomness or I/O from workflow code fails CI."""
-    return SandboxedWorkflowRunner(
+    return _StrictSandbox(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
     )
 
