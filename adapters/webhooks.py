@@ -75,11 +75,21 @@ class Sent:
 class WebhookSender:
     def __init__(self, *, allow_private: bool = False, timeout: float = 10.0) -> None:
         self._allow_private = allow_private
-        # Redirects are not followed: a redirect could lead to a private address.
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._timeout = timeout
+        # Opened at the first send: loading the CA bundle costs tens of milliseconds, and most
+        # workers (and every test's) never call a webhook.
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # Redirects are not followed: a redirect could lead to a private address.
+            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def send(
         self, url: str, secret: str, message_id: str, payload: dict[str, Any], at: datetime
