@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from domain.models import Recipient
 from domain.notify import Notification, Notifier, PermanentFailure, recorded_kind
@@ -27,6 +27,15 @@ _Send = Callable[[], Awaitable[str | None]]
 
 # Where a notification to the incident's channel (no recipient) is recorded as sent.
 CHANNEL = "#incident"
+
+
+@runtime_checkable
+class MarksBeforeSending(Protocol):
+    """A notifier that commits the records itself right before each message leaves, with its
+    own mark of the message (Slack's pending mark, ADR 0008): the outbox need not commit
+    them again first."""
+
+    marks_before_sending: bool
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,10 @@ class Outbox:
         return sent
 
     async def _send(self, send: _Send, message: Notification) -> Sent:
+        # In an effects batch, the records of what went before are committed before the
+        # message leaves: a retried batch finds every earlier send recorded.
+        if not isinstance(self._notifier, MarksBeforeSending):
+            await self._records.flush()
         try:
             return Sent(external_id=await send())
         except PermanentFailure as exc:

@@ -7,14 +7,17 @@ at once for the same incident, leave the same rows as a single run would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import utcnow
 from adapters.records.drills import DrillRecords
@@ -39,11 +42,26 @@ from domain.models import (
 
 PING_TIMEOUT_SECONDS = 5.0
 
+_Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+@dataclass
+class _Batch:
+    """Writes held back until the next write that cannot wait, or the end of the batch."""
+
+    writes: list[_Write] = field(default_factory=list)
+    # What this batch wrote to ``notifications``, for its own reads before they are committed.
+    refs: dict[str, str | None] = field(default_factory=dict)
+
 
 class RecordsStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        # The batch of the activity running in this task, if any: this store's own.
+        self._batch: ContextVar[_Batch | None] = ContextVar(
+            f"records_batch_{id(self)}", default=None
+        )
         self.statements = StatementRecords(engine, self._writer)
         self.reviews = ReviewRecords(engine, self._writer)
         self.drills = DrillRecords(engine, self._writer)
@@ -62,6 +80,60 @@ class RecordsStore:
         async with asyncio.timeout(PING_TIMEOUT_SECONDS), self._engine.connect() as conn:
             await conn.execute(select(1))
 
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One effects batch's writes in as few transactions as its sends allow: the writes
+        that record what was decided or done wait, in order, for the next write that cannot
+        wait (a lease, a pending mark before a send: ``flush``) and go in its transaction;
+        the rest go when the batch ends, also when it ends in an error, since what they record
+        happened. Reads in the batch see its own ``notifications`` writes."""
+        if self._batch.get() is not None:
+            yield  # already in one: its owner flushes
+            return
+        token = self._batch.set(_Batch())
+        try:
+            yield
+        finally:
+            try:
+                await self.flush()
+            finally:
+                self._batch.reset(token)
+
+    async def flush(self) -> None:
+        """Commit what the current batch holds back; nothing to do outside a batch. Every
+        send calls it first, so a send never goes out before the records that precede it."""
+        batch = self._batch.get()
+        if batch is not None and batch.writes:
+            async with self._begin():
+                pass
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction that first writes what the current batch held back, so the
+        records are committed in the order they were written."""
+        async with self._writer.begin() as conn:
+            batch = self._batch.get()
+            if batch is not None:
+                writes, batch.writes = batch.writes, []
+                for write in writes:
+                    await write(conn)
+            yield conn
+
+    async def _write(self, write: _Write) -> None:
+        """``write`` in the current batch, or now in a transaction of its own."""
+        batch = self._batch.get()
+        if batch is not None:
+            batch.writes.append(write)
+            return
+        async with self._begin() as conn:
+            await write(conn)
+
+    def _batched_ref(self, key: str) -> tuple[bool, str | None]:
+        batch = self._batch.get()
+        if batch is None or key not in batch.refs:
+            return False, None
+        return True, batch.refs[key]
+
     async def apply(self, incident: Incident, events: Sequence[TimelineEvent]) -> None:
         """Record a snapshot of ``incident`` and new timeline events, in one transaction.
 
@@ -71,8 +143,9 @@ class RecordsStore:
         strangers = sorted({e.incident_id for e in events if e.incident_id != incident.id})
         if strangers:
             raise ValueError(f"events of other incidents {strangers} applied to {incident.id!r}")
-        async with self._writer.begin() as conn:
-            row = _incident_row(incident)
+        row = _incident_row(incident)
+
+        async def write(conn: AsyncConnection) -> None:
             stored = await conn.scalar(
                 locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
             )
@@ -88,6 +161,8 @@ class RecordsStore:
                     ),
                     rows,
                 )
+
+        await self._write(write)
 
     async def note_reached(
         self,
@@ -109,7 +184,8 @@ class RecordsStore:
                         at=at,
                     ).model_dump(mode="json")
                 )
-        async with self._writer.begin() as conn:
+
+        async def write(conn: AsyncConnection) -> None:
             stored = await conn.scalar(
                 locked(conn, select(incidents.c.paged).where(incidents.c.id == incident.id))
             )
@@ -122,6 +198,8 @@ class RecordsStore:
                 incidents.update().where(incidents.c.id == incident.id).values(paged=merged)
             )
 
+        await self._write(write)
+
     async def add_events(self, incident_id: str, events: Sequence[TimelineEvent]) -> None:
         """Timeline events written by another workflow than the incident's (its statements):
         inserted once each, the snapshot left alone."""
@@ -130,7 +208,7 @@ class RecordsStore:
             raise ValueError(f"events of other incidents {strangers} added to {incident_id!r}")
         if not events:
             return
-        async with self._writer.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 insert_for(conn, timeline_events).on_conflict_do_nothing(
                     index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
@@ -153,41 +231,32 @@ class RecordsStore:
         """A timeline event written outside any workflow's numbering (a review's, an action
         item's), numbered after ``base`` and the last such event, at most once per ``key``:
         the event and its key are written in one transaction. None if it was written before."""
-        async with self._writer.begin() as conn:
-            seen = await conn.scalar(
-                select(notifications.c.key).where(notifications.c.key == f"event:{key}")
-            )
-            if seen is not None:
-                return None
-            top = await conn.scalar(
-                select(func.max(timeline_events.c.seq)).where(
-                    timeline_events.c.incident_id == incident_id,
-                    timeline_events.c.seq > base,
-                    timeline_events.c.seq < base + 100_000,
-                )
-            )
-            event = TimelineEvent(
-                incident_id=incident_id,
-                seq=(top or base) + 1,
-                at=at,
-                kind=kind,
-                actor=actor,
-                text=text,
-                data=data or {},
-            )
-            await conn.execute(timeline_events.insert().values(_event_row(event)))
-            await conn.execute(
-                notifications.insert().values(
-                    key=f"event:{key}",
-                    incident_id=incident_id,
-                    kind="timeline",
-                    recipient="-",
-                    sent_at=utcnow(),
-                )
-            )
-        return event
+        async with self._begin() as conn:
+            return await _append_once(conn, key, incident_id, base, kind, text, at, actor, data)
+
+    async def note_event_once(
+        self,
+        key: str,
+        *,
+        incident_id: str,
+        base: int,
+        kind: EventKind,
+        text: str,
+        at: datetime,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """``append_event_once`` for a writer that needs no answer: in a batch, it waits
+        for the batch's next transaction."""
+
+        async def write(conn: AsyncConnection) -> None:
+            await _append_once(conn, key, incident_id, base, kind, text, at, actor, data)
+
+        await self._write(write)
 
     async def notification_sent(self, key: str) -> bool:
+        if self._batched_ref(key)[0]:
+            return True
         async with self._engine.connect() as conn:
             found = await conn.scalar(select(notifications.c.key).where(notifications.c.key == key))
         return found is not None
@@ -202,7 +271,11 @@ class RecordsStore:
         external_id: str | None = None,
     ) -> None:
         """Remember a sent notification; recording the same key again keeps the first record."""
-        async with self._writer.begin() as conn:
+        batch = self._batch.get()
+        if batch is not None:
+            batch.refs.setdefault(key, external_id)
+
+        async def write(conn: AsyncConnection) -> None:
             await conn.execute(
                 insert_for(conn, notifications)
                 .values(
@@ -216,7 +289,12 @@ class RecordsStore:
                 .on_conflict_do_nothing(index_elements=[notifications.c.key])
             )
 
+        await self._write(write)
+
     async def get_notification_external_id(self, key: str) -> str | None:
+        batched, value = self._batched_ref(key)
+        if batched:
+            return value
         async with self._engine.connect() as conn:
             external_id: str | None = await conn.scalar(
                 select(notifications.c.external_id).where(notifications.c.key == key)
@@ -226,7 +304,11 @@ class RecordsStore:
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
         """Remember (or replace) what an outbound adapter needs to find again, such as the
         Slack channel of an incident or the ts of its card."""
-        async with self._writer.begin() as conn:
+        batch = self._batch.get()
+        if batch is not None:
+            batch.refs[key] = value
+
+        async def write(conn: AsyncConnection) -> None:
             insert = insert_for(conn, notifications).values(
                 key=key,
                 incident_id=incident_id,
@@ -242,6 +324,8 @@ class RecordsStore:
                 )
             )
 
+        await self._write(write)
+
     async def get_ref(self, key: str) -> str | None:
         return await self.get_notification_external_id(key)
 
@@ -249,7 +333,7 @@ class RecordsStore:
         """Take the lease ``name`` for ``seconds`` if it is free, lapsed or already
         ``holder``'s; False if someone else holds it."""
         now = utcnow()
-        async with self._writer.begin() as conn:
+        async with self._begin() as conn:
             current = (
                 await conn.execute(locked(conn, select(leases).where(leases.c.name == name)))
             ).first()
@@ -275,7 +359,7 @@ class RecordsStore:
         (ADR 0008's pacing). The reservation lives in ``leases`` as the next free instant."""
         now = utcnow()
         key = f"pace:{name}"
-        async with self._writer.begin() as conn:
+        async with self._begin() as conn:
             # The row first, so that PostgreSQL has a row to lock when two ask at once.
             await conn.execute(
                 insert_for(conn, leases)
@@ -302,7 +386,7 @@ class RecordsStore:
         return str(current.holder)
 
     async def release(self, name: str, holder: str) -> None:
-        async with self._writer.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 leases.delete().where(leases.c.name == name, leases.c.holder == holder)
             )
@@ -403,6 +487,51 @@ class RecordsStore:
     async def metrics(self) -> MetricsSnapshot:
         async with self._engine.connect() as conn:
             return await query_metrics(conn)
+
+
+async def _append_once(
+    conn: AsyncConnection,
+    key: str,
+    incident_id: str,
+    base: int,
+    kind: EventKind,
+    text: str,
+    at: datetime,
+    actor: str | None,
+    data: dict[str, Any] | None,
+) -> TimelineEvent | None:
+    seen = await conn.scalar(
+        select(notifications.c.key).where(notifications.c.key == f"event:{key}")
+    )
+    if seen is not None:
+        return None
+    top = await conn.scalar(
+        select(func.max(timeline_events.c.seq)).where(
+            timeline_events.c.incident_id == incident_id,
+            timeline_events.c.seq > base,
+            timeline_events.c.seq < base + 100_000,
+        )
+    )
+    event = TimelineEvent(
+        incident_id=incident_id,
+        seq=(top or base) + 1,
+        at=at,
+        kind=kind,
+        actor=actor,
+        text=text,
+        data=data or {},
+    )
+    await conn.execute(timeline_events.insert().values(_event_row(event)))
+    await conn.execute(
+        notifications.insert().values(
+            key=f"event:{key}",
+            incident_id=incident_id,
+            kind="timeline",
+            recipient="-",
+            sent_at=utcnow(),
+        )
+    )
+    return event
 
 
 def merge_paged(

@@ -40,6 +40,8 @@ _HISTORY_PAGES = 3
 # worker holding it dies.
 CARD_LEASE_SECONDS = 30.0
 CARD_TURN_WAIT = 45.0
+# Incidents whose channel a worker process remembers without asking the records.
+_CHANNELS_KEPT = 2_000
 
 
 class ChannelMissing(LookupError):
@@ -57,6 +59,10 @@ class Refs(Protocol):
     async def claim(self, name: str, holder: str, seconds: float) -> bool: ...
 
     async def release(self, name: str, holder: str) -> None: ...
+
+    async def flush(self) -> None:
+        """Commit the writes the records hold back for the current batch, if any."""
+        ...
 
 
 # Slack errors that retrying cannot fix: the configuration or the workspace must change.
@@ -115,6 +121,9 @@ def incident_of_channel_ref(channel_id: str) -> str:
 
 
 class SlackNotifier:
+    # Each post commits the records' held-back writes with its pending mark (``post_once``).
+    marks_before_sending = True
+
     def __init__(self, api: SlackApi, refs: Refs, channels: SlackChannels) -> None:
         self._api = api
         self._refs = refs
@@ -122,6 +131,7 @@ class SlackNotifier:
         # Activities of one incident run side by side; its channel and card are created once.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._named: dict[str, str] = {}
+        self._channel_ids: dict[str, str] = {}
         # Who this process is, for the card leases of every worker sharing the records.
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -187,13 +197,15 @@ class SlackNotifier:
 
     async def ensure_channel(self, incident: Incident) -> str:
         """The incident's channel, created on first use; private for data leaks."""
+        if incident.id in self._channel_ids:
+            return self._channel_ids[incident.id]
         known = await self._refs.get_ref(channel_ref(incident.id))
         if known:
-            return known
+            return self._remember_channel(incident.id, known)
         async with self._locks[incident.id]:
             known = await self._refs.get_ref(channel_ref(incident.id))
             if known:
-                return known
+                return self._remember_channel(incident.id, known)
             name = layout.channel_name(incident)
             private = incident.type is IncidentType.DATA_LEAK
             try:
@@ -210,7 +222,17 @@ class SlackNotifier:
                 incident_of_channel_ref(channel_id), incident.id, incident_id=incident.id
             )
             await self._refs.set_ref(channel_ref(incident.id), channel_id, incident_id=incident.id)
-            return channel_id
+            # Before the lock is let go: another activity of the incident must find it.
+            await self._refs.flush()
+            return self._remember_channel(incident.id, channel_id)
+
+    def _remember_channel(self, incident_id: str, channel_id: str) -> str:
+        """An incident's channel never changes once recorded: each send of its effects
+        would otherwise read it again. The latest incidents only, oldest forgotten first."""
+        self._channel_ids[incident_id] = channel_id
+        if len(self._channel_ids) > _CHANNELS_KEPT:
+            del self._channel_ids[next(iter(self._channel_ids))]
+        return channel_id
 
     async def _find_channel(self, name: str) -> str:
         cursor: str | None = None
@@ -334,6 +356,8 @@ class SlackNotifier:
                 await self._refs.set_ref(ref, found, incident_id=incident_id)
                 return found
         await self._refs.set_ref(ref, PENDING, incident_id=incident_id)
+        # The mark is committed before the post (ADR 0008), with what the batch held back.
+        await self._refs.flush()
         posted = await self._post(channel, text, blocks, key)
         ts = str(posted["ts"])
         await self._refs.set_ref(ref, ts, incident_id=incident_id)

@@ -85,6 +85,9 @@ class FlakyRefs:
     async def release(self, name: str, holder: str) -> None:
         await self._store.release(name, holder)
 
+    async def flush(self) -> None:
+        await self._store.flush()
+
 
 @dataclass
 class SlackStack:

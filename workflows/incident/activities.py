@@ -10,7 +10,7 @@ began before ADR 0010 and keep running as they started.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import activity
@@ -96,9 +96,16 @@ class IncidentActivities:
 
     @activity.defn(name="apply_effects")
     async def apply_effects(self, input: EffectsInput) -> EffectsResult:
+        # One records transaction for the snapshot, the events and the on-call lines, committed
+        # before the first send; the records of each send go with the next one's (issue 22).
+        async with self._records.batch():
+            return await self._apply_effects(input)
+
+    async def _apply_effects(self, input: EffectsInput) -> EffectsResult:
         incident = input.incident
         await self._records.apply(incident, input.events)
         result = EffectsResult()
+        rotas: dict[datetime, OnCall] = {}
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             if not notify.targets:
@@ -107,8 +114,7 @@ class IncidentActivities:
                 )
                 continue
             # Whoever is on call when the step fired (its event's instant), overrides included.
-            at = self._roster.instant(incident.id, notify.event.at)
-            now = await on_call(self._records, self._roster, at)
+            now = await self._on_call(incident, notify.event.at, rotas)
             roster = now.roster
             reached = recipients(roster, notify.targets)
             await self._say_who_chose(incident, key, notify.event, reached, now)
@@ -125,6 +131,8 @@ class IncidentActivities:
                 result.reached.append(
                     Reached(kind=notify.kind, at=notify.event.at, recipients=reached)
                 )
+        # What the other processes are told may lead them to read the records.
+        await self._records.flush()
         if {EventKind.ACKNOWLEDGED, EventKind.RESOLVED} & {e.kind for e in input.events}:
             await self._stop_pages(incident)
         if input.customers is not None:
@@ -166,13 +174,17 @@ class IncidentActivities:
         them; with no bundle window there is nothing to bundle, and it goes from here, as
         the least a page can cost. The records of whom they reached are ``apply_effects``'s,
         once the incident's snapshot is written."""
+        async with self._records.batch():
+            return await self._hand_pages(input)
+
+    async def _hand_pages(self, input: PagesInput) -> PagesResult:
         incident = input.incident
         result = PagesResult()
+        rotas: dict[datetime, OnCall] = {}
         for notify in input.notifications:
             key = notification_key(incident.id, notify.event.seq, notify.kind.value)
             # The instant ``apply_effects`` records whom the page reached at (a rehearsal's).
-            at = self._roster.instant(incident.id, notify.event.at)
-            now = await on_call(self._records, self._roster, at)
+            now = await self._on_call(incident, notify.event.at, rotas)
             for recipient in recipients(now.roster, notify.targets):
                 message = _message(
                     recipient_key(key, recipient), notify.kind, incident, notify.event, recipient
@@ -182,6 +194,16 @@ class IncidentActivities:
                 else:
                     await self._hand_to_pager(message, recipient, now.roster)
         return result
+
+    async def _on_call(
+        self, incident: Incident, at: datetime, known: dict[datetime, OnCall]
+    ) -> OnCall:
+        """Who is on call at the instant a step fired, looked up once per instant in an
+        activity: the steps of one activation mostly share their event."""
+        instant = self._roster.instant(incident.id, at)
+        if instant not in known:
+            known[instant] = await on_call(self._records, self._roster, instant)
+        return known[instant]
 
     async def _say_who_chose(
         self,
@@ -200,7 +222,7 @@ class IncidentActivities:
             if holding is None or holding.shift is None:
                 continue
             shift = holding.shift
-            await self._records.append_event_once(
+            await self._records.note_event_once(
                 f"{recipient_key(key, recipient)}/oncall",
                 incident_id=incident.id,
                 base=ONCALL_SEQ,
@@ -261,6 +283,8 @@ class IncidentActivities:
     ) -> None:
         if await self._outbox.sent(message.key):
             return
+        # The pager writes to the incident's timeline: the snapshot goes first.
+        await self._records.flush()
         await self._followers.page(message, recipient, roster.paging.bundle_window)
 
     # ---------------------------------------------------------- incidents begun before 0010

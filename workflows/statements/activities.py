@@ -99,11 +99,13 @@ class StatementActivities:
     @activity.defn(name="statement_effects")
     async def apply_effects(self, input: StatementEffectsInput) -> None:
         """A retry repeats only what did not take: the writes are newer-version-wins and
-        every approval request is keyed."""
-        for record in input.records:
-            await self.record(record)
-        for ask in input.asks:
-            await self.ask_approval(ask)
+        every approval request is keyed. The records of the sends go in as few transactions as
+        the sends allow (``RecordsStore.batch``)."""
+        async with self._records.batch():
+            for record in input.records:
+                await self.record(record)
+            for ask in input.asks:
+                await self.ask_approval(ask)
 
     @activity.defn(name="ask_approval")
     async def ask_approval(self, input: AskInput) -> None:
