@@ -208,6 +208,8 @@ class SlackNotifier:
                 return self._remember_channel(incident.id, known)
             name = layout.channel_name(incident)
             private = incident.type is IncidentType.DATA_LEAK
+            # The batch's snapshot and events first: the records never wait for Slack (ADR 0010).
+            await self._refs.flush()
             try:
                 created = await self._api.call(
                     "conversations.create", name=name, is_private=private
