@@ -54,12 +54,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# pytest-xdist: the suite spends most of its time waiting on the servers it starts (Temporal,
-# PostgreSQL, Prometheus, Chromium, tocsin up), so three workers keep both cores busy; a fourth
-# starved the servers of the timing trials.
+# pytest-xdist: the suite spends much of its time waiting on the servers it starts (Temporal,
+# PostgreSQL, Prometheus, Chromium, tocsin up). The whole-stack trials run in three groups, one
+# worker each (tests/conftest.py), and the fourth worker takes the rest until a group is done.
 # Each worker starts its own session servers; a test never shares state with another worker.
-# The whole-stack trials run in two groups (tests/conftest.py).
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 
 # Images that set PYTHONDONTWRITEBYTECODE (Debian's python containers, this CI's) make every
 # process of the suite compile the project from source, and the strict sandbox of the workflow
