@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import (
@@ -104,6 +104,10 @@ class IncidentService:
         self._task_queue = task_queue
         self._playbooks = playbooks
         self._call_timeout = call_timeout
+        # An update's RPC waits as long as the call may: left unset, Temporal's client gives it
+        # its own default deadline, and a large alert batch on a busy worker was refused
+        # as "not finished in time" well within a longer bound the caller had set.
+        self._rpc_timeout = timedelta(seconds=call_timeout)
         self._clock = clock
         # What ``raise_alerts`` grades with (drills fire alerts through the intake).
         self._catalog = catalog
@@ -148,7 +152,9 @@ class IncidentService:
                 return await self._call(
                     incident_id,
                     lambda op=operation: self._client.execute_update_with_start_workflow(  # type: ignore[misc]
-                        IncidentWorkflow.current, start_workflow_operation=op
+                        IncidentWorkflow.current,
+                        start_workflow_operation=op,
+                        rpc_timeout=self._rpc_timeout,
                     ),
                 )
             except WorkflowAlreadyStartedError:
@@ -186,7 +192,9 @@ class IncidentService:
             return await self._call(
                 incident_id,
                 lambda: self._client.execute_update_with_start_workflow(
-                    IncidentWorkflow.current, start_workflow_operation=operation
+                    IncidentWorkflow.current,
+                    start_workflow_operation=operation,
+                    rpc_timeout=self._rpc_timeout,
                 ),
             )
         except WorkflowAlreadyStartedError:
@@ -304,6 +312,7 @@ class IncidentService:
                         IncidentWorkflow.alerts,
                         batch,
                         start_workflow_operation=op,
+                        rpc_timeout=self._rpc_timeout,
                     ),
                 )
             except (IncidentNotFound, IncidentConflict):
@@ -316,7 +325,9 @@ class IncidentService:
         try:
             return await self._call(
                 intake.group,
-                lambda: handle.execute_update(IncidentWorkflow.alerts, batch),
+                lambda: handle.execute_update(
+                    IncidentWorkflow.alerts, batch, rpc_timeout=self._rpc_timeout
+                ),
             )
         except (IncidentNotFound, IncidentConflict):
             return None  # resolved alerts of a group whose incident is over: nothing to do
@@ -392,7 +403,10 @@ class IncidentService:
         handle = self._client.get_workflow_handle(workflow_id(incident_id))
         try:
             result: Incident = await self._call(
-                incident_id, lambda: handle.execute_update(update, arg, result_type=Incident)
+                incident_id,
+                lambda: handle.execute_update(
+                    update, arg, result_type=Incident, rpc_timeout=self._rpc_timeout
+                ),
             )
         except IncidentNotFound:
             # Temporal answers "not found" to an update of a closed workflow; an incident's
