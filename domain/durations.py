@@ -86,3 +86,8 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["90s", "15m", "2h"]}),
 ]
+
+
+def millis(delta: timedelta) -> int:
+    """A duration as the whole milliseconds the timeline's data keeps."""
+    return round(delta.total_seconds() * 1000)

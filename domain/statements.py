@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.models import Incident, Status
+from domain.models import EventKind, Incident, Status
 
 
 class Stage(StrEnum):
@@ -138,3 +138,16 @@ class StatementsState(BaseModel):
 # Statement events on an incident's timeline are numbered from here: the incident workflow's
 # own events stay below it, so two writers never take the same number.
 STATEMENT_SEQ = 100_000
+
+
+# Changes of an incident its customers may be told of: the statements workflow hears of them.
+TOLD_TO_CUSTOMERS = frozenset(
+    {
+        EventKind.DECLARED,
+        EventKind.ACKNOWLEDGED,
+        EventKind.LEVEL_CHANGED,
+        EventKind.MITIGATED,
+        EventKind.RESOLVED,
+        EventKind.REOPENED,
+    }
+)

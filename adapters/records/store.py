@@ -12,11 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.engine import Row
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import utcnow
@@ -25,6 +23,14 @@ from adapters.records.engine import create_engine, writer
 from adapters.records.metrics import MetricsSnapshot, query_metrics
 from adapters.records.oncall import OnCallRecords
 from adapters.records.reviews import ReviewRecords
+from adapters.records.rows import (
+    append_event_once_in,
+    event_row,
+    filtered,
+    incident_of,
+    incident_row,
+    merge_paged,
+)
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
 from adapters.records.tokens import TokenRecords
@@ -143,7 +149,7 @@ class RecordsStore:
         strangers = sorted({e.incident_id for e in events if e.incident_id != incident.id})
         if strangers:
             raise ValueError(f"events of other incidents {strangers} applied to {incident.id!r}")
-        row = _incident_row(incident)
+        row = incident_row(incident)
 
         async def write(conn: AsyncConnection) -> None:
             stored = await conn.scalar(
@@ -154,7 +160,7 @@ class RecordsStore:
             await conn.execute(newer_wins(conn, incidents, row))
             if events:
                 # Ascending seq: concurrent writers then take row locks in the same order.
-                rows = [_event_row(e) for e in sorted(events, key=lambda e: e.seq)]
+                rows = [event_row(e) for e in sorted(events, key=lambda e: e.seq)]
                 await conn.execute(
                     insert_for(conn, timeline_events).on_conflict_do_nothing(
                         index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
@@ -213,7 +219,7 @@ class RecordsStore:
                 insert_for(conn, timeline_events).on_conflict_do_nothing(
                     index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
                 ),
-                [_event_row(e) for e in sorted(events, key=lambda e: e.seq)],
+                [event_row(e) for e in sorted(events, key=lambda e: e.seq)],
             )
 
     async def append_event_once(
@@ -232,7 +238,9 @@ class RecordsStore:
         item's), numbered after ``base`` and the last such event, at most once per ``key``:
         the event and its key are written in one transaction. None if it was written before."""
         async with self._begin() as conn:
-            return await _append_once(conn, key, incident_id, base, kind, text, at, actor, data)
+            return await append_event_once_in(
+                conn, key, incident_id, base, kind, text, at, actor, data
+            )
 
     async def note_event_once(
         self,
@@ -250,7 +258,7 @@ class RecordsStore:
         for the batch's next transaction."""
 
         async def write(conn: AsyncConnection) -> None:
-            await _append_once(conn, key, incident_id, base, kind, text, at, actor, data)
+            await append_event_once_in(conn, key, incident_id, base, kind, text, at, actor, data)
 
         await self._write(write)
 
@@ -396,7 +404,7 @@ class RecordsStore:
             row = (
                 await conn.execute(select(incidents).where(incidents.c.id == incident_id))
             ).first()
-        return None if row is None else _incident(row)
+        return None if row is None else incident_of(row)
 
     async def incidents_by_id(self, ids: Iterable[str]) -> dict[str, Incident]:
         wanted = sorted(set(ids))
@@ -409,7 +417,7 @@ class RecordsStore:
                     await conn.execute(select(incidents).where(incidents.c.id.in_(chunk)))
                 ).all()
                 for row in rows:
-                    incident = _incident(row)
+                    incident = incident_of(row)
                     found[incident.id] = incident
         return found
 
@@ -424,20 +432,20 @@ class RecordsStore:
     ) -> list[Incident]:
         """Newest first. ``status`` matches any of the given ones; an empty list matches none."""
         query = (
-            _filtered(select(incidents), status=status, level=level, drill=drill)
+            filtered(select(incidents), status=status, level=level, drill=drill)
             .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
             .limit(limit)
             .offset(offset)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_incident(row) for row in rows]
+        return [incident_of(row) for row in rows]
 
     async def incidents_declared(
         self, since: datetime | None, until: datetime | None, *, drill: bool | None = None
     ) -> list[Incident]:
         """Every incident declared in [since, until), oldest first: what reports count."""
-        query = _filtered(select(incidents), status=None, level=None, drill=drill).order_by(
+        query = filtered(select(incidents), status=None, level=None, drill=drill).order_by(
             incidents.c.declared_at, incidents.c.id
         )
         if since is not None:
@@ -446,7 +454,7 @@ class RecordsStore:
             query = query.where(incidents.c.declared_at < until)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_incident(row) for row in rows]
+        return [incident_of(row) for row in rows]
 
     async def count_incidents(
         self,
@@ -455,7 +463,7 @@ class RecordsStore:
         level: Level | None = None,
         drill: bool | None = None,
     ) -> int:
-        query = _filtered(
+        query = filtered(
             select(func.count()).select_from(incidents), status=status, level=level, drill=drill
         )
         async with self._engine.connect() as conn:
@@ -487,119 +495,3 @@ class RecordsStore:
     async def metrics(self) -> MetricsSnapshot:
         async with self._engine.connect() as conn:
             return await query_metrics(conn)
-
-
-async def _append_once(
-    conn: AsyncConnection,
-    key: str,
-    incident_id: str,
-    base: int,
-    kind: EventKind,
-    text: str,
-    at: datetime,
-    actor: str | None,
-    data: dict[str, Any] | None,
-) -> TimelineEvent | None:
-    seen = await conn.scalar(
-        select(notifications.c.key).where(notifications.c.key == f"event:{key}")
-    )
-    if seen is not None:
-        return None
-    top = await conn.scalar(
-        select(func.max(timeline_events.c.seq)).where(
-            timeline_events.c.incident_id == incident_id,
-            timeline_events.c.seq > base,
-            timeline_events.c.seq < base + 100_000,
-        )
-    )
-    event = TimelineEvent(
-        incident_id=incident_id,
-        seq=(top or base) + 1,
-        at=at,
-        kind=kind,
-        actor=actor,
-        text=text,
-        data=data or {},
-    )
-    await conn.execute(timeline_events.insert().values(_event_row(event)))
-    await conn.execute(
-        notifications.insert().values(
-            key=f"event:{key}",
-            incident_id=incident_id,
-            kind="timeline",
-            recipient="-",
-            sent_at=utcnow(),
-        )
-    )
-    return event
-
-
-def merge_paged(
-    stored: list[dict[str, Any]], new: list[dict[str, Any]], *, counting: bool = False
-) -> list[dict[str, Any]]:
-    """One entry per person and tier, whichever writer saw the most pages. Snapshots and
-    notes of who was reached can arrive in any order; none may drop a person. With
-    ``counting``, each new entry is one more page to that person, unless already counted."""
-    merged = [dict(entry) for entry in stored]
-    for entry in new:
-        same = next(
-            (
-                i
-                for i, old in enumerate(merged)
-                if (old["name"], old["function"], old["tier"])
-                == (entry["name"], entry["function"], entry["tier"])
-            ),
-            None,
-        )
-        if same is None:
-            merged.append(dict(entry))
-        elif counting:
-            # A retried activity notes the same page again: only a later page counts.
-            if datetime.fromisoformat(entry["at"]) > datetime.fromisoformat(merged[same]["at"]):
-                merged[same] = {**entry, "times": merged[same].get("times", 1) + 1}
-        elif entry.get("times", 1) >= merged[same].get("times", 1):
-            merged[same] = dict(entry)
-    return merged
-
-
-def _filtered(
-    query: Select[Any],
-    *,
-    status: Sequence[Status] | None,
-    level: Level | None,
-    drill: bool | None,
-) -> Select[Any]:
-    conditions: list[ColumnElement[bool]] = []
-    if status is not None:
-        conditions.append(incidents.c.status.in_([Status(s).value for s in status]))
-    if level is not None:
-        conditions.append(incidents.c.level == Level(level).value)
-    if drill is not None:
-        conditions.append(incidents.c.drill.is_(drill))
-    return query.where(*conditions)
-
-
-def _incident_row(incident: Incident) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        name: value.value if isinstance(value, Enum) else value
-        for name, value in incident.model_dump(exclude={"paged", "grading", "partners"}).items()
-    }
-    row["paged"] = [person.model_dump(mode="json") for person in incident.paged]
-    row["partners"] = [response.model_dump(mode="json") for response in incident.partners]
-    row["grading"] = None if incident.grading is None else incident.grading.model_dump(mode="json")
-    ack = incident.time_to_ack
-    row["time_to_ack_seconds"] = None if ack is None else ack.total_seconds()
-    row["updated_at"] = utcnow()
-    return row
-
-
-def _event_row(event: TimelineEvent) -> dict[str, Any]:
-    row = event.model_dump(mode="json")
-    # Keep the datetime itself: the column type stores it in UTC on every backend.
-    row["at"] = event.at
-    return row
-
-
-def _incident(row: Row[Any]) -> Incident:
-    values = row._mapping
-    return Incident.model_validate({name: values[name] for name in Incident.model_fields})

@@ -13,11 +13,12 @@ from datetime import datetime
 
 from domain import wording
 from domain.alerts import AlertBatch, AlertIn, AlertOutcome, AlertResult, AlertState
+from domain.durations import millis
 from domain.models import EventKind, NotificationKind, Role, Status
 from domain.playbook import AlertsCleared, PlaybookSet
 from domain.rules import targets
 from domain.rules.effects import Outcome
-from domain.rules.lifecycle import ALERTMANAGER, Transition, millis
+from domain.rules.lifecycle import ALERTMANAGER, Transition
 from domain.rules.state import IncidentState
 
 # Alerts described in full on a timeline event; the rest of a storm is counted.

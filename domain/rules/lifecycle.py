@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain import wording
-from domain.durations import format_duration
+from domain.durations import format_duration, millis
 from domain.models import (
     Actor,
     Declaration,
@@ -21,12 +21,10 @@ from domain.models import (
     Level,
     NotificationKind,
     PagedPerson,
-    PartnerResponse,
     Recipient,
     Role,
     Source,
     Status,
-    Tier,
     TimelineEvent,
 )
 from domain.playbook import LevelPlaybook, PlaybookSet
@@ -273,87 +271,6 @@ class Transition:
         elif s.next_reminder_at is not None and s.next_reminder_at <= now:
             self._remind()
 
-    def fire_partners(self) -> None:
-        """The current level's partner steps that fell due, then a partner past its target:
-        marked late, and its next contact paged (the last again while it stays silent)."""
-        s, inc, now = self.s, self.inc, self.now
-        if inc.status is Status.RESOLVED:
-            return
-        steps = self.playbook.partners
-        while s.next_partner_step < len(steps):
-            step = steps[s.next_partner_step]
-            if s.level_since + step.after > now:
-                break
-            s.next_partner_step += 1
-            engaged = any(p.partner == step.partner for p in inc.partners)
-            known = step.partner in self.playbooks.partner_targets
-            if inc.type in step.types and known and not engaged:
-                self._engage(step.partner)
-        for response in inc.partners:
-            due = response.next_page_at
-            if response.acknowledged_at is None and due is not None and due <= now:
-                self._partner_late(response)
-
-    def _partner_target(self, partner: str, contact: int) -> NotifyTarget:
-        """A partner helps the incident's lead: its contacts are paged on the first lead
-        function's behalf, in support."""
-        lead = self.playbooks.matrix.functions(self.inc.type, Role.LEAD)[0]
-        return NotifyTarget(
-            function=lead, tier=Tier.PRIMARY, role=Role.SUPPORT, partner=partner, contact=contact
-        )
-
-    def _engage(self, partner: str) -> None:
-        inc, now = self.inc, self.now
-        within = self.playbooks.partner_targets[partner]
-        response = PartnerResponse(
-            partner=partner,
-            level=inc.level,
-            engaged_at=now,
-            respond_within_seconds=within.total_seconds(),
-            due_at=now + within,
-            next_page_at=now + within,
-        )
-        inc.partners.append(response)
-        event = self.event(
-            EventKind.PARTNER_ENGAGED,
-            wording.partner_engaged(inc, partner, within),
-            data={"partner": partner, "respond_within": within, "due_at": response.due_at},
-        )
-        self.notify(NotificationKind.ENGAGE, event, [self._partner_target(partner, 0)])
-
-    def _partner_late(self, response: PartnerResponse) -> None:
-        within = timedelta(seconds=response.respond_within_seconds)
-        response.late = True
-        response.contacts_paged += 1
-        response.next_page_at = self.now + within
-        event = self.event(
-            EventKind.PARTNER_LATE,
-            wording.partner_late(response.partner, within, response.contacts_paged),
-            data={"partner": response.partner, "contact": response.contacts_paged},
-        )
-        target = self._partner_target(response.partner, response.contacts_paged - 1)
-        self.notify(NotificationKind.ENGAGE, event, [target])
-
-    def acknowledge_partner(self, partner: str, by: Actor, acted_at: datetime | None) -> None:
-        response = next(p for p in self.inc.partners if p.partner == partner)
-        now = self.now
-        at = now if acted_at is None else max(response.engaged_at, min(acted_at, now))
-        response.acknowledged_at = at
-        response.acknowledged_by = by.name
-        response.next_page_at = None
-        within = bool(response.within_target)
-        event = self.event(
-            EventKind.PARTNER_ACKNOWLEDGED,
-            wording.partner_acknowledged(partner, by.name, at - response.engaged_at, within),
-            actor=by.name,
-            data={
-                "partner": partner,
-                "time_to_ack_ms": millis(at - response.engaged_at),
-                "within_target": within,
-            },
-        )
-        self.notify(NotificationKind.STATUS, event)
-
     def ask_to_confirm(self) -> None:
         """Every alert resolved before anyone acknowledged: the lead is asked to confirm the
         incident is over and resolve it (or acknowledge it to keep working), on the level's
@@ -512,28 +429,6 @@ def fire_due(
     return t.outcome()
 
 
-def fire_partners(state: IncidentState, playbooks: PlaybookSet, now: datetime) -> Outcome:
-    """Partner steps due at or before ``now`` engage their partners; a partner past its own
-    target is marked late and its next contact paged (ADR 0027)."""
-    t = Transition(state, playbooks, now)
-    t.fire_partners()
-    return t.outcome()
-
-
-def acknowledge_partner(
-    state: IncidentState,
-    playbooks: PlaybookSet,
-    partner: str,
-    by: Actor,
-    now: datetime,
-    acted_at: datetime | None = None,
-) -> Outcome:
-    """A partner's contact answered; the incident itself is not acknowledged by it."""
-    t = Transition(state, playbooks, now)
-    t.acknowledge_partner(partner, by, acted_at)
-    return t.outcome()
-
-
 def note_failure(
     state: IncidentState,
     playbooks: PlaybookSet,
@@ -585,10 +480,6 @@ def note_reached(
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def millis(delta: timedelta) -> int:
-    return round(delta.total_seconds() * 1000)
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:

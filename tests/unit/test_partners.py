@@ -21,7 +21,7 @@ from domain.models import (
 )
 from domain.playbook import PlaybookSet
 from domain.reports import DEFINITIONS, response_rows
-from domain.rules import deadlines, lifecycle
+from domain.rules import deadlines, lifecycle, partners
 from domain.rules.checks import check_acknowledge_partner
 from domain.rules.state import IncidentState
 from domain.rules.targets import recipients
@@ -144,7 +144,7 @@ def test_a_step_engages_the_partner_whose_first_contact_is_paged(directory: Path
     playbooks, state = _declared(directory)
     assert deadlines.next_due(state, playbooks, partners=True) == T0
     assert deadlines.next_due(state, playbooks) == T0 + timedelta(minutes=5)
-    outcome = lifecycle.fire_partners(state, playbooks, T0)
+    outcome = partners.fire_partners(state, playbooks, T0)
     [event] = outcome.events
     assert event.kind is EventKind.PARTNER_ENGAGED
     assert "must answer within 30m" in event.text
@@ -160,16 +160,16 @@ def test_a_silent_partner_is_late_and_its_next_contacts_are_paged_in_turn(
     directory: Path,
 ) -> None:
     playbooks, state = _declared(directory)
-    state = lifecycle.fire_partners(state, playbooks, T0).state
+    state = partners.fire_partners(state, playbooks, T0).state
     due = deadlines.next_partner_due(state, playbooks)
     assert due == T0 + timedelta(minutes=30)
-    late = lifecycle.fire_partners(state, playbooks, due)
+    late = partners.fire_partners(state, playbooks, due)
     [event] = late.events
     assert event.kind is EventKind.PARTNER_LATE
     [notify] = late.notifications
     roster = load_roster(directory)
     assert [r.person.name for r in recipients(roster, notify.targets)] == ["CloudHost duty manager"]
-    again = lifecycle.fire_partners(late.state, playbooks, due + timedelta(minutes=30))
+    again = partners.fire_partners(late.state, playbooks, due + timedelta(minutes=30))
     # Past the last contact, the last one is paged again while the partner stays silent.
     assert [r.person.name for r in recipients(roster, again.notifications[0].targets)] == [
         "CloudHost duty manager"
@@ -179,10 +179,10 @@ def test_a_silent_partner_is_late_and_its_next_contacts_are_paged_in_turn(
 
 def test_an_answer_within_target_counts_and_stops_the_pages(directory: Path) -> None:
     playbooks, state = _declared(directory)
-    state = lifecycle.fire_partners(state, playbooks, T0).state
+    state = partners.fire_partners(state, playbooks, T0).state
     with pytest.raises(InvalidAction, match="partner acme is not engaged"):
         check_acknowledge_partner(state, "acme")
-    answered = lifecycle.acknowledge_partner(
+    answered = partners.acknowledge_partner(
         state, playbooks, "cloudhost", Actor(name="CloudHost NOC"), T0 + timedelta(minutes=12)
     ).state
     assert answered.incident.partners[0].within_target is True
@@ -194,19 +194,19 @@ def test_an_answer_within_target_counts_and_stops_the_pages(directory: Path) -> 
 
 def test_a_partner_step_of_another_incident_type_engages_nobody(directory: Path) -> None:
     playbooks, state = _declared(directory, IncidentType.DATA_LEAK)
-    outcome = lifecycle.fire_partners(state, playbooks, T0)
+    outcome = partners.fire_partners(state, playbooks, T0)
     assert outcome.events == []
     assert deadlines.next_partner_due(outcome.state, playbooks) is None
 
 
 def test_the_report_counts_partners_apart_from_the_response_window(directory: Path) -> None:
     playbooks, state = _declared(directory)
-    engaged = lifecycle.fire_partners(state, playbooks, T0).state
-    on_time = lifecycle.acknowledge_partner(
+    engaged = partners.fire_partners(state, playbooks, T0).state
+    on_time = partners.acknowledge_partner(
         engaged, playbooks, "cloudhost", Actor(name="NOC"), T0 + timedelta(minutes=10)
     ).state.incident
-    late_state = lifecycle.fire_partners(engaged, playbooks, T0 + timedelta(minutes=30)).state
-    late = lifecycle.acknowledge_partner(
+    late_state = partners.fire_partners(engaged, playbooks, T0 + timedelta(minutes=30)).state
+    late = partners.acknowledge_partner(
         late_state, playbooks, "cloudhost", Actor(name="NOC"), T0 + timedelta(minutes=40)
     ).state.incident.model_copy(update={"id": "INC-2"})
     silent = late_state.incident.model_copy(update={"id": "INC-3"})

@@ -10,7 +10,7 @@ activities so that a slow or failing Slack or database never holds back a timer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -19,15 +19,16 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.alerts import AlertBatch, AlertOutcome, AlertResult
-    from domain.errors import IncidentConflict, InvalidAction
-    from domain.models import EventKind, Incident, Level, Status, TimelineEvent
+    from domain.models import Incident, Level, Status, TimelineEvent
     from domain.notify import HANDLING, Failure, notification_key
     from domain.playbook import CustomerPolicy, PlaybookSet
-    from domain.rules import alert_group, checks, deadlines, lifecycle
+    from domain.rules import alert_group, checks, deadlines, lifecycle, partners
     from domain.rules.effects import Notify, Outcome
     from domain.rules.lifecycle import ALERTMANAGER
+    from domain.statements import TOLD_TO_CUSTOMERS
     from workflows import retry
     from workflows.ids import alert_incident_id
+    from workflows.incident import patches
     from workflows.incident.activities import IncidentActivities
     from workflows.incident.models import (
         AckInput,
@@ -42,46 +43,16 @@ with workflow.unsafe.imports_passed_through():
         RecordInput,
         ResolveInput,
     )
-    from workflows.protocol import CONFLICT, INVALID, NOTIFICATION_FAILED
+    from workflows.protocol import INVALID, NOTIFICATION_FAILED, refused
     from workflows.queues import PAGES, paging_queue
 
 __all__ = ["ALERTMANAGER", "IncidentWorkflow"]
 
-EFFECTS_IN_ONE_ACTIVITY = "effects-in-one-activity"
-# Steps that fell due while nothing ran fire late, marked, before the breach (issue 14).
-LATE_STEPS_FIRED = "late-steps-fired"
-CONFIRM_CLEARED = "confirm-cleared"
-# External partners engaged by playbook steps, judged against their own target (ADR 0027).
-PARTNERS_ENGAGED = "partners-engaged"
-# ADR 0022: direct messages leave in an activity of their own on the paging queue.
-PAGES_FIRST = "pages-first"
-
 # Side effects retry until they succeed: a page must eventually go out, and a record must
 # eventually be written, however long Slack or the database is down.
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Changes customers may be told of: the statements workflow hears of them.
-_TOLD_OF = frozenset(
-    {
-        EventKind.DECLARED,
-        EventKind.ACKNOWLEDGED,
-        EventKind.LEVEL_CHANGED,
-        EventKind.MITIGATED,
-        EventKind.RESOLVED,
-        EventKind.REOPENED,
-    }
-)
 # A burst may post to several Slack channels, each paced at about one message a second.
 _EFFECTS_TIMEOUT = timedelta(minutes=2)
-
-
-def _refused(check: Callable[[], None]) -> None:
-    """Run a domain check as an update validator: a refusal leaves nothing in history."""
-    try:
-        check()
-    except IncidentConflict as exc:
-        raise ApplicationError(str(exc), type=CONFLICT, non_retryable=True) from None
-    except InvalidAction as exc:
-        raise ApplicationError(str(exc), type=INVALID, non_retryable=True) from None
 
 
 @workflow.defn
@@ -170,19 +141,19 @@ class IncidentWorkflow:
             # Timers never fire early; comparing against the instant waited for keeps
             # sub-millisecond rounding from postponing a breach by another loop.
             if self._late_steps is None:
-                self._late_steps = workflow.patched(LATE_STEPS_FIRED)
+                self._late_steps = workflow.patched(patches.LATE_STEPS_FIRED)
             at = max(workflow.now(), due)
             self._apply(
                 lifecycle.fire_due(self._s, self._playbooks, at, late_steps=self._late_steps)
             )
             if self._with_partners():
-                self._apply(lifecycle.fire_partners(self._s, self._playbooks, at))
+                self._apply(partners.fire_partners(self._s, self._playbooks, at))
 
     def _with_partners(self) -> bool:
         """Asked first when the run loop looks for what is due, so histories from before
         partners replay without the marker and keep the deadlines they had."""
         if self._partners is None:
-            self._partners = workflow.patched(PARTNERS_ENGAGED)
+            self._partners = workflow.patched(patches.PARTNERS_ENGAGED)
         return self._partners
 
     @property
@@ -214,12 +185,12 @@ class IncidentWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, input: AckInput) -> None:
-        _refused(lambda: checks.check_acknowledge(self._s, input.incident_id))
+        refused(lambda: checks.check_acknowledge(self._s, input.incident_id))
 
     @workflow.update
     def acknowledge_partner(self, input: PartnerAckInput) -> Incident:
         self._apply(
-            lifecycle.acknowledge_partner(
+            partners.acknowledge_partner(
                 self._s,
                 self._playbooks,
                 input.partner,
@@ -232,9 +203,7 @@ class IncidentWorkflow:
 
     @acknowledge_partner.validator
     def _validate_acknowledge_partner(self, input: PartnerAckInput) -> None:
-        _refused(
-            lambda: checks.check_acknowledge_partner(self._s, input.partner, input.incident_id)
-        )
+        refused(lambda: checks.check_acknowledge_partner(self._s, input.partner, input.incident_id))
 
     @workflow.update
     def change_level(self, input: ChangeLevelInput) -> Incident:
@@ -247,7 +216,7 @@ class IncidentWorkflow:
 
     @change_level.validator
     def _validate_change_level(self, input: ChangeLevelInput) -> None:
-        _refused(lambda: checks.check_change_level(self._s, input.level, input.incident_id))
+        refused(lambda: checks.check_change_level(self._s, input.level, input.incident_id))
 
     @workflow.update
     def post_update(self, input: PostUpdateInput) -> Incident:
@@ -258,7 +227,7 @@ class IncidentWorkflow:
 
     @post_update.validator
     def _validate_post_update(self, input: PostUpdateInput) -> None:
-        _refused(lambda: checks.check_open(self._s, "post an update to", input.incident_id))
+        refused(lambda: checks.check_open(self._s, "post an update to", input.incident_id))
 
     @workflow.update
     def mitigate(self, input: MitigateInput) -> Incident:
@@ -269,7 +238,7 @@ class IncidentWorkflow:
 
     @mitigate.validator
     def _validate_mitigate(self, input: MitigateInput) -> None:
-        _refused(lambda: checks.check_mitigate(self._s, input.incident_id))
+        refused(lambda: checks.check_mitigate(self._s, input.incident_id))
 
     @workflow.update
     def resolve(self, input: ResolveInput) -> Incident:
@@ -280,7 +249,7 @@ class IncidentWorkflow:
 
     @resolve.validator
     def _validate_resolve(self, input: ResolveInput) -> None:
-        _refused(lambda: checks.check_open(self._s, "resolve", input.incident_id))
+        refused(lambda: checks.check_open(self._s, "resolve", input.incident_id))
 
     @workflow.query
     def state(self) -> Incident:
@@ -339,14 +308,14 @@ class IncidentWorkflow:
     def _confirm_cleared(self) -> bool:
         """Asked only when alerts arrive, where the answer matters; an incident whose alerts
         cleared unacknowledged before this patch keeps waiting silently, as it did."""
-        return workflow.patched(CONFIRM_CLEARED)
+        return workflow.patched(patches.CONFIRM_CLEARED)
 
     @property
     def _batched(self) -> bool:
         """ADR 0010: one activity per activation for its record and all its notifications.
         Incidents whose history began before it keep the activity per notification."""
         if self._effects_in_one is None:
-            self._effects_in_one = workflow.patched(EFFECTS_IN_ONE_ACTIVITY)
+            self._effects_in_one = workflow.patched(patches.EFFECTS_IN_ONE_ACTIVITY)
         return self._effects_in_one
 
     def _apply(self, outcome: Outcome) -> None:
@@ -380,7 +349,9 @@ class IncidentWorkflow:
                 incident=incident,
                 events=events,
                 notifications=notifications,
-                customers=self._customers() if _TOLD_OF & {e.kind for e in events} else None,
+                customers=self._customers()
+                if TOLD_TO_CUSTOMERS & {e.kind for e in events}
+                else None,
                 pages_handed=handed,
             )
             self._in_flight += 1
@@ -390,7 +361,7 @@ class IncidentWorkflow:
         """Asked only when an activation has pages, where the answer matters: incidents
         whose history began before ADR 0022 keep handing them over from ``apply_effects``."""
         if self._pages_first is None:
-            self._pages_first = workflow.patched(PAGES_FIRST)
+            self._pages_first = workflow.patched(patches.PAGES_FIRST)
         return self._pages_first
 
     async def _hand_pages(self, pages: PagesInput) -> None:
