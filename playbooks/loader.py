@@ -20,9 +20,9 @@ from domain.playbook import (
     KeyAccounts,
     LevelPlaybook,
     PlaybookSet,
-    Roster,
     SlackChannels,
 )
+from domain.roster import Roster
 from playbooks.base import DEFAULT_DIR, PlaybookError
 from playbooks.documents import parse
 from playbooks.templates import validate_templates
@@ -46,7 +46,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
         # The roster tier's union tag (domain.playbook.Holders) is no field of the file.
         loc = loc[:3] + loc[4:]
     if loc[:1] == ("partners",):
-        # Partners are written among the functions (domain.playbook.Partner).
+        # Partners are written among the functions (domain.roster.Partner).
         loc = ("functions", *loc[1:])
     path = ""
     for part in loc:

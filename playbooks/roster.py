@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.oncall import Override
-from domain.playbook import Roster
+from domain.roster import Roster
 from domain.rules.oncall import OnCall, roster_at
 from playbooks.base import PlaybookError
 from playbooks.loader import load_roster

@@ -33,7 +33,7 @@ from domain.durations import format_duration
 from domain.errors import InvalidAction, ScheduleNotFound
 from domain.models import Actor
 from domain.oncall import Override, Schedule, Shift, holder, shifts
-from domain.playbook import Roster
+from domain.roster import Roster
 from domain.rules.oncall import OnCall
 from workflows.oncall.client import tell_handoffs
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from domain.models import Function, Person, Tier
 from domain.oncall import Override, Shift, Source, for_schedule, holder
-from domain.playbook import Roster
+from domain.roster import Roster
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.models import Function, IncidentType, Person, Recipient, Role, Tier
-from domain.playbook import CoordinationMatrix, PageTarget, PlaybookSet, Roster
+from domain.playbook import CoordinationMatrix, PageTarget, PlaybookSet
+from domain.roster import Roster
 from domain.rules.effects import NotifyTarget
 from domain.rules.state import IncidentState
 

@@ -28,8 +28,9 @@ from domain.models import (
     TimelineEvent,
 )
 from domain.notify import Notification, Notifier
-from domain.playbook import PlaybookSet, Roster
+from domain.playbook import PlaybookSet
 from domain.reviews import REVIEW_SEQ
+from domain.roster import Roster
 from playbooks.roster import RosterSource
 from workflows.drills.models import FinishInput, InjectInput
 from workflows.outbox import Outbox

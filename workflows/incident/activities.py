@@ -27,7 +27,8 @@ from domain.notify import (
     recipient_key,
 )
 from domain.oncall import ONCALL_SEQ
-from domain.playbook import PlaybookSet, Roster
+from domain.playbook import PlaybookSet
+from domain.roster import Roster
 from domain.rules.oncall import OnCall
 from domain.rules.targets import recipients
 from playbooks.roster import RosterSource

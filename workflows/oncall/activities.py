@@ -12,7 +12,7 @@ from temporalio import activity
 from domain.models import Function, Incident, Status, Tier
 from domain.notify import DirectMessenger, PermanentFailure
 from domain.oncall import Schedule, holder
-from domain.playbook import Roster
+from domain.roster import Roster
 from playbooks.roster import RosterSource
 from workflows.oncall.models import AnnounceInput, NextHandoffInput, NextHandoffResult
 

@@ -17,7 +17,8 @@ from alerts.models import WebhookPayload
 from domain.durations import format_duration, parse_duration
 from domain.models import IncidentType, Level
 from domain.oncall import instant, zone
-from domain.playbook import PlaybookSet, Roster
+from domain.playbook import PlaybookSet
+from domain.roster import Roster
 from playbooks.documents import parse
 
 

@@ -21,7 +21,7 @@ from adapters.slack.inbound.reviews import ReviewActions, ReviewRequests
 from adapters.slack.inbound.statements import StatementActions, StatementRequests
 from adapters.slack.notifier import Refs, incident_of_channel_ref
 from domain.access import Permission
-from domain.playbook import Roster
+from domain.roster import Roster
 
 # What each button, form and command needs (README "Security"); anything else responds.
 _NEEDS = {**IncidentRequests.NEEDS, **StatementRequests.NEEDS}

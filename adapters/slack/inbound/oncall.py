@@ -13,7 +13,7 @@ from domain.access import Permission
 from domain.durations import parse_duration
 from domain.models import Actor
 from domain.oncall import Override, Schedule
-from domain.playbook import Roster
+from domain.roster import Roster
 from domain.rules.oncall import OnCall
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from domain.access import Permission, describe, permits
 from domain.models import Actor
-from domain.playbook import Roster
+from domain.roster import Roster
 
 
 class People:
