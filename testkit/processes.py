@@ -4,16 +4,54 @@ and other servers as real processes."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 
 
-def free_port() -> int:
-    """A loopback port where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports are handed out below the kernel's ephemeral range. A port the kernel picked for
+# bind(0) is free only until the next outgoing connection takes it as its source port, and the
+# suite makes thousands of loopback connections: under load, a server told to listen on such a
+# port found it taken ("port(s) already in use"). Below the range, only a listener can take a
+# port; each xdist worker draws from a band of its own, so two workers never pick the same one.
+_LOWEST = 10_000
+_BANDS = 8
+_handed: set[int] = set()
+
+
+def _band() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) % _BANDS if worker.isdigit() else 0
+    width = (_ephemeral_start() - _LOWEST) // _BANDS
+    return range(_LOWEST + index * width, _LOWEST + (index + 1) * width)
+
+
+def free_port(spare_above: int = 0) -> int:
+    """A loopback port where nothing listens (and, with ``spare_above``, none at that port
+    plus ``spare_above`` either), never handed out before by this process."""
+    whole = _band()
+    band = range(whole.start, whole.stop - spare_above)
+    # A random start: a child process of the same worker (the benchmark) draws from the same
+    # band without knowing what its parent handed out.
+    offset = random.randrange(len(band))
+    for step in range(len(band)):
+        port = band[(offset + step) % len(band)]
+        if port in _handed or not is_free(port):
+            continue
+        if spare_above and (port + spare_above in _handed or not is_free(port + spare_above)):
+            continue
+        _handed.add(port)
+        if spare_above:
+            _handed.add(port + spare_above)
         return port
+    raise RuntimeError(f"no free loopback port in {band.start}-{band.stop - 1}")
 
 
 def is_free(port: int) -> bool:
@@ -28,10 +66,7 @@ def is_free(port: int) -> bool:
 
 def free_temporal_port() -> int:
     """A port P with P + 1000 (the Temporal UI) free as well."""
-    while True:
-        port = free_port()
-        if port + 1000 <= 65535 and is_free(port + 1000):
-            return port
+    return free_port(spare_above=1000)
 
 
 def descendants(root: int) -> dict[int, str]:

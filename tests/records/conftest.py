@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.records import RecordsStore, migrate
+from testkit.processes import free_port
 
 PG_USER = "tocsin"
 
@@ -69,13 +69,6 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster in a temporary directory on 127.0.0.1, stopped at session end.
@@ -102,7 +95,7 @@ def postgres_server() -> Iterator[PostgresServer]:
                 f"{result.stdout}{result.stderr}{server_log}"
             )
 
-    port = _free_port()
+    port = free_port()
     # A run stopped by SIGTERM (a CI cancel, `timeout`) would skip teardown and leave the
     # cluster running; pytest does run finalizers after an interrupt.
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import socket
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from domain.models import (
     Status,
     Tier,
 )
+from testkit.processes import free_port
 from tests.records.builders import T0, event, incident
 
 
@@ -250,10 +250,7 @@ async def test_ping_answers_when_the_database_is_up(store: RecordsStore) -> None
 
 
 def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_port()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

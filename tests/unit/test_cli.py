@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 
 from api.schemas.incidents import IncidentList, IncidentOut, Timeline
 from domain.models import EventKind, Incident, IncidentType, Level, Status, TimelineEvent
+from testkit.processes import free_port
 from tocsin.cli import app
 
 TOKEN = "file-token-123"
@@ -293,10 +293,7 @@ def test_unknown_incident_is_a_clear_error(fake_api: FakeApi, data_dir: Path) ->
 
 
 def test_unreachable_api_says_so_without_a_traceback(data_dir: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Nothing listens on the port once the probe is closed.
+    port = free_port()  # nothing listens there
     result = runner.invoke(
         app, ["--api-url", f"http://127.0.0.1:{port}", "--data-dir", str(data_dir), "incidents"]
     )

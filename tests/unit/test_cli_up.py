@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from playbooks.base import DEFAULT_DIR
+from testkit.processes import free_port
 from tocsin.cli import app
 from tocsin.settings import Settings
 from tocsin.up import Stack, _banner, busy_ports, ensure_token
@@ -46,10 +47,7 @@ def test_busy_ports_finds_a_listening_port_only() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         taken = listener.getsockname()[1]
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            free = probe.getsockname()[1]
-        assert busy_ports("127.0.0.1", [taken, free]) == [taken]
+        assert busy_ports("127.0.0.1", [taken, free_port()]) == [taken]
 
 
 def test_up_with_a_broken_playbook_dir_names_the_problem_and_starts_nothing(
