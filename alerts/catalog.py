@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -116,19 +117,26 @@ class CatalogError(ValueError):
     pass
 
 
+# The catalog is read by every API and worker a process builds, with the same text each time:
+# kept by its text (the result depends on nothing else), as the playbooks are.
+@functools.lru_cache(maxsize=16)
+def _validated(text: str) -> Catalog:
+    # libyaml, as playbooks/documents.py says why (alerts may not import playbooks).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return Catalog.model_validate(yaml.load(text, Loader=loader))  # noqa: S506
+
+
 def load_catalog(path: Path = DEFAULT_FILE) -> Catalog:
     try:
-        # libyaml, as playbooks/documents.py says why (alerts may not import playbooks).
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise CatalogError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    try:
+        return _validated(text)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return Catalog.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or '(top)'}: {error['msg']}"

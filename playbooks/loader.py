@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 import apprise
 import yaml
@@ -57,15 +58,38 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PlaybookError([f"{path}: file is missing"]) from None
     except OSError as exc:
         raise PlaybookError([f"{path}: cannot be read ({exc.strerror})"]) from None
+
+
+class _NotAMapping(ValueError):
+    pass
+
+
+# A playbook directory is read again and again with the same contents: by every worker and API
+# a test builds, by the roster's reload, by a what-if for each candidate. Parsing and validating
+# a dozen files is most of that, and the result depends on the text alone (no validator reads
+# the clock, the environment or another file), so it is kept by (model, text): a changed file
+# is read afresh, an unchanged one is the same frozen object. Failures are not kept; their
+# messages name the file.
+@functools.lru_cache(maxsize=256)
+def _validated(model: type[_M], text: str) -> _M:
+    data = parse(text)
+    if not isinstance(data, dict):
+        raise _NotAMapping
+    return model.model_validate(data)
+
+
+def _validate(path: Path, model: type[_M]) -> _M:
+    text = _read_text(path)
     try:
-        return parse(text)
+        # The cache's wrapper is not generic: the model's type is what came in.
+        return cast(_M, _validated(model, text))
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -73,14 +97,8 @@ def _read_yaml(path: Path) -> Any:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlaybookError([f"{path}: not valid YAML{where}: {problem}"]) from None
-
-
-def _validate(path: Path, model: type[_M]) -> _M:
-    data = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise PlaybookError([f"{path}: expected a mapping at the top level"])
-    try:
-        return model.model_validate(data)
+    except _NotAMapping:
+        raise PlaybookError([f"{path}: expected a mapping at the top level"]) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):

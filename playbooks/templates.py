@@ -8,6 +8,7 @@ than in front of customers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,22 +47,37 @@ def _environment(base: Path) -> SandboxedEnvironment:
     )
 
 
-def _problems(env: SandboxedEnvironment, base: Path, name: str) -> list[str]:
+# Parsing a template only needs the syntax, which every environment here shares.
+_SYNTAX = SandboxedEnvironment()
+
+
+@functools.lru_cache(maxsize=256)
+def _unknown_variables(source: str, name: str) -> tuple[tuple[str, int], ...]:
+    """Each variable the template uses that is not one of ``VARIABLES``, with its first line.
+    Kept by the text: every worker and API checks the same templates when it starts."""
+    tree = _SYNTAX.parse(source, name=name)
+    unknown = sorted(meta.find_undeclared_variables(tree) - set(VARIABLES))
+    return tuple(
+        (variable, next((n.lineno for n in tree.find_all(nodes.Name) if n.name == variable), 1))
+        for variable in unknown
+    )
+
+
+def _problems(base: Path, name: str) -> list[str]:
     path = base / name
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
         return [f"{path}: cannot be read ({exc.strerror})"]
     try:
-        tree = env.parse(source, name=name, filename=str(path))
+        unknown = _unknown_variables(source, name)
     except jinja2.TemplateSyntaxError as exc:
         return [f"{path}:{exc.lineno}: {exc.message}"]
-    problems = []
-    for variable in sorted(meta.find_undeclared_variables(tree) - set(VARIABLES)):
-        line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == variable), 1)
-        known = ", ".join(VARIABLES)
-        problems.append(f"{path}:{line}: unknown variable '{variable}' (known: {known})")
-    return problems
+    known = ", ".join(VARIABLES)
+    return [
+        f"{path}:{line}: unknown variable '{variable}' (known: {known})"
+        for variable, line in unknown
+    ]
 
 
 @dataclass(frozen=True)
@@ -83,13 +99,12 @@ def template_names() -> list[str]:
 def validate_templates(directory: Path | str | None = None) -> list[str]:
     """Every problem of the message templates: missing files, syntax, unknown variables."""
     base = (Path(directory) if directory is not None else DEFAULT_DIR) / MESSAGES_DIR
-    env = _environment(base)
     problems: list[str] = []
     for name in template_names():
         if not (base / name).is_file():
             problems.append(f"{base / name}: file is missing")
             continue
-        problems.extend(_problems(env, base, name))
+        problems.extend(_problems(base, name))
     return problems
 
 
