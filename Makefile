@@ -2,7 +2,14 @@
 # the whole project. Both build .venv first and reinstall only when pyproject.toml changed.
 
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter the venv is made from: Debian's own python3.11 when it can make one (package
+# python3.11-venv), else the first python3.11 or python3 on PATH; `make test PYTHON=...` picks
+# another. Debian builds CPython with profile-guided and link-time optimisation; a Python built
+# from source without --enable-optimizations (pyenv's default, first on PATH on this CI image)
+# ran pure-Python work a fifth to a third slower on this 2-core machine (README, "Measured").
+PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11 python3; do \
+  command -v $$p > /dev/null && $$p -c 'import ensurepip, venv' 2> /dev/null \
+  && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
