@@ -70,14 +70,17 @@ class FlakyRefs:
         self._store = store
         self.fail_next_ts = 0
 
-    async def get_ref(self, key: str) -> str | None:
-        return await self._store.get_ref(key)
+    async def get_ref(self, key: str, *, incident_id: str | None = None) -> str | None:
+        return await self._store.get_ref(key, incident_id=incident_id)
 
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
         if self.fail_next_ts and key.startswith("slack:msg:") and value != "pending":
             self.fail_next_ts -= 1
             raise ConnectionError("worker lost before recording the message")
         await self._store.set_ref(key, value, incident_id=incident_id)
+
+    async def set_ref_if_absent(self, key: str, value: str, *, incident_id: str) -> str | None:
+        return await self._store.set_ref_if_absent(key, value, incident_id=incident_id)
 
     async def claim(self, name: str, holder: str, seconds: float) -> bool:
         return await self._store.claim(name, holder, seconds)
