@@ -144,6 +144,10 @@ class SlackNotifier:
         # Who this process is, for the card leases of every worker sharing the records.
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    async def aclose(self) -> None:
+        """Close the Slack API's connections; at the worker's shutdown."""
+        await self._api.aclose()
+
     async def send(self, notification: Notification) -> str | None:
         with _permanent_errors():
             return await self._send(notification)

@@ -202,6 +202,7 @@ async def open_slack_stack(
     task_queue = f"tocsin-slack-{uuid.uuid4()}"
     playbooks = load_playbooks(DEFAULT_DIR)
     notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
+    api_slack = SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0)
     roster = RosterSource(roster_dir)
     config = api_config(
         tmp_path,
@@ -216,7 +217,7 @@ async def open_slack_stack(
     app.state.runtime = Runtime(
         store=store,
         service=service,
-        slack=SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0),
+        slack=api_slack,
         roster=RosterSource(roster_dir),
     )
     HOOKS["url"] = fake.hooks_url
@@ -229,6 +230,8 @@ async def open_slack_stack(
         yield stack
     finally:
         await stack.stop_worker()
+        await notifier.aclose()
+        await api_slack.aclose()
         await store.close()
 
 
