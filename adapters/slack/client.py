@@ -123,7 +123,10 @@ class SlackApi:
         if self._session is None or self._session.closed:
             # The SDK's own timeout applies only to the sessions it opens itself.
             timeout = aiohttp.ClientTimeout(total=_TIMEOUT)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            # As many connections as calls at once, as before: aiohttp's default of 100
+            # would queue a page's call behind the paperwork's in a storm.
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
             self.client.session = self._session
 
     async def aclose(self) -> None:
