@@ -95,6 +95,8 @@ def create_app(
             inbound = getattr(app.state, "slack_inbound", None)
             if inbound is not None:
                 await inbound.aclose()
+            if app.state.runtime.slack is not None:
+                await app.state.runtime.slack.aclose()
             await store.close()
 
     app = FastAPI(

@@ -69,6 +69,8 @@ class Call:
     at: float  # time.monotonic() on arrival
     token: str | None
     status: int  # the HTTP status answered
+    # The caller's port: calls over one kept-open connection share it.
+    client_port: int | None = None
 
 
 @dataclass
@@ -427,7 +429,8 @@ class FakeSlack:
             )
         finally:
             self._in_flight[method] -= 1
-        self.calls.append(Call(method, args, at, token, response.status_code))
+        port = request.client.port if request.client is not None else None
+        self.calls.append(Call(method, args, at, token, response.status_code, port))
         return response
 
     async def _hook(self, request: Request) -> Response:

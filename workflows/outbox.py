@@ -51,12 +51,17 @@ class Outbox:
         self._records = records
         self._notifier = notifier
 
-    async def sent(self, key: str) -> bool:
-        return await self._records.notification_sent(key)
+    async def sent(self, key: str, *, incident_id: str | None = None) -> bool:
+        """``incident_id``: the incident ``key`` is recorded with, so that in an effects batch
+        the incident's records read once answer (``RecordsStore.notification_sent``)."""
+        return await self._records.notification_sent(key, incident_id=incident_id)
+
+    async def _sent(self, message: Notification) -> bool:
+        return await self.sent(message.key, incident_id=message.incident.id)
 
     async def send_once(self, message: Notification) -> Sent | None:
         """None when ``message.key`` was sent before."""
-        if await self._records.notification_sent(message.key):
+        if await self._sent(message):
             return None
         sent = await self._send(lambda: self._notifier.send(message), message)
         await self._record(message, sent)
@@ -68,7 +73,7 @@ class Outbox:
         """Several pages for one person as one message (one page alone is sent as itself);
         each page is recorded by its own key, so a page handed over twice reaches the person
         once. None when every page was sent before."""
-        due = [p for p in pages if not await self._records.notification_sent(p.key)]
+        due = [p for p in pages if not await self._sent(p)]
         if not due:
             return None
         if len(due) == 1:

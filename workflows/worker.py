@@ -340,6 +340,8 @@ async def run_worker(
     roster = RosterSource(config.playbooks_dir)
     await migrate(config.database_url)
     store = RecordsStore.from_url(config.database_url)
+    # A notifier given by the caller is the caller's to close.
+    owned = notifier is None
     if notifier is None:
         notifier = default_notifier(config, store)
     if config.metrics_port is not None:
@@ -365,4 +367,6 @@ async def run_worker(
             await watcher
     finally:
         await outbound.webhooks.aclose()
+        if owned and isinstance(notifier, SlackNotifier):
+            await notifier.aclose()
         await store.close()

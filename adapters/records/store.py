@@ -34,7 +34,7 @@ from adapters.records.rows import (
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
 from adapters.records.tokens import TokenRecords
-from adapters.records.upsert import insert_for, locked, newer_wins
+from adapters.records.upsert import excluded, insert_for, locked, newer_wins
 from domain.models import (
     EventKind,
     Incident,
@@ -56,8 +56,12 @@ class _Batch:
     """Writes held back until the next write that cannot wait, or the end of the batch."""
 
     writes: list[_Write] = field(default_factory=list)
-    # What this batch wrote to ``notifications``, for its own reads before they are committed.
+    # What this batch wrote to ``notifications`` (or found there afresh), for its own reads
+    # before they are committed.
     refs: dict[str, str | None] = field(default_factory=dict)
+    # Each incident's ``notifications`` rows (key → external id) as read once by this batch,
+    # for its checks of what that incident was sent (issue 22).
+    read: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 class RecordsStore:
@@ -133,12 +137,6 @@ class RecordsStore:
             return
         async with self._begin() as conn:
             await write(conn)
-
-    def _batched_ref(self, key: str) -> tuple[bool, str | None]:
-        batch = self._batch.get()
-        if batch is None or key not in batch.refs:
-            return False, None
-        return True, batch.refs[key]
 
     async def apply(self, incident: Incident, events: Sequence[TimelineEvent]) -> None:
         """Record a snapshot of ``incident`` and new timeline events, in one transaction.
@@ -262,12 +260,43 @@ class RecordsStore:
 
         await self._write(write)
 
-    async def notification_sent(self, key: str) -> bool:
-        if self._batched_ref(key)[0]:
-            return True
+    async def notification_sent(self, key: str, *, incident_id: str | None = None) -> bool:
+        """Whether ``key`` is recorded. In a batch, with the ``incident_id`` that every record
+        of ``key`` is written with, the answer comes from that incident's rows as the batch
+        read them once (``_incident_rows``); otherwise from the database now."""
+        found, _ = await self._recorded(key, incident_id)
+        return found
+
+    async def _recorded(self, key: str, incident_id: str | None) -> tuple[bool, str | None]:
+        batch = self._batch.get()
+        if batch is not None and key in batch.refs:
+            return True, batch.refs[key]
+        if batch is not None and incident_id is not None:
+            rows = await self._incident_rows(batch, incident_id)
+            return key in rows, rows.get(key)
         async with self._engine.connect() as conn:
-            found = await conn.scalar(select(notifications.c.key).where(notifications.c.key == key))
-        return found is not None
+            row = (
+                await conn.execute(
+                    select(notifications.c.external_id).where(notifications.c.key == key)
+                )
+            ).first()
+        return row is not None, None if row is None else row.external_id
+
+    async def _incident_rows(self, batch: _Batch, incident_id: str) -> dict[str, str | None]:
+        """The incident's ``notifications`` as committed when the batch first asked: what was
+        sent before it began, by any process. A later send by another process is not seen;
+        what makes that safe is the check a Slack post makes as it commits its pending mark
+        (``set_ref_if_absent``), and the rows being final once written (a card's ref, which
+        changes, is read afresh under its lease)."""
+        rows = batch.read.get(incident_id)
+        if rows is None:
+            query = select(notifications.c.key, notifications.c.external_id).where(
+                notifications.c.incident_id == incident_id
+            )
+            async with self._engine.connect() as conn:
+                rows = {row.key: row.external_id for row in await conn.execute(query)}
+            batch.read[incident_id] = rows
+        return rows
 
     async def record_notification(
         self,
@@ -280,8 +309,8 @@ class RecordsStore:
     ) -> None:
         """Remember a sent notification; recording the same key again keeps the first record."""
         batch = self._batch.get()
-        if batch is not None:
-            batch.refs.setdefault(key, external_id)
+        if batch is not None and key not in batch.read.get(incident_id, {}):
+            batch.refs.setdefault(key, external_id)  # the first record is kept
 
         async def write(conn: AsyncConnection) -> None:
             await conn.execute(
@@ -299,14 +328,12 @@ class RecordsStore:
 
         await self._write(write)
 
-    async def get_notification_external_id(self, key: str) -> str | None:
-        batched, value = self._batched_ref(key)
-        if batched:
-            return value
-        async with self._engine.connect() as conn:
-            external_id: str | None = await conn.scalar(
-                select(notifications.c.external_id).where(notifications.c.key == key)
-            )
+    async def get_notification_external_id(
+        self, key: str, *, incident_id: str | None = None
+    ) -> str | None:
+        """What was recorded with ``key`` (a Slack ts, a ref); ``incident_id`` as for
+        ``notification_sent``."""
+        _, external_id = await self._recorded(key, incident_id)
         return external_id
 
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
@@ -328,14 +355,43 @@ class RecordsStore:
             await conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=[notifications.c.key],
-                    set_={"external_id": insert.excluded.external_id, "sent_at": utcnow()},
+                    set_={"external_id": excluded(notifications).external_id, "sent_at": utcnow()},
                 )
             )
 
         await self._write(write)
 
-    async def get_ref(self, key: str) -> str | None:
-        return await self.get_notification_external_id(key)
+    async def get_ref(self, key: str, *, incident_id: str | None = None) -> str | None:
+        return await self.get_notification_external_id(key, incident_id=incident_id)
+
+    async def set_ref_if_absent(self, key: str, value: str, *, incident_id: str) -> str | None:
+        """Record ``value`` under ``key`` unless something is recorded there already, in one
+        transaction with what the batch held back: a Slack post's pending mark, committed
+        before the message leaves (ADR 0008). None when this call recorded it; else what was
+        there (another process's mark or message), even when the batch's rows predate it."""
+        batch = self._batch.get()
+        async with self._begin() as conn:
+            inserted = await conn.execute(
+                insert_for(conn, notifications)
+                .values(
+                    key=key,
+                    incident_id=incident_id,
+                    kind="ref",
+                    recipient="",
+                    external_id=value,
+                    sent_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=[notifications.c.key])
+            )
+            if inserted.rowcount == 1:
+                stored = None
+            else:
+                stored = await conn.scalar(
+                    select(notifications.c.external_id).where(notifications.c.key == key)
+                )
+        if batch is not None:
+            batch.refs[key] = value if stored is None else stored
+        return stored
 
     async def claim(self, name: str, holder: str, seconds: float) -> bool:
         """Take the lease ``name`` for ``seconds`` if it is free, lapsed or already
@@ -354,8 +410,8 @@ class RecordsStore:
                 insert.on_conflict_do_update(
                     index_elements=[leases.c.name],
                     set_={
-                        "holder": insert.excluded.holder,
-                        "expires_at": insert.excluded.expires_at,
+                        "holder": excluded(leases).holder,
+                        "expires_at": excluded(leases).expires_at,
                     },
                 )
             )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table, alias
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,12 +26,24 @@ def locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
     return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
 
+@functools.cache
+def excluded(table: Table) -> Any:
+    """The row an ON CONFLICT clause would have inserted, as both dialects' ``excluded``
+    names it: built once per table, not per statement (the dialects' ``Insert.excluded``
+    copies every column of the table each time, a visible cost per write)."""
+    return alias(table, name="excluded").columns
+
+
 def newer_wins(conn: AsyncConnection, table: Any, row: dict[str, Any]) -> Any:
     """INSERT ``row`` into a table of versioned documents keyed by ``id``; an existing row is
     replaced only by a newer ``version``, so a retried or late write never undoes a later one."""
-    stmt = insert_for(conn, table).values(row)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "id"},
-        where=table.c.version < stmt.excluded.version,
+    new = excluded(table)
+    return (
+        insert_for(conn, table)
+        .values(row)
+        .on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={c.name: new[c.name] for c in table.c if c.name != "id"},
+            where=table.c.version < new.version,
+        )
     )

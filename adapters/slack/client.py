@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from prometheus_client import CollectorRegistry, Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -40,6 +41,8 @@ RATE_LIMITED = Counter(
 # (channel, interval) → seconds to wait for this channel's next turn, the turn reserved.
 Pacer = Callable[[str, float], Awaitable[float]]
 _PACED = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+# Seconds a call may take, connecting included.
+_TIMEOUT = 10
 
 
 class _CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
@@ -77,8 +80,10 @@ class SlackApi:
         if not base_url.endswith("/"):
             base_url += "/"
         self.client = AsyncWebClient(
-            token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=10
+            token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=_TIMEOUT
         )
+        # Without a session of its own the SDK opens one, and a new connection, per call.
+        self._session: aiohttp.ClientSession | None = None
         self._min_interval = min_interval
         # Shared by every worker process (the records database), else this process's own.
         self._pacer = pacer
@@ -96,6 +101,7 @@ class SlackApi:
 
     async def call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
         """``method`` with ``kwargs`` through the SDK's typed wrapper; raises SlackApiError."""
+        self._share_session()
         channel = kwargs.get("channel")
         if method in _PACED and isinstance(channel, str):
             await self._pace(channel)
@@ -110,6 +116,24 @@ class SlackApi:
             raise
         REQUESTS.labels(method, "ok").inc()
         return response
+
+    def _share_session(self) -> None:
+        """One session for every call, its connections kept open between them; made on first
+        use, so on the event loop that makes the calls."""
+        if self._session is None or self._session.closed:
+            # The SDK's own timeout applies only to the sessions it opens itself.
+            timeout = aiohttp.ClientTimeout(total=_TIMEOUT)
+            # As many connections as calls at once, as before: aiohttp's default of 100
+            # would queue a page's call behind the paperwork's in a storm.
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
+            self.client.session = self._session
+
+    async def aclose(self) -> None:
+        """Close the shared session, if one was opened; a later call opens another."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _pace(self, channel: str) -> None:
         if self._min_interval <= 0:

@@ -52,9 +52,18 @@ class Refs(Protocol):
     """Where the notifier keeps what it must find again (the records store), and the leases
     that keep two workers from updating one card at once."""
 
-    async def get_ref(self, key: str) -> str | None: ...
+    async def get_ref(self, key: str, *, incident_id: str | None = None) -> str | None:
+        """With ``incident_id`` (every record of ``key`` carries it), the answer may come
+        from what the current batch read of the incident once: what was recorded before the
+        batch began, and its own writes."""
+        ...
 
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None: ...
+
+    async def set_ref_if_absent(self, key: str, value: str, *, incident_id: str) -> str | None:
+        """Record ``value`` unless ``key`` holds something, committed now with what the batch
+        held back; None if recorded, else what ``key`` held."""
+        ...
 
     async def claim(self, name: str, holder: str, seconds: float) -> bool: ...
 
@@ -135,6 +144,10 @@ class SlackNotifier:
         # Who this process is, for the card leases of every worker sharing the records.
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    async def aclose(self) -> None:
+        """Close the Slack API's connections; at the worker's shutdown."""
+        await self._api.aclose()
+
     async def send(self, notification: Notification) -> str | None:
         with _permanent_errors():
             return await self._send(notification)
@@ -199,11 +212,15 @@ class SlackNotifier:
         """The incident's channel, created on first use; private for data leaks."""
         if incident.id in self._channel_ids:
             return self._channel_ids[incident.id]
-        known = await self._refs.get_ref(channel_ref(incident.id))
+        ref = channel_ref(incident.id)
+        known = await self._refs.get_ref(ref, incident_id=incident.id)
         if known:
             return self._remember_channel(incident.id, known)
         async with self._locks[incident.id]:
-            known = await self._refs.get_ref(channel_ref(incident.id))
+            if incident.id in self._channel_ids:  # another activity of ours made it meanwhile
+                return self._channel_ids[incident.id]
+            # Afresh, before creating anything: another process may have made it meanwhile.
+            known = await self._refs.get_ref(ref)
             if known:
                 return self._remember_channel(incident.id, known)
             name = layout.channel_name(incident)
@@ -223,7 +240,7 @@ class SlackNotifier:
             await self._refs.set_ref(
                 incident_of_channel_ref(channel_id), incident.id, incident_id=incident.id
             )
-            await self._refs.set_ref(channel_ref(incident.id), channel_id, incident_id=incident.id)
+            await self._refs.set_ref(ref, channel_id, incident_id=incident.id)
             # Before the lock is let go: another activity of the incident must find it.
             await self._refs.flush()
             return self._remember_channel(incident.id, channel_id)
@@ -349,17 +366,23 @@ class SlackNotifier:
         self, channel: str, key: str, text: str, blocks: list[dict[str, Any]], incident_id: str
     ) -> str:
         ref = f"slack:msg:{key}"
-        stored = await self._refs.get_ref(ref)
-        if stored and stored != PENDING:
-            return stored
+        # An incident's own messages' keys begin with its id: no other incident records them.
+        own = incident_id if key.startswith(f"{incident_id}/") else None
+        stored = await self._refs.get_ref(ref, incident_id=own)
+        if stored != PENDING:
+            if stored:
+                return stored
+            # The mark is committed before the post (ADR 0008), with what the batch held back;
+            # a message another process marked or posted since the batch read is found here.
+            stored = await self._refs.set_ref_if_absent(ref, PENDING, incident_id=incident_id)
+            if stored and stored != PENDING:
+                return stored
         if stored == PENDING:
             found = await self._find_posted(channel, key)
             if found is not None:
                 await self._refs.set_ref(ref, found, incident_id=incident_id)
                 return found
-        await self._refs.set_ref(ref, PENDING, incident_id=incident_id)
-        # The mark is committed before the post (ADR 0008), with what the batch held back.
-        await self._refs.flush()
+            await self._refs.flush()
         posted = await self._post(channel, text, blocks, key)
         ts = str(posted["ts"])
         await self._refs.set_ref(ref, ts, incident_id=incident_id)

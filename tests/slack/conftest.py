@@ -70,14 +70,17 @@ class FlakyRefs:
         self._store = store
         self.fail_next_ts = 0
 
-    async def get_ref(self, key: str) -> str | None:
-        return await self._store.get_ref(key)
+    async def get_ref(self, key: str, *, incident_id: str | None = None) -> str | None:
+        return await self._store.get_ref(key, incident_id=incident_id)
 
     async def set_ref(self, key: str, value: str, *, incident_id: str) -> None:
         if self.fail_next_ts and key.startswith("slack:msg:") and value != "pending":
             self.fail_next_ts -= 1
             raise ConnectionError("worker lost before recording the message")
         await self._store.set_ref(key, value, incident_id=incident_id)
+
+    async def set_ref_if_absent(self, key: str, value: str, *, incident_id: str) -> str | None:
+        return await self._store.set_ref_if_absent(key, value, incident_id=incident_id)
 
     async def claim(self, name: str, holder: str, seconds: float) -> bool:
         return await self._store.claim(name, holder, seconds)
@@ -199,6 +202,7 @@ async def open_slack_stack(
     task_queue = f"tocsin-slack-{uuid.uuid4()}"
     playbooks = load_playbooks(DEFAULT_DIR)
     notifier = SlackNotifier(SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0), refs, channels)
+    api_slack = SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0)
     roster = RosterSource(roster_dir)
     config = api_config(
         tmp_path,
@@ -213,7 +217,7 @@ async def open_slack_stack(
     app.state.runtime = Runtime(
         store=store,
         service=service,
-        slack=SlackApi(BOT_TOKEN, fake.base_url, min_interval=0.0),
+        slack=api_slack,
         roster=RosterSource(roster_dir),
     )
     HOOKS["url"] = fake.hooks_url
@@ -226,6 +230,8 @@ async def open_slack_stack(
         yield stack
     finally:
         await stack.stop_worker()
+        await notifier.aclose()
+        await api_slack.aclose()
         await store.close()
 
 

@@ -56,6 +56,8 @@ async def test_card_updates_from_two_workers_never_overlap_and_end_on_the_newest
             *(workers[n % 2].upsert_card(snapshot(v), channel) for n, v in enumerate(versions))
         )
     finally:
+        for worker in workers:
+            await worker.aclose()
         await store.close()
 
     assert fake_slack.max_in_flight["chat.update"] == 1

@@ -230,11 +230,14 @@ async def test_slack_failing_moves_the_page_to_email_at_once(
         paging.notifier = SlackNotifier(api, paging.store, channels)
         # Slack's edge answering 500 to every direct message: down, as far as pages go.
         fake.fail_next(1000, status=500, method="conversations.open")
-        async with paging.worker():
-            incident_id = await _declare(paging)
-            mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
-            assert incident_id in mail.subject
-            fake.clear_faults()
+        try:
+            async with paging.worker():
+                incident_id = await _declare(paging)
+                mail = (await eventually(lambda: smtp.inbox.to(ADA_MAIL)))[0]
+                assert incident_id in mail.subject
+                fake.clear_faults()
+        finally:
+            await api.aclose()
 
     timeline = [e.text for e in await paging.store.timeline(incident_id)]
     assert (

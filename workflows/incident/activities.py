@@ -282,7 +282,7 @@ class IncidentActivities:
     async def _hand_to_pager(
         self, message: Notification, recipient: Recipient, roster: Roster
     ) -> None:
-        if await self._outbox.sent(message.key):
+        if await self._outbox.sent(message.key, incident_id=message.incident.id):
             return
         # The pager writes to the incident's timeline: the snapshot goes first.
         await self._records.flush()

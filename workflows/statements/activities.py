@@ -124,7 +124,7 @@ class StatementActivities:
         roster = (await on_call(self._records, self._roster, datetime.now(UTC))).roster
         for recipient in recipients(roster, input.targets):
             key = f"{input.key}/{recipient.person.name}"
-            if await self._outbox.sent(key):
+            if await self._outbox.sent(key, incident_id=input.incident.id):
                 continue
             text = wording.notification_text(
                 NotificationKind.APPROVAL, input.incident, event, recipient
