@@ -3,12 +3,16 @@ content, and the payload converters the SDK makes per workflow share their TypeA
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from temporalio.api.common.v1 import Payload
 
 from domain.models import Actor, IncidentType, Level
 from domain.playbook import PlaybookSet
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
+from tocsin.settings import Settings
 from workflows.connect import _JSON, data_converter
 from workflows.incident.models import IncidentInput, NotifyResult
 
@@ -73,3 +77,12 @@ def test_each_workflows_converter_decodes_with_the_same_type_adapter() -> None:
     after = _JSON._type_adapter.cache_info()
     assert after.hits - before.hits >= 2
     assert after.currsize - before.currsize <= 1
+
+
+def test_the_workflow_cache_of_each_worker_is_a_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_DATA_DIR", str(tmp_path))
+    assert Settings().worker_config().cached_workflows == 200
+    monkeypatch.setenv("TOCSIN_WORKER_CACHED_WORKFLOWS", "1000")
+    assert Settings().worker_config().cached_workflows == 1000
