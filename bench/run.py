@@ -1069,8 +1069,8 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                 ) as api:
                     metrics = (await api.get("/metrics")).text
                 run.notes.append(
-                    "The worker keeps at most 1,000 workflows in its cache (the SDK default); "
-                    "beyond that an incident's state lives in Temporal, not in worker memory."
+                    "Each worker keeps at most 200 workflows in its cache (ADR 0030); beyond "
+                    "that an incident's state lives in Temporal, not in worker memory."
                 )
                 run.notes.append(
                     "Slack's per-channel pacing is off in this run "

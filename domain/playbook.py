@@ -13,10 +13,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 
 from domain.durations import Duration, format_duration
+from domain.interning import interned
 from domain.models import Function, IncidentType, Level, Person, Role, Tier
 
 
@@ -252,6 +255,14 @@ class PlaybookSet(_Strict):
     # Each partner's respond_within as roster.yaml said when the incident began: the target
     # it is judged by is the one in force then (ADR 0027); its contacts are read when paged.
     partner_targets: dict[str, Duration] = Field(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _shared(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Self:
+        # Each cached incident workflow's input carries one (domain/interning.py).
+        return interned(cls, data, handler, info)
 
     @model_validator(mode="after")
     def _all_levels(self) -> Self:

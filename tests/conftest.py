@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.email import Mailer, OutboxMailer
@@ -28,6 +27,7 @@ from playbooks.roster import RosterSource
 from playbooks.templates import load_templates
 from testkit.records import migrated_sqlite
 from tocsin.binaries import temporal_cli, temporal_test_server
+from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
@@ -74,7 +74,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     Not shared: a workflow left open by one test would get timer fires that no worker takes,
     and the test server stops skipping time while such a task is outstanding."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         test_server_existing_path=str(temporal_test_server()),
     )
     yield env
@@ -85,7 +85,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (the ``temporal`` CLI) on a free loopback port."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_existing_path=str(temporal_cli()),
         ip="127.0.0.1",
         dev_server_log_level="error",

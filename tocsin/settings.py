@@ -18,7 +18,7 @@ from adapters.slack.config import SlackConfig
 from alerts.catalog import DEFAULT_FILE as DEFAULT_SERVICES_FILE
 from api.config import ApiConfig
 from playbooks.base import DEFAULT_DIR as DEFAULT_PLAYBOOKS_DIR
-from workflows.config import WorkerConfig
+from workflows.config import CACHED_WORKFLOWS, WorkerConfig
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
 INTAKE_TOKEN_FILE = "intake-token"  # noqa: S105 - a file name, not a secret
@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     )
     api_rate_limit: str = Field(
         default="600/minute", description="requests per API token (limits notation)"
+    )
+    worker_cached_workflows: int = Field(
+        default=CACHED_WORKFLOWS,
+        ge=1,
+        description="workflows each worker keeps in memory; others replay when they act",
     )
     worker_metrics_port: int | None = Field(
         default=None, description="serve the worker's Slack metrics for Prometheus here"
@@ -224,6 +229,7 @@ class Settings(BaseSettings):
             outbox_dir=self.data_dir / "outbox",
             webhook_allow_private=self.webhook_allow_private,
             ack_secret=self.resolved_ack_secret(),
+            cached_workflows=self.worker_cached_workflows,
         )
 
 

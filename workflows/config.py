@@ -10,6 +10,9 @@ from pydantic import SecretStr
 from adapters.email import SmtpConfig
 from adapters.slack.config import SlackConfig
 
+# ADR 0030 (the SDK's default is 1,000).
+CACHED_WORKFLOWS = 200
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -35,3 +38,6 @@ class WorkerConfig:
     webhook_allow_private: bool = False
     # Signs acknowledge links in e-mail and push pages (the API checks them with it).
     ack_secret: SecretStr | None = None
+    # ADR 0030: workflows the worker keeps in memory between their tasks; one evicted is
+    # replayed from its history when it next acts.
+    cached_workflows: int = CACHED_WORKFLOWS

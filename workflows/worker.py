@@ -348,7 +348,16 @@ async def run_worker(
         start_http_server(config.metrics_port, config.metrics_host, registry=SLACK_METRICS)
     client = await connect_with_retry(config.temporal_address, config.temporal_namespace)
     outbound = outbound_for(config)
-    worker = build_worker(client, config.task_queue, store, notifier, roster, outbound, whatif)
+    worker = build_worker(
+        client,
+        config.task_queue,
+        store,
+        notifier,
+        roster,
+        outbound,
+        whatif,
+        max_cached_workflows=config.cached_workflows,
+    )
     if bytecode_cache is not None:
         # Only now: the worker's build id has read the bytecode of every module loaded so far,
         # from where pip put it; the cache is for what the sandbox imports from here on.

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.announcements.workflow import ConfirmSubscriptionWorkflow, MaintenanceWorkflow
+from workflows.connect import data_converter
 from workflows.drills.models import DrillInput
 from workflows.drills.workflow import DrillWorkflow
 from workflows.heartbeats.workflow import HeartbeatWorkflow
@@ -42,7 +42,7 @@ def replayer(*, strict: bool = True) -> Replayer:
             HandoffWorkflow,
             HeartbeatWorkflow,
         ],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=sandbox_runner() if strict else workflow_runner(),
     )
 
@@ -97,7 +97,7 @@ async def test_a_workflow_change_without_a_patch_fails_the_replay() -> None:
     path = HISTORIES / "drill_routine_answered.json"
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     history = WorkflowHistory.from_json(path.stem, text)
-    unpatched = Replayer(workflows=[UnpatchedDrillWorkflow], data_converter=pydantic_data_converter)
+    unpatched = Replayer(workflows=[UnpatchedDrillWorkflow], data_converter=data_converter)
 
     result = await unpatched.replay_workflow(history, raise_on_replay_failure=False)
 

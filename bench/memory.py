@@ -1,0 +1,294 @@
+"""What one worker process holds per open incident, and what holds it.
+
+    python -m bench.memory --incidents 300            # RSS growth per incident
+    python -m bench.memory --incidents 300 --trace    # and tracemalloc's breakdown
+
+A Temporal dev server of its own, one worker in this process (the production runner, or the
+strict sandbox with ``--strict``; the console notifier, SQLite records) and level-B alert
+groups opened through the same intake as the API's. The incidents stay open (nobody
+acknowledges within the run), so every one of them is a cached workflow at the end. RSS is
+read with tracemalloc off (its own bookkeeping would be counted); ``--trace`` is a second
+measurement, for the breakdown only. ``--max-cached`` sets the worker's workflow cache: with
+fewer slots than open incidents, the CPU figure includes the replays of evicted workflows
+that a breach, a page or a new alert brings back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import resource
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.console import ConsoleNotifier
+from adapters.email import OutboxMailer
+from adapters.records import RecordsStore
+from adapters.webhooks import WebhookSender
+from alerts.catalog import load_catalog
+from alerts.models import WebhookPayload
+from bench.run import Run, Sizes, memory, notification, post_all, quiet
+from bench.run import cpu_seconds as cpu_seconds_of
+from bench.stack import INTAKE_TOKEN, bench_stack
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_accounts, load_playbooks
+from playbooks.roster import RosterSource
+from playbooks.templates import load_templates
+from testkit.fake_slack import serve_fake_slack
+from testkit.processes import rss_bytes
+from testkit.records import migrated_sqlite
+from tocsin.binaries import temporal_cli
+from workflows.connect import data_converter
+from workflows.incident.client import IncidentService
+from workflows.worker import Outbound, build_worker
+
+WARM_UP = 10
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def recorded(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        count: int = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        return count
+
+
+async def settle(database: Path, total: int, within: float = 600.0) -> None:
+    """Until every incident is recorded and the process is idle (the last pages sent)."""
+    deadline = time.monotonic() + within
+    while recorded(database) < total:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {total} incidents recorded within {within:.0f}s")
+        await asyncio.sleep(0.5)
+    while time.monotonic() < deadline:
+        before = cpu_seconds()
+        await asyncio.sleep(1.0)
+        if cpu_seconds() - before < 0.05:
+            return
+
+
+async def open_groups(
+    service: IncidentService, first: int, count: int, concurrency: int = 20
+) -> None:
+    catalog = load_catalog()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(group: int) -> None:
+        async with gate:
+            payload = WebhookPayload.model_validate(notification(group, "B"))
+            await service.receive_alerts(payload, catalog)
+
+    await asyncio.gather(*(one(g) for g in range(first, first + count)))
+
+
+def second_alert(group: int) -> dict[str, Any]:
+    """Another alert of an open incident's group: its workflow takes it (a repeat of the
+    same alert would be answered by the API's deduplication without the worker)."""
+    body = notification(group, "B")
+    alert = body["alerts"][0]
+    alert["fingerprint"] = f"{group:015x}2"
+    alert["labels"]["instance"] = "second"
+    return body
+
+
+def by_type() -> Counter[str]:
+    return Counter(type(o).__qualname__ for o in gc.get_objects())
+
+
+def breakdown(
+    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, incidents: int
+) -> dict[str, Any]:
+    def top(key: str, count: int = 15) -> list[dict[str, Any]]:
+        stats = after.compare_to(before, key)
+        return [
+            {
+                "where": str(s.traceback[0]),
+                "kib_per_incident": round(s.size_diff / incidents / 1024, 2),
+                "blocks_per_incident": round(s.count_diff / incidents, 1),
+            }
+            for s in stats[:count]
+        ]
+
+    total = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    return {
+        "traced_kib_per_incident": round(total / incidents / 1024, 1),
+        "by_file": top("filename"),
+        "by_line": top("lineno", 25),
+    }
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter,
+        dev_server_existing_path=str(temporal_cli()),
+        ip="127.0.0.1",
+        dev_server_log_level="error",
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="tocsin-memory-"))
+    database = workdir / "records.db"
+    store = RecordsStore.from_url(await migrated_sqlite(database))
+    playbooks = load_playbooks(DEFAULT_DIR)
+    outbound = Outbound(
+        mailer=OutboxMailer(workdir / "outbox"),
+        webhooks=WebhookSender(allow_private=True),
+        templates=load_templates(DEFAULT_DIR),
+        accounts=load_accounts(DEFAULT_DIR),
+        playbooks=playbooks,
+        catalog=load_catalog(),
+    )
+    options: dict[str, Any] = {}
+    if args.max_cached is not None:
+        options["max_cached_workflows"] = args.max_cached
+    notifier = ConsoleNotifier(log_path=workdir / "notifications.log")
+    task_queue = "tocsin-memory"
+    service = IncidentService(env.client, task_queue, playbooks)
+    try:
+        async with build_worker(
+            env.client,
+            task_queue,
+            store,
+            notifier,
+            RosterSource(DEFAULT_DIR),
+            outbound,
+            strict_sandbox=args.strict,
+            **options,
+        ):
+            await open_groups(service, 0, WARM_UP)
+            await settle(database, WARM_UP)
+            gc.collect()
+            types_before = by_type()
+            if args.trace:
+                tracemalloc.start(args.frames)
+                snap_before = tracemalloc.take_snapshot()
+            rss_before = rss_bytes(os.getpid())
+            cpu_before = cpu_seconds()
+            started = time.monotonic()
+            await open_groups(service, WARM_UP, args.incidents)
+            await settle(database, WARM_UP + args.incidents)
+            elapsed = time.monotonic() - started
+            cpu = cpu_seconds() - cpu_before
+            gc.collect()
+            rss_after = rss_bytes(os.getpid())
+            result: dict[str, Any] = {
+                "incidents": args.incidents,
+                "runner": "strict sandbox" if args.strict else "unsandboxed",
+                "max_cached_workflows": args.max_cached or 1000,
+                "rss_before_mib": round(rss_before / 2**20, 1),
+                "rss_after_mib": round(rss_after / 2**20, 1),
+                "rss_kib_per_incident": round((rss_after - rss_before) / args.incidents / 1024, 1),
+                "cpu_ms_per_incident": round(cpu / args.incidents * 1000, 1),
+                "seconds": round(elapsed, 1),
+                "load_average_1m": os.getloadavg()[0],
+            }
+            if args.trace:
+                snap_after = tracemalloc.take_snapshot()
+                tracemalloc.stop()
+                result["traced"] = breakdown(snap_before, snap_after, args.incidents)
+            grown = by_type() - types_before
+            result["objects_per_incident"] = {
+                name: round(n / args.incidents, 1) for name, n in grown.most_common(25)
+            }
+            if args.touch:
+                # Every open incident takes a new alert: with a small cache, each one evicted
+                # is replayed from its history first.
+                cpu_before = cpu_seconds()
+                await open_groups(service, WARM_UP, args.incidents)
+                await settle(database, WARM_UP + args.incidents)
+                result["touch_cpu_ms_per_incident"] = round(
+                    (cpu_seconds() - cpu_before) / args.incidents * 1000, 1
+                )
+                result["load_average_1m_after_touch"] = os.getloadavg()[0]
+            return result
+    finally:
+        await store.close()
+        await env.shutdown()
+
+
+async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """``make bench``'s memory phase alone, on ``tocsin up --workers 1``: the worker's own
+    process, as the benchmark measures it, after a few incidents to warm it up."""
+    extra = (
+        {} if args.max_cached is None else {"TOCSIN_WORKER_CACHED_WORKFLOWS": str(args.max_cached)}
+    )
+    async with serve_fake_slack() as fake:
+        for name in ("incidents", "tech-support", "customer-service", "brand-pr", "leadership"):
+            fake.add_channel(name)
+        with tempfile.TemporaryDirectory(prefix="tocsin-memory-") as workdir:
+            stack = bench_stack(Path(workdir), fake.base_url, workers=1)
+            stack.env.update(extra)
+            await stack.start()
+            try:
+                await stack.wait_until_up()
+                client = await Client.connect(stack.temporal_address)
+                headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+                async with httpx.AsyncClient(
+                    base_url=stack.api_url, headers=headers, timeout=120
+                ) as http:
+                    run = Run(
+                        Sizes(memory_incidents=WARM_UP, concurrency=20), stack, fake, http, client
+                    )
+                    await memory(run)
+                    run.sizes.memory_incidents = args.incidents
+                    worker = stack.pids_of("worker")[0]
+                    before = cpu_seconds_of([worker])
+                    await memory(run)
+                    await quiet([worker])
+                    figures: dict[str, Any] = run.figures["memory"]
+                    figures["open_cpu_ms_per_incident"] = round(
+                        (cpu_seconds_of([worker]) - before) / args.incidents * 1000, 1
+                    )
+                    if args.touch:
+                        before = cpu_seconds_of([worker])
+                        started = time.monotonic()
+                        groups = range(WARM_UP, WARM_UP + args.incidents)
+                        await post_all(run, [second_alert(g) for g in groups], wait=False)
+                        await quiet([worker])
+                        figures["touch_cpu_ms_per_incident"] = round(
+                            (cpu_seconds_of([worker]) - before) / args.incidents * 1000, 1
+                        )
+                        figures["touch_seconds"] = round(time.monotonic() - started, 1)
+                        figures["load_average_1m_after_touch"] = os.getloadavg()[0]
+                    figures["max_cached_workflows"] = args.max_cached or 1000
+                    return figures
+            finally:
+                await stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--incidents", type=int, default=300)
+    parser.add_argument("--trace", action="store_true", help="tracemalloc's breakdown too")
+    parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames kept")
+    parser.add_argument("--strict", action="store_true", help="the strict sandbox")
+    parser.add_argument("--max-cached", type=int, default=None, help="max_cached_workflows")
+    parser.add_argument(
+        "--stack", action="store_true", help="the benchmark's memory phase on tocsin up"
+    )
+    parser.add_argument(
+        "--touch", action="store_true", help="then one more alert to every open incident"
+    )
+    args = parser.parse_args(argv)
+    work = stack_memory(args) if args.stack else measure(args)
+    print(json.dumps(asyncio.run(work), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
