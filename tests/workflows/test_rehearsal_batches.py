@@ -38,8 +38,8 @@ def _scenario(
     )
 
 
-# No action falls on the instant of a timer (a re-page every 5m from the breach): which of the
-# two goes first is a race in either way of running.
+# Actions on the instant of a timer (a re-page every 5m from the breach) are
+# test_rehearsal_timer_instants.py's.
 SCENARIOS = [
     _scenario("acknowledged at once", Level.A, TUESDAY_MORNING,
               Action(at=timedelta(minutes=2), by="Ada Okafor", ack=True)),

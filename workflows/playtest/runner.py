@@ -41,6 +41,7 @@ from workflows.ids import (
 )
 from workflows.incident.client import IncidentService
 from workflows.playtest.cases import Action, What, show
+from workflows.playtest.timers import fired_by
 from workflows.worker import Outbound, Workers, build_worker
 
 _T = TypeVar("_T")
@@ -212,7 +213,7 @@ class Rehearsal:
         refused: list[str] = []
         for action in sorted(scenario.actions, key=lambda a: a.at):
             await self._advance_to(start + action.at)
-            await self._act(service, incident, scenario, action, refused)
+            await self._act(service, incident, scenario, action, refused, start + action.at)
         # Pages that follow within a bundle window go out when it closes: wait that long too.
         await self._advance_to(start + scenario.horizon + self._after_horizon())
         await _settle(recorder)
@@ -228,8 +229,12 @@ class Rehearsal:
         scenario: Scenario,
         action: Action,
         refused: list[str],
+        at: datetime,
     ) -> None:
-        """One action, once the clock is at its offset; why it was not applied, if not."""
+        """One action, once the clock is at ``at`` and the incident's timers set for then (or
+        less than ``BATCH_TOLERANCE`` later, or due while it applies) have fired: at one instant,
+        timers go first (ADR 0028); why it was not applied, if not."""
+        await self._timers_first(incident, at)
         if action.ack and scenario.acks_need_a_page:
             await _settle(self._recorder)
             if not _reached(self._recorder, incident.id, action.by):
@@ -238,10 +243,15 @@ class Rehearsal:
                     "by then: counted as not given"
                 )
                 return
+        await self._timers_first(incident, at)  # the clock ran on while the pages settled
         try:
             await _apply(service, incident.id, action)
         except (IncidentConflict, InvalidAction) as exc:
             refused.append(f"{show(action.at)} {action.what} by {action.by}: {exc}")
+
+    async def _timers_first(self, incident: Incident, at: datetime) -> None:
+        handle = self._env.client.get_workflow_handle(workflow_id(incident.id))
+        await fired_by(handle, at + BATCH_TOLERANCE, self._env.get_current_time)
 
     async def _outcome(
         self, service: IncidentService, incident: Incident, refused: list[str]
@@ -272,7 +282,8 @@ class Rehearsal:
         action applied when the clock reaches its incident's declaration plus its offset,
         instant after instant, so time skips only between them and no scenario's timers run
         past another's action. Actions less than ``BATCH_TOLERANCE`` apart share an instant:
-        the latest of them (declarations of one batch are a moment apart)."""
+        the latest of them (declarations of one batch are a moment apart). At an instant, the
+        timers each incident set for it fire first, then its actions apply (``_act``)."""
         service = IncidentService(
             self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
         )
@@ -281,9 +292,10 @@ class Rehearsal:
         refused: list[list[str]] = [[] for _ in scenarios]
         try:
             for group in _instants(incidents, scenarios):
-                await self._advance_to(max(at for at, _, _ in group))
+                instant = max(at for at, _, _ in group)
+                await self._advance_to(instant)
                 await _bounded(
-                    self._act(service, incidents[i], scenarios[i], action, refused[i])
+                    self._act(service, incidents[i], scenarios[i], action, refused[i], instant)
                     for _, i, action in group
                 )
             end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
@@ -347,7 +359,8 @@ class Rehearsal:
             await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
 
 
-# Actions of a batch this close together are applied at one instant, the latest of them.
+# Actions of a batch this close together are applied at one instant, the latest of them;
+# a timer set for less than this after an action's instant fires before it.
 BATCH_TOLERANCE = timedelta(seconds=1)
 # Calls to the server in flight at once from one batch.
 _IN_FLIGHT = 64
