@@ -60,6 +60,18 @@ class _Batch:
     read: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
+def _ref_row(conn: AsyncConnection, key: str, value: str, incident_id: str) -> Any:
+    """The insert of a ref: what an outbound adapter finds again under ``key``."""
+    return insert_for(conn, notifications).values(
+        key=key,
+        incident_id=incident_id,
+        kind="ref",
+        recipient="",
+        external_id=value,
+        sent_at=utcnow(),
+    )
+
+
 class RecordsStore(IncidentReads):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -340,16 +352,8 @@ class RecordsStore(IncidentReads):
             batch.refs[key] = value
 
         async def write(conn: AsyncConnection) -> None:
-            insert = insert_for(conn, notifications).values(
-                key=key,
-                incident_id=incident_id,
-                kind="ref",
-                recipient="",
-                external_id=value,
-                sent_at=utcnow(),
-            )
             await conn.execute(
-                insert.on_conflict_do_update(
+                _ref_row(conn, key, value, incident_id).on_conflict_do_update(
                     index_elements=[notifications.c.key],
                     set_={"external_id": excluded(notifications).external_id, "sent_at": utcnow()},
                 )
@@ -368,16 +372,9 @@ class RecordsStore(IncidentReads):
         batch = self._batch.get()
         async with self._begin() as conn:
             inserted = await conn.execute(
-                insert_for(conn, notifications)
-                .values(
-                    key=key,
-                    incident_id=incident_id,
-                    kind="ref",
-                    recipient="",
-                    external_id=value,
-                    sent_at=utcnow(),
+                _ref_row(conn, key, value, incident_id).on_conflict_do_nothing(
+                    index_elements=[notifications.c.key]
                 )
-                .on_conflict_do_nothing(index_elements=[notifications.c.key])
             )
             if inserted.rowcount == 1:
                 stored = None
