@@ -40,13 +40,16 @@ async def call_engine(
     *,
     not_found: Callable[[], Exception],
     closed: Callable[[], Exception],
+    again: bool = False,
 ) -> _T:
     """``call`` within the time bound, its failures as the domain's errors: an engine that is
     slow, down or failing is ``TemporalUnavailable`` (503), never an exception the caller does
-    not expect. ``not_found`` and ``closed`` name what is missing or over."""
+    not expect. ``not_found`` and ``closed`` name what is missing or over. ``again``: the call
+    is an update with an id of its own, which the server takes only once however often it is
+    sent, so it is sent again when the server gives up waiting for it (``_patiently``)."""
     try:
         async with asyncio.timeout(within):
-            return await _patiently(call)
+            return await _patiently(call, again)
     except WorkflowAlreadyStartedError:
         raise
     except TimeoutError:
@@ -77,10 +80,15 @@ async def call_engine(
         raise TemporalUnavailable(exc.message) from None
 
 
-async def _patiently(call: Callable[[], Awaitable[_T]]) -> _T:
+async def _patiently(call: Callable[[], Awaitable[_T]], again: bool) -> _T:
     """Temporal refuses an update for the moment when ten are already in flight on one
     workflow (RESOURCE_EXHAUSTED): a burst of deliveries to one alert group. It says to try
-    again; so do we, backing off, until the caller's time bound runs out."""
+    again; so do we, backing off, until the caller's time bound runs out.
+
+    A server also stops waiting for a busy workflow to take an update after a wait of its own
+    (DEADLINE_EXCEEDED from the server, after 10 to 20 s on a loaded machine), however long
+    the caller allowed: an update that can be sent twice (``again``) is sent again while the
+    caller's bound lasts. The bound itself cancels the call, which is never sent again."""
     pause = 0.05
     while True:
         try:
@@ -88,5 +96,9 @@ async def _patiently(call: Callable[[], Awaitable[_T]]) -> _T:
         except RPCError as exc:
             if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            if not again or not isinstance(exc.__cause__, RPCError):
+                raise
+            log.warning("the workflow engine gave up waiting for an update; sending it again")
         await asyncio.sleep(pause)
         pause = min(pause * 2, 1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -295,6 +296,8 @@ class IncidentService:
         )
 
     async def _deliver_opening(self, intake: Intake, batch: AlertBatch) -> AlertResult:
+        # One id for every sending of this delivery: the workflow takes it once (_call's again).
+        update = f"alerts-{uuid.uuid4()}"
         for _ in range(_CLOSING_RETRIES):
             operation = WithStartWorkflowOperation(
                 IncidentWorkflow.run,
@@ -312,8 +315,10 @@ class IncidentService:
                         IncidentWorkflow.alerts,
                         batch,
                         start_workflow_operation=op,
+                        id=update,
                         rpc_timeout=self._rpc_timeout,
                     ),
+                    again=True,
                 )
             except (IncidentNotFound, IncidentConflict):
                 await asyncio.sleep(0.05)
@@ -322,12 +327,14 @@ class IncidentService:
     async def _deliver(self, intake: Intake, batch: AlertBatch) -> AlertResult | None:
         """A batch for an incident that must exist already; None when there is none."""
         handle = self._client.get_workflow_handle(alert_group_workflow_id(intake.group_id))
+        update = f"alerts-{uuid.uuid4()}"
         try:
             return await self._call(
                 intake.group,
                 lambda: handle.execute_update(
-                    IncidentWorkflow.alerts, batch, rpc_timeout=self._rpc_timeout
+                    IncidentWorkflow.alerts, batch, id=update, rpc_timeout=self._rpc_timeout
                 ),
+                again=True,
             )
         except (IncidentNotFound, IncidentConflict):
             return None  # resolved alerts of a group whose incident is over: nothing to do
@@ -429,10 +436,13 @@ class IncidentService:
             raise TemporalUnavailable(exc.message) from None
         return description.status not in (None, WorkflowExecutionStatus.RUNNING)
 
-    async def _call(self, incident_id: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    async def _call(
+        self, incident_id: str, call: Callable[[], Awaitable[_T]], *, again: bool = False
+    ) -> _T:
         return await call_engine(
             call,
             self._call_timeout,
             not_found=lambda: IncidentNotFound(incident_id),
             closed=lambda: IncidentConflict(f"incident {incident_id} is resolved"),
+            again=again,
         )
