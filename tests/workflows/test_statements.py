@@ -311,7 +311,7 @@ async def test_nothing_is_held_breached_or_escalated_for_customers_once_the_inci
         ]
 
     await eventually(lambda: asked_to_approve(draft.id))
-    asked_before = len(asked(stack, incident))
+    asked_before = set(asked(stack, incident))
     await stack.env.sleep(timedelta(hours=2))
 
     found = await stack.store.statements.of_incident(incident.id)
@@ -321,7 +321,9 @@ async def test_nothing_is_held_breached_or_escalated_for_customers_once_the_inci
     timeline = [e.kind for e in await stack.store.timeline(incident.id)]
     assert EventKind.STATEMENT_BREACHED not in timeline
     assert EventKind.STATEMENT_ESCALATED not in timeline
-    assert len(asked(stack, incident)) == asked_before
+    # The asks of drafts made before the resolution run side by side and may land after the
+    # last one's (each once, by key); a chase would ask someone else: the next tier.
+    assert set(asked(stack, incident)) == asked_before
 
     approved = await statements(stack).approve(draft.id, GIL)
     assert approved.status is StatementStatus.PUBLISHED
