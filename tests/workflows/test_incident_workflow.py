@@ -29,9 +29,11 @@ from workflows.incident.workflow import IncidentWorkflow
 
 ALICE = Actor(name="Alice", slack_user_id="U0ALICE01")
 BOB = Actor(name="Bob")
-# The test server fires a timer at its instant; the workflow task that records it runs a few
-# milliseconds later. A second is nothing against windows of 15 to 60 minutes.
-EXACT = timedelta(seconds=1)
+# The test server fires a timer at its instant, but the instant is counted from when the task
+# that set the timer ended, and the workflow counts from when it began (ADR 0028): a timer
+# fires late by however long that task ran, over a second on a loaded machine (seen once at
+# 1.19 s in a full run). Three seconds is nothing against steps 5 to 60 minutes apart.
+EXACT = timedelta(seconds=3)
 
 
 async def declare(
