@@ -31,6 +31,8 @@ from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
+pytest_plugins = ["testkit.xdist_groups"]
+
 # Properties are about what the rules do, not how fast: on a machine busy with the rest of the
 # suite an example can take longer than hypothesis's default 200 ms deadline.
 settings.register_profile("tocsin", deadline=None)
