@@ -31,7 +31,9 @@ from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
-pytest_plugins = ["testkit.xdist_groups"]
+# The customer-messaging stack (SMTP server, webhook receiver, API) for the tests using it, and
+# the xdist groups named as pytest 9.2 reads them.
+pytest_plugins = ["tests.api.messaging", "testkit.xdist_groups"]
 
 # Properties are about what the rules do, not how fast: on a machine busy with the rest of the
 # suite an example can take longer than hypothesis's default 200 ms deadline.
@@ -214,7 +216,3 @@ async def dev_stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
     """The same on a real dev server, where time runs as it does in production."""
     async for opened in open_stack(dev_env, tmp_path):
         yield opened
-
-
-# The customer-messaging stack (SMTP server, webhook receiver, API), for the tests using it.
-pytest_plugins = ["tests.api.messaging"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 GROUPED = """
@@ -41,3 +43,7 @@ def test_a_group_runs_on_one_worker_under_loadgroup(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     workers = {(tmp_path / f"ran-{n}").read_text() for n in range(6)}
     assert len(workers) == 1, workers
+
+
+def test_the_suite_loads_the_group_names(request: pytest.FixtureRequest) -> None:
+    assert request.config.pluginmanager.has_plugin("testkit.xdist_groups")
