@@ -4,7 +4,7 @@ downloaded), a real records store on SQLite, a recording notifier, and a running
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
 from playbooks.templates import load_templates
 from testkit.records import migrated_sqlite
+from tests.api.apps import take_back
 from tocsin.binaries import temporal_cli, temporal_test_server
 from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
@@ -69,6 +70,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if name is not None:
             item.add_marker(pytest.mark.xdist_group(name))
     items.sort(key=lambda item: group(item) is None)
+
+
+@pytest.fixture(autouse=True)
+def _api_apps_taken_back() -> Iterator[None]:
+    yield
+    take_back()
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from temporalio.service import RPCError
 
 from adapters.records import RecordsStore
 from alerts.catalog import DEFAULT_FILE as SERVICES_FILE
-from api.app import create_app
 from api.config import ApiConfig
 from api.deps import Runtime
 from domain.models import Declaration, Incident, NotificationKind, Status
@@ -31,6 +30,7 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.roster import RosterSource
 from testkit.oncall import scheduled_playbooks
 from testkit.waiting import eventually
+from tests.api.apps import lend_app
 from tests.conftest import Stack
 from workflows.ids import workflow_id
 from workflows.incident.client import IncidentService
@@ -100,7 +100,7 @@ def service(stack: Stack, declared: list[str]) -> TrackedService:
 
 
 def build_app(config: ApiConfig, store: RecordsStore, service: IncidentService) -> FastAPI:
-    app = create_app(config)
+    app = lend_app(config)
     app.state.runtime = Runtime(store=store, service=service, roster=RosterSource(DEFAULT_DIR))
     return app
 
