@@ -50,6 +50,7 @@ from testkit.fake_slack import serve_fake_slack
 from testkit.processes import rss_bytes
 from testkit.records import migrated_sqlite
 from tocsin.binaries import temporal_cli
+from workflows.config import CACHED_WORKFLOWS
 from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
@@ -263,7 +264,7 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         figures["touch_seconds"] = round(time.monotonic() - started, 1)
                         figures["load_average_1m_after_touch"] = os.getloadavg()[0]
-                    figures["max_cached_workflows"] = args.max_cached or 1000
+                    figures["max_cached_workflows"] = args.max_cached or CACHED_WORKFLOWS
                     return figures
             finally:
                 await stack.stop()
