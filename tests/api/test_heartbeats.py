@@ -5,10 +5,12 @@ of a component under maintenance stays quiet; unknown monitors and wrong tokens 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shlex
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +23,8 @@ import uvicorn
 import yaml
 from fastapi import FastAPI
 from pydantic import SecretStr
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -46,6 +50,7 @@ from tests.conftest import Stack, open_stack
 from tests.readme import commands, section
 from tocsin.cli import app as app_cli
 from workflows.heartbeats.client import start_monitors
+from workflows.ids import heartbeat_workflow_id
 
 MONITORS = """\
 monitors:
@@ -180,6 +185,50 @@ async def test_a_monitor_of_a_component_under_maintenance_stays_quiet(
     await stack.env.sleep(timedelta(hours=1, minutes=11))
     await eventually(lambda: _status_is(api, "nightly-export", "down"))
     assert await _heartbeat_incidents(stack) == []
+
+
+@pytest.fixture
+async def dev_monitors(
+    dev_env: WorkflowEnvironment, tmp_path: Path, directory: Path
+) -> AsyncIterator[Stack]:
+    """A worker on the dev server, which lists running workflows as a production server does."""
+    async for opened in open_stack(dev_env, tmp_path, directory):
+        yield opened
+
+
+async def test_a_monitor_taken_out_of_the_configuration_stops(
+    dev_monitors: Stack, directory: Path
+) -> None:
+    # Names of their own: the dev server is shared by this worker's tests.
+    kept, dropped = f"kept-{uuid.uuid4().hex[:8]}", f"dropped-{uuid.uuid4().hex[:8]}"
+    config = directory / "heartbeats.yaml"
+    both = f"""\
+monitors:
+  - {{name: {kept}, interval: 5m, grace: 2m, level: B, type: service_outage}}
+  - {{name: {dropped}, interval: 1h, grace: 10m, level: C, type: service_outage}}
+"""
+    config.write_text(both, encoding="utf-8")
+    client, queue = dev_monitors.client, dev_monitors.task_queue
+    await start_monitors(client, queue, load_heartbeats(directory))
+    handles = {n: client.get_workflow_handle(heartbeat_workflow_id(n)) for n in (kept, dropped)}
+
+    async def listed() -> bool:
+        query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
+        return len([w async for w in client.list_workflows(query)]) == 2
+
+    try:
+        await eventually(listed)  # visibility lags a moment behind the starts
+
+        # The monitor is taken out of heartbeats.yaml and the worker starts again.
+        config.write_text(both.rsplit("  - ", 1)[0], encoding="utf-8")
+        await start_monitors(client, queue, load_heartbeats(directory))
+
+        assert (await handles[dropped].describe()).status is WorkflowExecutionStatus.TERMINATED
+        assert (await handles[kept].describe()).status is WorkflowExecutionStatus.RUNNING
+    finally:
+        for handle in handles.values():
+            with contextlib.suppress(RPCError):  # already stopped
+                await handle.terminate()
 
 
 async def test_unknown_monitor_is_404_and_a_wrong_token_401(
