@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.records.sqlite_driver import Dbapi, begin
+
 # Long enough to outlast any single write of ours; a writer that still cannot get the lock
 # fails loudly and its activity is retried by Temporal.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -41,7 +43,8 @@ def async_url(url: str) -> URL:
 def create_engine(url: str) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(parsed)
+        # One trip to aiosqlite's thread per statement (``sqlite_driver``).
+        engine = create_async_engine(parsed, module=Dbapi())
         _configure_sqlite(engine)
         return engine
     # Connections in the pool may outlive a database restart or failover.
@@ -88,7 +91,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads before it writes cannot wait for the write lock
         # (SQLite answers SQLITE_BUSY at once), so writers take it up front.
-        if conn.get_execution_options().get(_WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        writes = conn.get_execution_options().get(_WRITE_OPTION)
+        begin(conn.connection.dbapi_connection, "BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -32,6 +32,11 @@ async def migrate(url: str) -> None:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
                 )
+            else:
+                # SQLite's BEGIN goes with a transaction's first statement (``sqlite_driver``):
+                # the lock is taken here, before alembic runs, since alembic's environment is
+                # global to the process and two migrations in one process must not interleave.
+                await conn.execute(text("SELECT 1"))
             await conn.run_sync(_upgrade)
     finally:
         await engine.dispose()
