@@ -18,7 +18,13 @@ import temporalio.workflow
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from adapters.acklinks import AckLinks
@@ -63,6 +69,7 @@ from workflows.pager.workflow import PagerWorkflow
 from workflows.queues import paging_queue
 from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
+from workflows.slots import MOST_PAPERWORK, CountingPages, PageWork, Paperwork
 from workflows.statements.activities import StatementActivities
 from workflows.statements.workflow import StatementsWorkflow
 from workflows.whatif.activities import WhatIfActivities
@@ -158,6 +165,8 @@ class Outbound:
 
 # The paging queue's slots: direct messages only, each a short activity or workflow task.
 PAGING_SLOTS = 20
+# The task queue's workflow task slots (the SDK's default); its activities' are ``Paperwork``'s.
+MAIN_SLOTS = 100
 
 
 class Workers:
@@ -193,10 +202,13 @@ def build_worker(
     outbound: Outbound,
     whatif: Replay | None = None,
     strict_sandbox: bool = False,
+    pages_first: bool = True,
     **options: Any,
 ) -> Workers:
     """The workers of every process (the task queue's and the paging queue's); ``options``
-    go to both Temporal ``Worker``s as they are."""
+    go to both Temporal ``Worker``s as they are. ``pages_first``: the task queue's activities
+    wait while this process hands over or delivers pages (ADR 0032); a rehearsal, whose
+    records are its outcome and whose pages reach no one, gives them every slot."""
     incidents = IncidentActivities(
         store, notifier, roster, client, task_queue, playbooks=outbound.playbooks
     )
@@ -242,6 +254,8 @@ def build_worker(
         workflows.append(WhatIfWorkflow)
         extra_activities.append(WhatIfActivities(whatif).replay)
     runner = workflow_runner(strict=strict_sandbox)
+    # Pages before paperwork in this process too (ADR 0032).
+    pages = PageWork()
     paging = Worker(
         client,
         task_queue=paging_queue(task_queue),
@@ -251,7 +265,7 @@ def build_worker(
         max_concurrent_workflow_tasks=PAGING_SLOTS,
         max_concurrent_activities=PAGING_SLOTS,
         graceful_shutdown_timeout=timedelta(seconds=5),
-        interceptors=[Heartbeating()],
+        interceptors=[Heartbeating(), CountingPages(pages)],
         **options,
     )
     main = Worker(
@@ -291,6 +305,14 @@ def build_worker(
         workflow_runner=runner,
         graceful_shutdown_timeout=timedelta(seconds=5),
         interceptors=[Heartbeating()],
+        tuner=WorkerTuner.create_composite(
+            workflow_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
+            activity_supplier=(
+                Paperwork(pages) if pages_first else FixedSizeSlotSupplier(MOST_PAPERWORK)
+            ),
+            local_activity_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
+            nexus_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
+        ),
         **options,
     )
     return Workers(main, paging)

@@ -1,4 +1,4 @@
-"""SQLAlchemy's aiosqlite adaptation, with one trip to the connection's thread per statement.
+"""SQLAlchemy's aiosqlite adaptation, one trip to the connection's thread per statement (ADR 0033).
 
 aiosqlite runs each call of the sqlite3 API in the connection's own thread and hands the
 result back to the event loop. SQLAlchemy's adapted cursor makes four such calls for a query

@@ -158,7 +158,13 @@ class Rehearsal:
             catalog=self._catalog,
         )
         self._worker = build_worker(
-            self._env.client, self._task_queue, self._store, self._recorder, self._roster, outbound
+            self._env.client,
+            self._task_queue,
+            self._store,
+            self._recorder,
+            self._roster,
+            outbound,
+            pages_first=False,
         )
         await self._worker.__aenter__()
         return self

@@ -1,0 +1,157 @@
+"""Pages before paperwork inside a worker process (ADR 0032).
+
+Task priority orders what waits in Temporal's queues, and the paging queue has slots of its
+own (ADR 0022), but one worker process runs both queues' activities on one event loop and
+one core. In a storm the paperwork (records, channels, cards, statements: most of an
+incident's CPU) took the CPU the pages needed: the paged rate was 0.43x a bare workflow's
+with up to 100 paperwork activities at once per process, 0.82x with one
+(`bench/ANALYSIS.md`, 2026-12-05). So the main queue's activity slots are given out by
+``Paperwork``: all of them while no page is being handed over or delivered in this
+process, only ``least`` while one is. The activities it holds back wait in Temporal's
+queue, in their priority order, for this worker or any other with a free slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    CustomSlotSupplier,
+    ExecuteActivityInput,
+    Interceptor,
+    SlotMarkUsedContext,
+    SlotPermit,
+    SlotReleaseContext,
+    SlotReserveContext,
+)
+
+# The SDK's default for a worker's activity slots.
+MOST_PAPERWORK = 100
+# Paperwork that goes on whatever the pages do: an activity that runs long (a what-if replay)
+# must not hold back every other incident's records while pages go out.
+LEAST_PAPERWORK = 2
+QUIET_SECONDS = 1.0
+
+
+class PageWork:
+    """The paging queue's activities running in this process, counted on its event loop.
+    Quiet once none has run for ``QUIET_SECONDS``: in a storm the next page is usually on
+    its way when one ends, and paperwork let in between two pages would hold the loop when
+    the next one comes."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._last: float | None = None
+        self._listeners: list[Paperwork] = []
+
+    def listen(self, paperwork: Paperwork) -> None:
+        self._listeners.append(paperwork)
+
+    def quiet(self) -> bool:
+        if self.running:
+            return False
+        return self._last is None or _now() - self._last >= QUIET_SECONDS
+
+    def started(self) -> None:
+        self.running += 1
+
+    def finished(self) -> None:
+        self.running -= 1
+        self._last = _now()
+        if self.running == 0:
+            asyncio.get_running_loop().call_later(QUIET_SECONDS, self._tell)
+
+    def _tell(self) -> None:
+        for paperwork in self._listeners:
+            paperwork.changed()
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+class CountingPages(Interceptor):
+    """The paging worker's interceptor: each activity it runs is counted in ``work``."""
+
+    def __init__(self, work: PageWork) -> None:
+        self._work = work
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Counted(next, self._work)
+
+
+class _Counted(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, work: PageWork) -> None:
+        super().__init__(next)
+        self._work = work
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        self._work.started()
+        try:
+            return await self.next.execute_activity(input)
+        finally:
+            self._work.finished()
+
+
+class Paperwork(CustomSlotSupplier):
+    """The main queue's activity slots: up to ``most``; only ``least`` while ``pages`` runs
+    any. The SDK reserves a slot before it polls for a task, so a slot held back is a task
+    left in Temporal's queue. Reservations run on the worker's event loop; releases may come
+    from the SDK's own threads, hence the lock and the thread-safe wake-up."""
+
+    def __init__(
+        self, pages: PageWork, *, least: int = LEAST_PAPERWORK, most: int = MOST_PAPERWORK
+    ) -> None:
+        if not 1 <= least <= most:
+            raise ValueError(f"paperwork slots: need 1 <= least ({least}) <= most ({most})")
+        self._pages = pages
+        self._least = least
+        self._most = most
+        self._held = 0
+        self._lock = threading.Lock()
+        self._changed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        pages.listen(self)
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    def changed(self) -> None:
+        """Something that may free a slot happened on the event loop."""
+        self._changed.set()
+
+    async def reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit:
+        self._loop = asyncio.get_running_loop()
+        while True:
+            # Cleared and checked with no await between: a wake-up cannot fall in a gap.
+            self._changed.clear()
+            if self._take():
+                return SlotPermit()
+            await self._changed.wait()
+
+    def try_reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit | None:
+        # No eager paperwork: an activity scheduled by a workflow task would start at once,
+        # before the pages that task decided; through the queue it comes in priority order.
+        return None
+
+    def mark_slot_used(self, ctx: SlotMarkUsedContext) -> None:
+        return
+
+    def release_slot(self, ctx: SlotReleaseContext) -> None:
+        with self._lock:
+            self._held -= 1
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._changed.set)
+
+    def _take(self) -> bool:
+        with self._lock:
+            free = self._held < self._least or (self._held < self._most and self._pages.quiet())
+            if free:
+                self._held += 1
+            return free
