@@ -6,16 +6,20 @@ one core. In a storm the paperwork (records, channels, cards, statements: most o
 incident's CPU) took the CPU the pages needed: the paged rate was 0.43x a bare workflow's
 with up to 100 paperwork activities at once per process, 0.82x with one
 (`bench/ANALYSIS.md`, 2026-12-05). So the main queue's activity slots are given out by
-``Paperwork``: all of them while no page is being handed over or delivered in this
-process, only ``least`` while one is. The activities it holds back wait in Temporal's
-queue, in their priority order, for this worker or any other with a free slot.
+``Paperwork``: all of them while pages keep this process busy for less than half of the
+last second or so, only ``least`` otherwise. The activities it holds back wait in
+Temporal's queue, in their priority order, for this worker or any other with a free slot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 from temporalio.worker import (
@@ -34,36 +38,58 @@ MOST_PAPERWORK = 100
 # Paperwork that goes on whatever the pages do: an activity that runs long (a what-if replay)
 # must not hold back every other incident's records while pages go out.
 LEAST_PAPERWORK = 2
-QUIET_SECONDS = 1.0
+# The page work's share of the recent past, as a moving average over about this long...
+WINDOW_SECONDS = 1.0
+# ...above which paperwork keeps to its least.
+BUSY_SHARE = 0.5
 
 
 class PageWork:
-    """The paging queue's activities running in this process, counted on its event loop.
-    Quiet once none has run for ``QUIET_SECONDS``: in a storm the next page is usually on
-    its way when one ends, and paperwork let in between two pages would hold the loop when
-    the next one comes."""
+    """The paging queue's activities running in this process, counted on its event loop,
+    and the share of the last second or so during which one was (``busy``). Paperwork waits
+    while that share is high, not merely while a page runs: in a storm the next page is
+    usually on its way when one ends, and paperwork let in between two pages would hold the
+    loop when the next one comes. A page waiting on Temporal (``waiting_on_temporal``) is
+    not counted meanwhile: it needs no CPU, and in a storm handed to one busy pager the pages
+    would otherwise hold every incident's paperwork back for as long as the storm lasts."""
 
     def __init__(self) -> None:
         self.running = 0
-        self._last: float | None = None
+        self._share = 0.0
+        self._at = _now()
         self._listeners: list[Paperwork] = []
 
     def listen(self, paperwork: Paperwork) -> None:
         self._listeners.append(paperwork)
 
+    def busy(self) -> float:
+        self._account()
+        return self._share
+
     def quiet(self) -> bool:
-        if self.running:
-            return False
-        return self._last is None or _now() - self._last >= QUIET_SECONDS
+        return self.running == 0 and self.busy() < BUSY_SHARE
 
     def started(self) -> None:
+        self._account()
         self.running += 1
 
     def finished(self) -> None:
+        self._account()
         self.running -= 1
-        self._last = _now()
         if self.running == 0:
-            asyncio.get_running_loop().call_later(QUIET_SECONDS, self._tell)
+            # When the share will have fallen below BUSY_SHARE, if nothing starts meanwhile.
+            until = (
+                WINDOW_SECONDS * math.log(self._share / BUSY_SHARE)
+                if self._share > BUSY_SHARE
+                else 0.0
+            )
+            asyncio.get_running_loop().call_later(until + 0.01, self._tell)
+
+    def _account(self) -> None:
+        now = _now()
+        kept = math.exp(-(now - self._at) / WINDOW_SECONDS)
+        self._share = self._share * kept + (1.0 if self.running else 0.0) * (1 - kept)
+        self._at = now
 
     def _tell(self) -> None:
         for paperwork in self._listeners:
@@ -72,6 +98,24 @@ class PageWork:
 
 def _now() -> float:
     return time.monotonic()
+
+
+_COUNTED: ContextVar[PageWork | None] = ContextVar("page_work", default=None)
+
+
+@contextlib.asynccontextmanager
+async def waiting_on_temporal() -> AsyncIterator[None]:
+    """Around a page's wait for Temporal (a pager busy with other signals): the page is
+    not counted as under way meanwhile. Outside a counted activity it does nothing."""
+    work = _COUNTED.get()
+    if work is None:
+        yield
+        return
+    work.finished()
+    try:
+        yield
+    finally:
+        work.started()
 
 
 class CountingPages(Interceptor):
@@ -91,9 +135,11 @@ class _Counted(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         self._work.started()
+        token = _COUNTED.set(self._work)
         try:
             return await self.next.execute_activity(input)
         finally:
+            _COUNTED.reset(token)
             self._work.finished()
 
 

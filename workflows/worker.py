@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import (
     FixedSizeSlotSupplier,
+    PollerBehaviorSimpleMaximum,
     UnsandboxedWorkflowRunner,
     Worker,
     WorkerTuner,
@@ -167,6 +168,8 @@ class Outbound:
 PAGING_SLOTS = 20
 # The task queue's workflow task slots (the SDK's default); its activities' are ``Paperwork``'s.
 MAIN_SLOTS = 100
+# Open workflow task polls per worker, half of them for workflows not in its cache.
+WORKFLOW_POLLS = 40
 
 
 class Workers:
@@ -256,6 +259,14 @@ def build_worker(
     runner = workflow_runner(strict=strict_sandbox)
     # Pages before paperwork in this process too (ADR 0032).
     pages = PageWork()
+    # More workflow task polls, half of them for workflows not in the cache: with the SDK's
+    # five, one was, and a storm's first workflow tasks, which decide its pages, came one
+    # poll round trip at a time (ADR 0032).
+    options = {
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(WORKFLOW_POLLS),
+        "nonsticky_to_sticky_poll_ratio": 0.5,
+        **options,
+    }
     paging = Worker(
         client,
         task_queue=paging_queue(task_queue),

@@ -1,18 +1,18 @@
 """Pages before paperwork in one worker process (``workflows.slots``, ADR 0032): the task
 queue's activity slots are all given out while no page is handed over or delivered, and only
-the least while one is and for a quiet second after."""
+the least while pages have kept the process busy for most of the last second or so."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from temporalio.worker import SlotPermit
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, SlotPermit
 
 from workflows import slots
-from workflows.slots import PageWork, Paperwork
+from workflows.slots import CountingPages, PageWork, Paperwork, waiting_on_temporal
 
 
 class _Ctx:
@@ -32,7 +32,7 @@ RELEASE: Any = None  # the release's context: read by none of it either
 
 @pytest.fixture(autouse=True)
 def short_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(slots, "QUIET_SECONDS", 0.05)
+    monkeypatch.setattr(slots, "WINDOW_SECONDS", 0.05)
 
 
 async def reserved(paperwork: Paperwork, count: int) -> list[SlotPermit]:
@@ -63,22 +63,22 @@ async def test_while_a_page_is_under_way_only_the_least_are_given() -> None:
 
     pages.finished()
     await asyncio.sleep(0.01)
-    assert not third.done()  # not before a quiet moment: the next page may be coming
+    assert not third.done()  # not at once: in a storm the next page is usually coming
     await asyncio.wait_for(third, 1)
     assert paperwork.held == 3
 
 
-async def test_a_page_starting_again_before_the_quiet_moment_keeps_the_paperwork_waiting() -> None:
+async def test_pages_following_each_other_keep_the_paperwork_waiting() -> None:
     pages = PageWork()
     paperwork = Paperwork(pages, least=1, most=5)
     pages.started()
     await reserved(paperwork, 1)
     second = asyncio.create_task(paperwork.reserve_slot(CTX))
 
-    for _ in range(5):  # a storm: each page ends as the next begins
-        pages.finished()
-        await asyncio.sleep(0.02)
+    for _ in range(10):  # a storm: each page begins before the one before it ends
         pages.started()
+        await asyncio.sleep(0.02)
+        pages.finished()
     assert not second.done()
 
     pages.finished()
@@ -109,3 +109,55 @@ def test_the_least_must_be_at_least_one_and_at_most_the_most() -> None:
         Paperwork(PageWork(), least=0, most=3)
     with pytest.raises(ValueError, match="least"):
         Paperwork(PageWork(), least=4, most=3)
+
+
+class _Paging(ActivityInboundInterceptor):
+    """A page that waits on Temporal (a busy pager) while paperwork asks for a slot."""
+
+    def __init__(self, paperwork: Paperwork) -> None:
+        super().__init__(cast(ActivityInboundInterceptor, None))
+        self.paperwork = paperwork
+        self.while_counted: asyncio.Task[SlotPermit] | None = None
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        self.while_counted = asyncio.create_task(self.paperwork.reserve_slot(CTX))
+        await asyncio.sleep(0.1)
+        assert not self.while_counted.done()
+        async with waiting_on_temporal():
+            await asyncio.wait_for(self.while_counted, 1)
+        return "handed"
+
+
+async def test_a_page_waiting_on_temporal_lets_the_paperwork_in() -> None:
+    pages = PageWork()
+    paperwork = Paperwork(pages, least=1, most=3)
+    await reserved(paperwork, 1)
+    paging = _Paging(paperwork)
+
+    counted = CountingPages(pages).intercept_activity(paging)
+
+    assert await counted.execute_activity(cast(ExecuteActivityInput, None)) == "handed"
+    assert paperwork.held == 2
+    assert pages.running == 0
+
+
+async def test_waiting_on_temporal_outside_a_page_changes_nothing() -> None:
+    pages = PageWork()
+    pages.started()  # a page of another task
+    async with waiting_on_temporal():
+        assert pages.running == 1
+    assert pages.running == 1
+
+
+async def test_short_pages_now_and_then_leave_the_paperwork_its_slots() -> None:
+    """Pages that mostly wait on Temporal run in short bursts: paperwork goes between them."""
+    pages = PageWork()
+    paperwork = Paperwork(pages, least=1, most=5)
+    for _ in range(5):
+        pages.started()
+        await asyncio.sleep(0.002)
+        pages.finished()
+        await asyncio.sleep(0.03)
+    assert pages.busy() < slots.BUSY_SHARE
+
+    await reserved(paperwork, 5)

@@ -16,6 +16,7 @@ from workflows.ids import pager_workflow_id, person_pager_id
 from workflows.pager.models import PageIn, PagerInput, StopIn
 from workflows.pager.workflow import PagerWorkflow
 from workflows.queues import PAGES, paging_queue
+from workflows.slots import waiting_on_temporal
 
 # One signal at a time per pager from this process, carrying every page that arrived for it
 # meanwhile: in a storm every incident pages the same person, and Temporal answers
@@ -36,6 +37,17 @@ async def hand_to_pager(
     mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     page_in = PageIn(page=page, window_seconds=window.total_seconds(), steps=steps)
     _WAITING[pager].append((page_in, mine))
+    async with waiting_on_temporal():
+        await _hand(client, task_queue, pager, recipient, mine)
+
+
+async def _hand(
+    client: Client,
+    task_queue: str,
+    pager: str,
+    recipient: Recipient,
+    mine: asyncio.Future[None],
+) -> None:
     async with _HANDING[pager]:
         if not mine.done():
             batch = _WAITING.pop(pager)
