@@ -6,8 +6,8 @@ one core. In a storm the paperwork (records, channels, cards, statements: most o
 incident's CPU) took the CPU the pages needed: the paged rate was 0.43x a bare workflow's
 with up to 100 paperwork activities at once per process, 0.82x with one
 (`bench/ANALYSIS.md`, 2026-12-05). So the main queue's activity slots are given out by
-``Paperwork``: all of them while pages keep this process busy for less than half of the
-last second or so, only ``least`` otherwise. The activities it holds back wait in
+``Paperwork``: all of them while pages keep this process busy for less than a tenth of
+the last second or so, only ``least`` otherwise. The activities it holds back wait in
 Temporal's queue, in their priority order, for this worker or any other with a free slot.
 """
 
@@ -40,8 +40,9 @@ MOST_PAPERWORK = 100
 LEAST_PAPERWORK = 2
 # The page work's share of the recent past, as a moving average over about this long...
 WINDOW_SECONDS = 1.0
-# ...above which paperwork keeps to its least.
-BUSY_SHARE = 0.5
+# ...above which paperwork keeps to its least: at a half, the storm's pages, often waiting
+# on Slack and the records, left room for paperwork often enough to be paged at 0.63x bare.
+BUSY_SHARE = 0.1
 
 
 class PageWork:

@@ -155,9 +155,9 @@ async def test_short_pages_now_and_then_leave_the_paperwork_its_slots() -> None:
     paperwork = Paperwork(pages, least=1, most=5)
     for _ in range(5):
         pages.started()
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.001)
         pages.finished()
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.05)
     assert pages.busy() < slots.BUSY_SHARE
 
     await reserved(paperwork, 5)
