@@ -57,7 +57,7 @@ class PageWork:
     def __init__(self) -> None:
         self.running = 0
         self._share = 0.0
-        self._at = _now()
+        self._at = time.monotonic()
         self._listeners: list[Paperwork] = []
 
     def listen(self, paperwork: Paperwork) -> None:
@@ -87,7 +87,7 @@ class PageWork:
             asyncio.get_running_loop().call_later(until + 0.01, self._tell)
 
     def _account(self) -> None:
-        now = _now()
+        now = time.monotonic()
         kept = math.exp(-(now - self._at) / WINDOW_SECONDS)
         self._share = self._share * kept + (1.0 if self.running else 0.0) * (1 - kept)
         self._at = now
@@ -95,10 +95,6 @@ class PageWork:
     def _tell(self) -> None:
         for paperwork in self._listeners:
             paperwork.changed()
-
-
-def _now() -> float:
-    return time.monotonic()
 
 
 _COUNTED: ContextVar[PageWork | None] = ContextVar("page_work", default=None)

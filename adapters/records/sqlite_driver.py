@@ -118,14 +118,14 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
         self.begin_with: str | None = None
 
     def rollback(self) -> None:
-        if not self._never_began():
+        if not self._nothing_to_end():
             super().rollback()
 
     def commit(self) -> None:
-        if not self._never_began():
+        if not self._nothing_to_end():
             super().commit()
 
-    def _never_began(self) -> bool:
+    def _nothing_to_end(self) -> bool:
         """True when nothing is left to end: the transaction sent no statement, or SQLite
         is not in one (the pool's rollback after a commit): no trip to the thread."""
         pending, self.begin_with = self.begin_with is not None, None
