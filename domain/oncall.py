@@ -14,6 +14,7 @@ from ``start``, so a layer without ``only`` always has exactly one person.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -313,13 +314,10 @@ def _segments(
 _HORIZON = timedelta(days=366)
 
 
-def shifts(
-    schedule: Schedule, since: datetime, until: datetime, overrides: Sequence[Override] = ()
-) -> list[Shift]:
-    """The shifts overlapping [since, until), whole (the first may begin before ``since``),
-    one after another with no hole: a gap is a shift of nobody."""
-    if until <= since:
-        raise ValueError("until must be after since")
+def _reach(
+    schedule: Schedule, since: datetime, until: datetime, overrides: Sequence[Override]
+) -> tuple[datetime, datetime]:
+    """The range whose segments hold every shift overlapping [since, until) whole."""
     longest = max(r.shift for r in schedule.rotations) + timedelta(days=1)
     early = since - longest
     late = until + longest
@@ -328,14 +326,50 @@ def shifts(
             early = min(early, max(o.start, since - _HORIZON))
         if o.start < until <= o.end:
             late = max(late, min(o.end, until + _HORIZON))
+    return early, late
+
+
+def shifts(
+    schedule: Schedule, since: datetime, until: datetime, overrides: Sequence[Override] = ()
+) -> list[Shift]:
+    """The shifts overlapping [since, until), whole (the first may begin before ``since``),
+    one after another with no hole: a gap is a shift of nobody."""
+    if until <= since:
+        raise ValueError("until must be after since")
+    early, late = _reach(schedule, since, until, overrides)
     return [
         s for s in _segments(schedule, early, late, overrides) if s.end > since and s.start < until
     ]
 
 
 def holder(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> Shift:
-    """The shift holding the schedule at ``at``."""
-    return shifts(schedule, at, at + timedelta(microseconds=1), overrides)[0]
+    """The shift holding the schedule at ``at``: ``shifts``' one, found by walking out from
+    ``at`` over the instants the holder may change at. Every page asks this, and building
+    each shift of the fortnight around ``at`` cost a page more than a millisecond."""
+    early, late = _reach(schedule, at, at + timedelta(microseconds=1), overrides)
+    tz = schedule.zone
+    bounds = [early, *_changes(schedule, tz, early, late, overrides), late]
+    here = bisect_right(bounds, at) - 1
+
+    def key(i: int) -> _Key:
+        return _holding(schedule, tz, bounds[i], overrides)[0]
+
+    held = key(here)
+    first = here
+    while first > 0 and key(first - 1) == held:
+        first -= 1
+    last = here + 1
+    while last < len(bounds) - 1 and key(last) == held:
+        last += 1
+    found, person, source, rotation = _holding(schedule, tz, bounds[first], overrides)
+    return Shift(
+        person=person,
+        start=bounds[first],
+        end=bounds[last],
+        source=source,
+        rotation=rotation,
+        override_id=int(found[-1]) if source is Source.OVERRIDE else None,
+    )
 
 
 def for_schedule(overrides: Sequence[Override], schedule: str) -> list[Override]:

@@ -116,6 +116,27 @@ def test_holder_agrees_with_the_shift_list(
     assert holding[0].person is not None  # the base layer has no `only`
 
 
+@st.composite
+def schedules_with_gaps(draw: st.DrawFn) -> Schedule:
+    """Every layer may keep to some hours, the base too: outside them nobody holds it."""
+    layers = [draw(rotations("base", only=draw(st.booleans())))]
+    for i in range(draw(st.integers(min_value=0, max_value=2))):
+        layers.append(draw(rotations(f"layer{i}", only=True)))
+    return _schedule(draw(st.sampled_from(ZONES)), layers)
+
+
+@settings(max_examples=60, deadline=None)
+@given(schedule=schedules_with_gaps(), extra=overrides(), at=instants)
+def test_holder_is_the_shift_holding_the_instant_gaps_included(
+    schedule: Schedule, extra: list[Override], at: datetime
+) -> None:
+    # holder walks out from the instant; shifts builds every shift of the range around it.
+    assert (
+        holder(schedule, at, extra)
+        == shifts(schedule, at, at + timedelta(microseconds=1), extra)[0]
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(schedule=schedules(), extra=overrides().filter(bool), data=st.data())
 def test_overrides_win_and_the_latest_made_wins_among_them(
