@@ -28,7 +28,7 @@ class DrillRecords:
             "version": run.version,
         }
         async with self._writer.begin() as conn:
-            result = await conn.execute(newer_wins(conn, drill_runs, row))
+            result = await conn.execute(newer_wins(conn, drill_runs), row)
         return bool(result.rowcount)
 
     async def get(self, run_id: str) -> DrillRun | None:

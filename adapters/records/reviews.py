@@ -78,7 +78,7 @@ class ReviewRecords:
             "updated_at": utcnow(),
         }
         async with self._writer.begin() as conn:
-            result = await conn.execute(newer_wins(conn, reviews, row))
+            result = await conn.execute(newer_wins(conn, reviews), row)
             written = bool(result.rowcount)
             if written and conn.dialect.name == "sqlite":
                 await _index_sqlite(conn, review)
@@ -168,7 +168,7 @@ class ReviewRecords:
         row = action.model_dump()
         row["priority"], row["status"] = action.priority.value, action.status.value
         async with self._writer.begin() as conn:
-            result = await conn.execute(newer_wins(conn, action_items, row))
+            result = await conn.execute(newer_wins(conn, action_items), row)
         return bool(result.rowcount)
 
     async def action(self, action_id: str) -> ActionItem | None:

@@ -62,7 +62,7 @@ class StatementRecords:
         row["stage"], row["status"] = message.stage.value, message.status.value
         row["updated_at"] = utcnow()
         async with self._writer.begin() as conn:
-            await conn.execute(newer_wins(conn, customer_messages, row))
+            await conn.execute(newer_wins(conn, customer_messages), row)
 
     async def get(self, message_id: str) -> Statement | None:
         async with self._engine.connect() as conn:

@@ -32,7 +32,7 @@ from adapters.records.rows import (
 from adapters.records.statements import StatementRecords
 from adapters.records.tables import incidents, leases, notifications, timeline_events
 from adapters.records.tokens import TokenRecords
-from adapters.records.upsert import excluded, insert_for, locked, newer_wins
+from adapters.records.upsert import insert_or_set, keep_first, locked, newer_wins
 from domain.models import (
     EventKind,
     Incident,
@@ -60,16 +60,16 @@ class _Batch:
     read: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
-def _ref_row(conn: AsyncConnection, key: str, value: str, incident_id: str) -> Any:
-    """The insert of a ref: what an outbound adapter finds again under ``key``."""
-    return insert_for(conn, notifications).values(
-        key=key,
-        incident_id=incident_id,
-        kind="ref",
-        recipient="",
-        external_id=value,
-        sent_at=utcnow(),
-    )
+def _ref(key: str, value: str, incident_id: str) -> dict[str, Any]:
+    """The row of a ref: what an outbound adapter finds again under ``key``."""
+    return {
+        "key": key,
+        "incident_id": incident_id,
+        "kind": "ref",
+        "recipient": "",
+        "external_id": value,
+        "sent_at": utcnow(),
+    }
 
 
 class RecordsStore(IncidentReads):
@@ -163,16 +163,11 @@ class RecordsStore(IncidentReads):
             )
             if stored:
                 row["paged"] = merge_paged(stored, row["paged"])
-            await conn.execute(newer_wins(conn, incidents, row))
+            await conn.execute(newer_wins(conn, incidents), row)
             if events:
                 # Ascending seq: concurrent writers then take row locks in the same order.
                 rows = [event_row(e) for e in sorted(events, key=lambda e: e.seq)]
-                await conn.execute(
-                    insert_for(conn, timeline_events).on_conflict_do_nothing(
-                        index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
-                    ),
-                    rows,
-                )
+                await conn.execute(keep_first(conn, timeline_events, "incident_id", "seq"), rows)
 
         await self._write(write)
 
@@ -222,9 +217,7 @@ class RecordsStore(IncidentReads):
             return
         async with self._begin() as conn:
             await conn.execute(
-                insert_for(conn, timeline_events).on_conflict_do_nothing(
-                    index_elements=[timeline_events.c.incident_id, timeline_events.c.seq]
-                ),
+                keep_first(conn, timeline_events, "incident_id", "seq"),
                 [event_row(e) for e in sorted(events, key=lambda e: e.seq)],
             )
 
@@ -322,16 +315,15 @@ class RecordsStore(IncidentReads):
 
         async def write(conn: AsyncConnection) -> None:
             await conn.execute(
-                insert_for(conn, notifications)
-                .values(
-                    key=key,
-                    incident_id=incident_id,
-                    kind=kind,
-                    recipient=recipient,
-                    external_id=external_id,
-                    sent_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=[notifications.c.key])
+                keep_first(conn, notifications, "key"),
+                {
+                    "key": key,
+                    "incident_id": incident_id,
+                    "kind": kind,
+                    "recipient": recipient,
+                    "external_id": external_id,
+                    "sent_at": utcnow(),
+                },
             )
 
         await self._write(write)
@@ -353,10 +345,8 @@ class RecordsStore(IncidentReads):
 
         async def write(conn: AsyncConnection) -> None:
             await conn.execute(
-                _ref_row(conn, key, value, incident_id).on_conflict_do_update(
-                    index_elements=[notifications.c.key],
-                    set_={"external_id": excluded(notifications).external_id, "sent_at": utcnow()},
-                )
+                insert_or_set(conn, notifications, ("key",), "external_id", "sent_at"),
+                _ref(key, value, incident_id),
             )
 
         await self._write(write)
@@ -372,9 +362,7 @@ class RecordsStore(IncidentReads):
         batch = self._batch.get()
         async with self._begin() as conn:
             inserted = await conn.execute(
-                _ref_row(conn, key, value, incident_id).on_conflict_do_nothing(
-                    index_elements=[notifications.c.key]
-                )
+                keep_first(conn, notifications, "key"), _ref(key, value, incident_id)
             )
             if inserted.rowcount == 1:
                 stored = None
@@ -396,17 +384,9 @@ class RecordsStore(IncidentReads):
             ).first()
             if current is not None and current.holder != holder and current.expires_at > now:
                 return False
-            insert = insert_for(conn, leases).values(
-                name=name, holder=holder, expires_at=now + timedelta(seconds=seconds)
-            )
             await conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[leases.c.name],
-                    set_={
-                        "holder": excluded(leases).holder,
-                        "expires_at": excluded(leases).expires_at,
-                    },
-                )
+                insert_or_set(conn, leases, ("name",), "holder", "expires_at"),
+                {"name": name, "holder": holder, "expires_at": now + timedelta(seconds=seconds)},
             )
         return True
 
@@ -419,9 +399,7 @@ class RecordsStore(IncidentReads):
         async with self._begin() as conn:
             # The row first, so that PostgreSQL has a row to lock when two ask at once.
             await conn.execute(
-                insert_for(conn, leases)
-                .values(name=key, holder="pace", expires_at=now)
-                .on_conflict_do_nothing(index_elements=[leases.c.name])
+                keep_first(conn, leases, "name"), {"name": key, "holder": "pace", "expires_at": now}
             )
             free_at = await conn.scalar(
                 locked(conn, select(leases.c.expires_at).where(leases.c.name == key))
