@@ -2,6 +2,7 @@
 
     python -m bench.memory --incidents 300            # RSS growth per incident
     python -m bench.memory --incidents 300 --trace    # and tracemalloc's breakdown
+    python -m bench.memory --stack --incidents 10000 --rate 5 --bundle-window 0s
 
 A Temporal dev server of its own, one worker in this process (the production runner, or the
 strict sandbox with ``--strict``; the console notifier, SQLite records) and level-B alert
@@ -10,7 +11,8 @@ acknowledges within the run), so every one of them is a cached workflow at the e
 read with tracemalloc off (its own bookkeeping would be counted); ``--trace`` is a second
 measurement, for the breakdown only. ``--max-cached`` sets the worker's workflow cache: with
 fewer slots than open incidents, the CPU figure includes the replays of evicted workflows
-that a breach, a page or a new alert brings back.
+that a breach, a page or a new alert brings back. ``--stack --rate R`` opens R groups a
+second rather than all at once, and samples its course every 30 s (the 10,000-incident run).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import os
 import resource
 import sqlite3
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -39,7 +42,17 @@ from adapters.records import RecordsStore
 from adapters.webhooks import WebhookSender
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
-from bench.run import Run, Sizes, memory, notification, post_all, quiet
+from bench.run import (
+    Run,
+    Sizes,
+    db,
+    memory,
+    next_groups,
+    notification,
+    post_all,
+    quiet,
+    set_bundle_window,
+)
 from bench.run import cpu_seconds as cpu_seconds_of
 from bench.stack import INTAKE_TOKEN, bench_stack
 from playbooks.base import DEFAULT_DIR
@@ -56,6 +69,8 @@ from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
 WARM_UP = 10
+# Seconds between the progress samples of a paced run (--rate).
+SAMPLE = 30.0
 
 
 def cpu_seconds() -> float:
@@ -220,6 +235,72 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await env.shutdown()
 
 
+async def paced(run: Run, incidents: int, rate: float, worker: int) -> None:
+    """Open ``incidents`` new groups at ``rate`` a second, then wait until every one is
+    recorded, sampling progress every ``SAMPLE`` seconds throughout: a long run's course,
+    and a record of it when it does not end."""
+    groups = next_groups(run, incidents)
+    already = db(run, "SELECT count(*) FROM incidents")[0][0]
+    rss_before = rss_bytes(worker)
+    samples: list[dict[str, float]] = []
+    started = time.monotonic()
+
+    def sample() -> int:
+        recorded = db(run, "SELECT count(*) FROM incidents")[0][0] - already
+        samples.append(
+            {
+                "seconds": round(time.monotonic() - started, 1),
+                "recorded": recorded,
+                "worker_rss_mib": round(rss_bytes(worker) / 2**20, 1),
+                "worker_cpu_s": round(cpu_seconds_of([worker]), 1),
+                "load_average_1m": os.getloadavg()[0],
+            }
+        )
+        print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
+        return int(recorded)
+
+    async def sampling() -> None:
+        while True:
+            await asyncio.sleep(SAMPLE)
+            sample()
+
+    sampler = asyncio.create_task(sampling())
+    try:
+        posting: list[asyncio.Task[Any]] = []
+        for n, group in enumerate(groups):
+            # Each second's alerts go together, as Alertmanager sends a group's batch.
+            delay = started + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = notification(group, "B")
+            posting.append(asyncio.create_task(post_all(run, [body], wait=False)))
+        await asyncio.gather(*posting)
+        posted_after = time.monotonic() - started
+        while db(run, "SELECT count(*) FROM incidents")[0][0] - already < incidents:
+            await asyncio.sleep(1.0)
+    finally:
+        sampler.cancel()
+    sample()
+    recorded_after = time.monotonic() - started
+    await asyncio.sleep(3)  # the last pages
+    after = rss_bytes(worker)
+    run.figures["memory"] = {
+        "incidents_opened": incidents,
+        "rate_per_s": rate,
+        "open_incidents_after": db(
+            run, "SELECT count(*) FROM incidents WHERE status != 'resolved'"
+        )[0][0],
+        "all_posted_after_s": round(posted_after, 1),
+        "all_recorded_after_s": round(recorded_after, 1),
+        "worker_rss_before_bytes": rss_before,
+        "worker_rss_after_bytes": after,
+        "workers": 1,
+        "load_average_1m": os.getloadavg()[0],
+        "per_incident_kib": (after - rss_before) / incidents / 1024,
+        "samples": samples,
+    }
+
+
 async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
     """``make bench``'s memory phase alone, on ``tocsin up --workers 1``: the worker's own
     process, as the benchmark measures it, after a few incidents to warm it up."""
@@ -247,9 +328,15 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
                     run.sizes.memory_incidents = args.incidents
                     worker = stack.pids_of("worker")[0]
                     before = cpu_seconds_of([worker])
-                    await memory(run)
+                    if args.bundle_window is not None:
+                        set_bundle_window(run, args.bundle_window)
+                    if args.rate is None:
+                        await memory(run)
+                    else:
+                        await paced(run, args.incidents, args.rate, worker)
                     await quiet([worker])
                     figures: dict[str, Any] = run.figures["memory"]
+                    figures["bundle_window"] = args.bundle_window or "as shipped"
                     figures["open_cpu_ms_per_incident"] = round(
                         (cpu_seconds_of([worker]) - before) / args.incidents * 1000, 1
                     )
@@ -284,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--touch", action="store_true", help="then one more alert to every open incident"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=None, help="with --stack: open this many a second"
+    )
+    parser.add_argument(
+        "--bundle-window", default=None, help="with --stack: the roster's, such as 0s"
     )
     args = parser.parse_args(argv)
     work = stack_memory(args) if args.stack else measure(args)
