@@ -141,6 +141,9 @@ class SlackNotifier:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._named: dict[str, str] = {}
         self._channel_ids: dict[str, str] = {}
+        # Each person's direct-message channel with the bot: Slack answers conversations.open
+        # with the same one every time, so a page need not ask before it posts.
+        self._dms: dict[str, str] = {}
         # Who this process is, for the card leases of every worker sharing the records.
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -167,9 +170,10 @@ class SlackNotifier:
             return await self.post_once(channel, notification.key, text, blocks, incident.id)
         if notification.kind in _JOIN_THE_CHANNEL:
             await self._invite(channel, [person.slack_user_id])
-        dm_channel = await self._dm(person.slack_user_id)
         text, blocks = layout.direct(notification, channel)
-        return await self.post_once(dm_channel, notification.key, text, blocks, incident.id)
+        return await self._post_direct(
+            person.slack_user_id, notification.key, text, blocks, incident.id
+        )
 
     async def send_bundle(
         self, recipient: Recipient, pages: list[Notification], key: str
@@ -191,20 +195,36 @@ class SlackNotifier:
             first = pages[0].incident.id
             await self._refs.set_ref(bundle_ref(key), incident_ids, incident_id=first)
             text, blocks = layout.bundle(recipient, pages, key, channels)
-            return await self.post_once(await self._dm(user), key, text, blocks, first)
+            return await self._post_direct(user, key, text, blocks, first)
 
     async def tell(self, person: Person, text: str, key: str) -> None:
         """A direct message outside any incident (an on-call handoff), posted once per key."""
         if person.slack_user_id is None:
             raise PermanentFailure(f"{person.name} has no Slack user ID in the roster")
         with _permanent_errors():
-            channel = await self._dm(person.slack_user_id)
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-            await self.post_once(channel, key, text, blocks, "oncall")
+            await self._post_direct(person.slack_user_id, key, text, blocks, "oncall")
 
     async def _dm(self, user: str) -> str:
-        opened = await self._api.call("conversations.open", users=user)
-        return str(opened["channel"]["id"])
+        if user not in self._dms:
+            opened = await self._api.call("conversations.open", users=user)
+            self._dms[user] = str(opened["channel"]["id"])
+        return self._dms[user]
+
+    async def _post_direct(
+        self, user: str, key: str, text: str, blocks: list[dict[str, Any]], incident_id: str
+    ) -> str:
+        """``post_once`` to ``user``'s direct messages. A channel remembered from before that
+        Slack no longer knows is opened afresh, once (its pending mark makes the second try
+        look for the message first, as any retry does)."""
+        remembered = user in self._dms
+        try:
+            return await self.post_once(await self._dm(user), key, text, blocks, incident_id)
+        except SlackApiError as exc:
+            if not remembered or error_code(exc) != "channel_not_found":
+                raise
+        del self._dms[user]
+        return await self.post_once(await self._dm(user), key, text, blocks, incident_id)
 
     # -------------------------------------------------------------------------- channel
 

@@ -1,0 +1,101 @@
+"""A person's direct messages: the channel is opened once per process, and opened again when
+Slack no longer knows the one remembered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.records import RecordsStore, migrate
+from adapters.slack.client import SlackApi
+from adapters.slack.notifier import SlackNotifier
+from domain.models import (
+    EventKind,
+    Function,
+    Incident,
+    IncidentType,
+    Level,
+    NotificationKind,
+    Person,
+    Recipient,
+    Role,
+    Tier,
+    TimelineEvent,
+)
+from domain.notify import Notification
+from domain.playbook import SlackChannels
+from testkit.fake_slack import FakeSlack
+from tests.slack.conftest import ADA, BOT_TOKEN
+
+T0 = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+LEAD = Recipient(
+    person=Person(name="Ada Okafor", slack_user_id=ADA),
+    function=Function.TECHNICAL_SUPPORT,
+    tier=Tier.PRIMARY,
+    role=Role.LEAD,
+)
+
+
+def page(n: int) -> Notification:
+    incident = Incident(
+        id=f"20261205-dm{n:02d}",
+        title=f"Checkout failing ({n})",
+        level=Level.A,
+        type=IncidentType.SERVICE_OUTAGE,
+        declared_at=T0,
+        declared_by="Alertmanager",
+        ack_deadline=T0 + timedelta(minutes=15),
+        response_window_seconds=900,
+    )
+    event = TimelineEvent(incident_id=incident.id, seq=2, at=T0, kind=EventKind.PAGED, text="paged")
+    return Notification(
+        key=f"{incident.id}/2/page",
+        kind=NotificationKind.PAGE,
+        incident=incident,
+        event=event,
+        recipient=LEAD,
+        text="You are paged",
+    )
+
+
+@pytest.fixture
+async def notifier(fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[SlackNotifier]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await migrate(url)
+    store = RecordsStore.from_url(url)
+    slack = SlackNotifier(SlackApi(BOT_TOKEN, fake_slack.base_url, 0.0), store, SlackChannels())
+    yield slack
+    await slack.aclose()
+    await store.close()
+
+
+def pages_seen_by_ada(fake_slack: FakeSlack) -> list[str]:
+    im = fake_slack.im_channel(ADA)
+    assert im is not None
+    return [m["metadata"]["event_payload"]["key"] for m in fake_slack.messages(im)]
+
+
+async def test_pages_to_one_person_open_the_direct_message_channel_once(
+    fake_slack: FakeSlack, notifier: SlackNotifier
+) -> None:
+    for n in range(3):
+        await notifier.send(page(n))
+
+    assert pages_seen_by_ada(fake_slack) == [page(n).key for n in range(3)]
+    assert len(fake_slack.calls_to("conversations.open")) == 1
+
+
+async def test_a_direct_message_channel_slack_no_longer_knows_is_opened_again(
+    fake_slack: FakeSlack, notifier: SlackNotifier
+) -> None:
+    await notifier.send(page(0))
+    await notifier.ensure_channel(page(1).incident)
+    fake_slack.fail_next(method="chat.postMessage", error="channel_not_found")
+
+    await notifier.send(page(1))
+
+    assert pages_seen_by_ada(fake_slack) == [page(0).key, page(1).key]
+    assert len(fake_slack.calls_to("conversations.open")) == 2
