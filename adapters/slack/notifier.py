@@ -168,12 +168,20 @@ class SlackNotifier:
             # incident's channel is where they can be told.
             text, blocks = layout.for_someone(notification)
             return await self.post_once(channel, notification.key, text, blocks, incident.id)
-        if notification.kind in _JOIN_THE_CHANNEL:
-            await self._invite(channel, [person.slack_user_id])
         text, blocks = layout.direct(notification, channel)
-        return await self._post_direct(
+        ts = await self._post_direct(
             person.slack_user_id, notification.key, text, blocks, incident.id
         )
+        if notification.kind in _JOIN_THE_CHANNEL:
+            # After the page, which must not wait on it; the person opens the channel from the
+            # page later than this. An invitation Slack refuses for good leaves the page sent.
+            try:
+                await self._invite(channel, [person.slack_user_id])
+            except SlackApiError as exc:
+                if error_code(exc) not in PERMANENT_ERRORS:
+                    raise
+                log.warning("Slack refused to invite a paged person: %s", error_code(exc))
+        return ts
 
     async def send_bundle(
         self, recipient: Recipient, pages: list[Notification], key: str

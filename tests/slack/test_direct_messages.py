@@ -99,3 +99,15 @@ async def test_a_direct_message_channel_slack_no_longer_knows_is_opened_again(
 
     assert pages_seen_by_ada(fake_slack) == [page(0).key, page(1).key]
     assert len(fake_slack.calls_to("conversations.open")) == 2
+
+
+async def test_the_page_goes_before_the_invitation_and_a_refused_invitation_leaves_it_sent(
+    fake_slack: FakeSlack, notifier: SlackNotifier
+) -> None:
+    fake_slack.fail_next(method="conversations.invite", error="restricted_action")
+
+    await notifier.send(page(0))
+
+    assert pages_seen_by_ada(fake_slack) == [page(0).key]
+    methods = [call.method for call in fake_slack.calls]
+    assert methods.index("chat.postMessage") < methods.index("conversations.invite")

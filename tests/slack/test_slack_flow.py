@@ -374,7 +374,7 @@ async def test_a_slack_error_retrying_cannot_fix_is_recorded_and_the_incident_st
     slack: SlackStack,
 ) -> None:
     # The first person paged has left the company: their direct message can never go out.
-    slack.fake.fail_next(error="account_inactive", method="conversations.invite")
+    slack.fake.fail_next(error="user_disabled", method="conversations.open")
     incident = await declare(slack)
 
     async def failure() -> list[Any]:
@@ -382,7 +382,7 @@ async def test_a_slack_error_retrying_cannot_fix_is_recorded_and_the_incident_st
         return [e for e in timeline if e.kind is EventKind.NOTIFICATION_FAILED]
 
     (failed,) = await until(failure)
-    assert failed.data["reason"] == "account_inactive"
+    assert failed.data["reason"] == "user_disabled"
     assert "will not be retried" in failed.text
     gone, other = {ADA_NAME: (ADA, DARA), "Dara Nwosu": (DARA, ADA)}[failed.data["recipient"]]
     await until(lambda: len(slack.fake.dms_to(other)) == 1)  # the other page went out
