@@ -12,7 +12,8 @@ read with tracemalloc off (its own bookkeeping would be counted); ``--trace`` is
 measurement, for the breakdown only. ``--max-cached`` sets the worker's workflow cache: with
 fewer slots than open incidents, the CPU figure includes the replays of evicted workflows
 that a breach, a page or a new alert brings back. ``--stack --rate R`` opens R groups a
-second rather than all at once, and samples its course every 30 s (the 10,000-incident run).
+second rather than all at once (``--level``, B unless told), and samples its course every 30 s
+(the 10,000-incident run).
 """
 
 from __future__ import annotations
@@ -235,7 +236,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await env.shutdown()
 
 
-async def paced(run: Run, incidents: int, rate: float, worker: int) -> None:
+async def paced(run: Run, incidents: int, rate: float, worker: int, level: str) -> None:
     """Open ``incidents`` new groups at ``rate`` a second, then wait until every one is
     recorded, sampling progress every ``SAMPLE`` seconds throughout: a long run's course,
     and a record of it when it does not end."""
@@ -272,7 +273,7 @@ async def paced(run: Run, incidents: int, rate: float, worker: int) -> None:
             delay = started + n / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = notification(group, "B")
+            body = notification(group, level)
             posting.append(asyncio.create_task(post_all(run, [body], wait=False)))
         await asyncio.gather(*posting)
         posted_after = time.monotonic() - started
@@ -287,6 +288,7 @@ async def paced(run: Run, incidents: int, rate: float, worker: int) -> None:
     run.figures["memory"] = {
         "incidents_opened": incidents,
         "rate_per_s": rate,
+        "level": level,
         "open_incidents_after": db(
             run, "SELECT count(*) FROM incidents WHERE status != 'resolved'"
         )[0][0],
@@ -333,7 +335,7 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
                     if args.rate is None:
                         await memory(run)
                     else:
-                        await paced(run, args.incidents, args.rate, worker)
+                        await paced(run, args.incidents, args.rate, worker, args.level)
                     await quiet([worker])
                     figures: dict[str, Any] = run.figures["memory"]
                     figures["bundle_window"] = args.bundle_window or "as shipped"
@@ -377,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--bundle-window", default=None, help="with --stack: the roster's, such as 0s"
+    )
+    parser.add_argument(
+        "--level",
+        choices=["A", "B", "C"],
+        default="B",
+        help="with --rate: the level opened (the benchmark's C: a 30 s window, no escalation)",
     )
     args = parser.parse_args(argv)
     work = stack_memory(args) if args.stack else measure(args)
