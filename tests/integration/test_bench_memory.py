@@ -35,3 +35,26 @@ def test_the_memory_measurement_reports_what_the_cached_workflows_hold() -> None
     assert report["rss_after_mib"] > 0
     assert report["traced"]["by_file"]
     assert report["touch_cpu_ms_per_incident"] > 0
+
+
+def test_a_paced_run_on_the_stack_samples_its_course_until_every_incident_is_recorded() -> None:
+    # The 10,000-incident run's command, in miniature.
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench.memory", "--stack"),
+            *("--incidents", "12", "--rate", "6", "--bundle-window", "0s", "--level", "C"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    report = json.loads(completed.stdout[completed.stdout.index("{") :])
+    shown = json.dumps({k: v for k, v in report.items() if k != "samples"})
+    assert (report["incidents_opened"], report["level"], report["bundle_window"]) == (12, "C", "0s")
+    assert report["open_incidents_after"] >= 12, shown
+    assert report["samples"][-1]["recorded"] == 12, report["samples"]
+    assert report["all_posted_after_s"] >= 11 / 6, shown
