@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,21 +16,25 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_memory_measurement_reports_what_the_cached_workflows_hold() -> None:
+def measure(*args: str) -> dict[str, Any]:
+    """``python -m bench.memory`` with ``args``: the report it prints last."""
     completed = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.memory"),
-            *("--incidents", "4", "--max-cached", "3", "--trace", "--touch"),
-        ],
+        [sys.executable, "-m", "bench.memory", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    report = json.loads(completed.stdout[completed.stdout.index("\n{") :])
+    printed = "\n" + completed.stdout  # the report's first line may be the output's first
+    report: dict[str, Any] = json.loads(printed[printed.rindex("\n{") + 1 :])
+    return report
+
+
+def test_the_memory_measurement_reports_what_the_cached_workflows_hold() -> None:
+    report = measure("--incidents", "4", "--max-cached", "3", "--trace", "--touch")
+
     assert report["incidents"] == 4
     assert report["max_cached_workflows"] == 3
     assert report["rss_after_mib"] > 0
@@ -39,20 +44,11 @@ def test_the_memory_measurement_reports_what_the_cached_workflows_hold() -> None
 
 def test_a_paced_run_on_the_stack_samples_its_course_until_every_incident_is_recorded() -> None:
     # The 10,000-incident run's command, in miniature.
-    completed = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.memory", "--stack"),
-            *("--incidents", "12", "--rate", "6", "--bundle-window", "0s", "--level", "C"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    report = measure(
+        *("--stack", "--incidents", "12", "--rate", "6"),
+        *("--bundle-window", "0s", "--level", "C"),
     )
 
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    report = json.loads(completed.stdout[completed.stdout.index("{") :])
     shown = json.dumps({k: v for k, v in report.items() if k != "samples"})
     assert (report["incidents_opened"], report["level"], report["bundle_window"]) == (12, "C", "0s")
     assert report["open_incidents_after"] >= 12, shown

@@ -4,7 +4,7 @@ Slack no longer knows the one remembered."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,21 +13,16 @@ from adapters.records import RecordsStore, migrate
 from adapters.slack.client import SlackApi
 from adapters.slack.notifier import SlackNotifier
 from domain.models import (
-    EventKind,
     Function,
-    Incident,
-    IncidentType,
-    Level,
-    NotificationKind,
     Person,
     Recipient,
     Role,
     Tier,
-    TimelineEvent,
 )
 from domain.notify import Notification
 from domain.playbook import SlackChannels
 from testkit.fake_slack import FakeSlack
+from testkit.pages import a_page
 from tests.slack.conftest import ADA, BOT_TOKEN
 
 T0 = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
@@ -40,25 +35,7 @@ LEAD = Recipient(
 
 
 def page(n: int) -> Notification:
-    incident = Incident(
-        id=f"20261205-dm{n:02d}",
-        title=f"Checkout failing ({n})",
-        level=Level.A,
-        type=IncidentType.SERVICE_OUTAGE,
-        declared_at=T0,
-        declared_by="Alertmanager",
-        ack_deadline=T0 + timedelta(minutes=15),
-        response_window_seconds=900,
-    )
-    event = TimelineEvent(incident_id=incident.id, seq=2, at=T0, kind=EventKind.PAGED, text="paged")
-    return Notification(
-        key=f"{incident.id}/2/page",
-        kind=NotificationKind.PAGE,
-        incident=incident,
-        event=event,
-        recipient=LEAD,
-        text="You are paged",
-    )
+    return a_page(n, LEAD, T0)
 
 
 @pytest.fixture

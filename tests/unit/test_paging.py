@@ -11,20 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.models import (
-    EventKind,
     Function,
-    Incident,
-    IncidentType,
-    Level,
-    NotificationKind,
     Person,
     Recipient,
     Role,
     Tier,
-    TimelineEvent,
 )
 from domain.notify import Notification
 from domain.rules import paging
+from testkit.pages import a_page
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ADA = Recipient(
@@ -36,25 +31,7 @@ ADA = Recipient(
 
 
 def page(n: int) -> Notification:
-    incident = Incident(
-        id=f"20261123-{n:04d}",
-        title=f"Service {n} down",
-        level=Level.B,
-        type=IncidentType.SERVICE_OUTAGE,
-        declared_at=T0,
-        declared_by="Alertmanager",
-        ack_deadline=T0 + timedelta(minutes=30),
-        response_window_seconds=1800,
-    )
-    event = TimelineEvent(incident_id=incident.id, seq=2, at=T0, kind=EventKind.PAGED, text="paged")
-    return Notification(
-        key=f"{incident.id}/2/page/{n}",
-        kind=NotificationKind.PAGE,
-        incident=incident,
-        event=event,
-        recipient=ADA,
-        text="page",
-    )
+    return a_page(n, ADA, T0)
 
 
 def drive(
