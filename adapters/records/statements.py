@@ -20,7 +20,7 @@ from adapters.records.tables import (
     maintenances,
     subscribers,
 )
-from adapters.records.upsert import insert_for, locked, newer_wins
+from adapters.records.upsert import insert_for, insert_or_set, locked, newer_wins
 from domain.statements import (
     Channel,
     Delivery,
@@ -150,21 +150,14 @@ class StatementRecords:
         row = delivery.model_dump()
         row["channel"], row["status"] = delivery.channel.value, delivery.status.value
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, deliveries).values(row)
             await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[
-                        deliveries.c.message_id,
-                        deliveries.c.channel,
-                        deliveries.c.target,
-                    ],
-                    set_={
-                        "status": stmt.excluded.status,
-                        "attempts": stmt.excluded.attempts,
-                        "at": stmt.excluded.at,
-                        "error": stmt.excluded.error,
-                    },
-                )
+                insert_or_set(
+                    conn,
+                    deliveries,
+                    ("message_id", "channel", "target"),
+                    *("status", "attempts", "at", "error"),
+                ),
+                row,
             )
 
     async def deliveries(self, message_id: str) -> list[Delivery]:
@@ -319,12 +312,14 @@ class StatementRecords:
 
     async def set_override(self, override: Override) -> None:
         async with self._writer.begin() as conn:
-            stmt = insert_for(conn, component_overrides).values(override.model_dump())
             await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[component_overrides.c.component],
-                    set_={c.name: stmt.excluded[c.name] for c in component_overrides.c},
-                )
+                insert_or_set(
+                    conn,
+                    component_overrides,
+                    ("component",),
+                    *(c.name for c in component_overrides.c),
+                ),
+                override.model_dump(),
             )
 
     async def clear_override(self, component: str) -> None:
