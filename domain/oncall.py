@@ -296,18 +296,23 @@ def _segments(
             found[-1] = found[-1].model_copy(update={"end": end})
             continue
         last = key
-        override_id = int(key[-1]) if source is Source.OVERRIDE else None
-        found.append(
-            Shift(
-                person=person,
-                start=start,
-                end=end,
-                source=source,
-                rotation=rotation,
-                override_id=override_id,
-            )
-        )
+        found.append(_shift((key, person, source, rotation), start, end))
     return found
+
+
+def _shift(
+    holding: tuple[_Key, str | None, Source, str | None], start: datetime, end: datetime
+) -> Shift:
+    key, person, source, rotation = holding
+    override_id = int(key[-1]) if source is Source.OVERRIDE else None
+    return Shift(
+        person=person,
+        start=start,
+        end=end,
+        source=source,
+        rotation=rotation,
+        override_id=override_id,
+    )
 
 
 # The longest a shift is clipped to when nothing bounds it (an override of a year, a gap).
@@ -354,22 +359,15 @@ def holder(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ())
     def key(i: int) -> _Key:
         return _holding(schedule, tz, bounds[i], overrides)[0]
 
-    held = key(here)
+    holding = _holding(schedule, tz, bounds[here], overrides)
     first = here
-    while first > 0 and key(first - 1) == held:
+    while first > 0 and key(first - 1) == holding[0]:
         first -= 1
     last = here + 1
-    while last < len(bounds) - 1 and key(last) == held:
+    while last < len(bounds) - 1 and key(last) == holding[0]:
         last += 1
-    found, person, source, rotation = _holding(schedule, tz, bounds[first], overrides)
-    return Shift(
-        person=person,
-        start=bounds[first],
-        end=bounds[last],
-        source=source,
-        rotation=rotation,
-        override_id=int(found[-1]) if source is Source.OVERRIDE else None,
-    )
+    # Equal keys hold the same person from the same layer: the run's holding is this one's.
+    return _shift(holding, bounds[first], bounds[last])
 
 
 def for_schedule(overrides: Sequence[Override], schedule: str) -> list[Override]:
