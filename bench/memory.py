@@ -246,7 +246,7 @@ async def paced(run: Run, incidents: int, rate: float, worker: int, level: str) 
     samples: list[dict[str, float]] = []
     started = time.monotonic()
 
-    def sample() -> int:
+    def sample() -> None:
         recorded = db(run, "SELECT count(*) FROM incidents")[0][0] - already
         samples.append(
             {
@@ -258,7 +258,6 @@ async def paced(run: Run, incidents: int, rate: float, worker: int, level: str) 
             }
         )
         print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
-        return int(recorded)
 
     async def sampling() -> None:
         while True:
