@@ -184,17 +184,30 @@ def sent(
     return s, stranded
 
 
-def stop(state: RulesState, incident_ids: Sequence[str]) -> RulesState:
+def stop(
+    state: RulesState, incident_ids: Sequence[str], *, first_steps_go: bool = True
+) -> RulesState:
     """Pages of incidents no longer waiting for an acknowledgement take no further step;
-    those that ask for none (an engagement) go on."""
+    those that ask for none (an engagement) go on. A page's first step due at once goes all
+    the same, as the sending activity lets it (the incident decided the page before it was
+    acknowledged), and is then its last: the stop can reach the pager in the same task as the
+    page itself, and the page must neither vanish nor walk on. ``first_steps_go=False`` is the
+    pager before that was so."""
     s = _copy(state)
 
     def going(step: Step) -> bool:
         return step.page.incident.id not in incident_ids or not HANDLING[step.page.kind].asks_ack
 
-    s.waiting = [w for w in s.waiting if going(w)]
+    def last(step: Step) -> Step:
+        return step.model_copy(update={"steps": step.steps[:1]}) if first_steps_go else step
+
+    s.waiting = [
+        w if going(w) else last(w)
+        for w in s.waiting
+        if going(w) or (first_steps_go and w.index == 0 and w.due == w.received_at)
+    ]
     for held in s.channels.values():
-        held.held = [h for h in held.held if going(h) or h.index == 0]
+        held.held = [h if going(h) else last(h) for h in held.held if going(h) or h.index == 0]
     return s
 
 

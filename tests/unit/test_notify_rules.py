@@ -175,6 +175,20 @@ def test_an_acknowledged_page_goes_no_further() -> None:
     assert state.waiting == []
 
 
+def test_a_page_stopped_in_the_task_that_brought_it_still_goes_once_and_no_further() -> None:
+    """The incident paged, then was acknowledged, and both reached the pager together."""
+    state = notify_rules.receive(notify_rules.RulesState(), [(_page(1), STEPS)], T0, timedelta(0))
+    state = notify_rules.stop(state, ["inc-1"])
+    state, [slack] = notify_rules.fire(state, T0)
+    assert [s.key for s in slack.steps] == ["inc-1/1/page"]
+    state, _ = notify_rules.sent(state, slack, T0, failed=False, stopped=[])
+    assert state.waiting == []
+    # Before, the page vanished: the pager's histories of then replay that way.
+    state = notify_rules.receive(notify_rules.RulesState(), [(_page(1), STEPS)], T0, timedelta(0))
+    state = notify_rules.stop(state, ["inc-1"], first_steps_go=False)
+    assert notify_rules.fire(state, T0)[1] == []
+
+
 def test_e_mail_to_one_person_goes_at_most_once_a_minute_the_rest_bundled() -> None:
     email = [StepPlan(number=1, channel=Channel.EMAIL, after_seconds=0)]
     state = notify_rules.receive(notify_rules.RulesState(), [(_page(1), email)], T0, timedelta(0))

@@ -20,19 +20,33 @@ from adapters.email import SmtpConfig, SmtpMailer
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import REGISTRY, SlackApi
 from adapters.slack.notifier import SlackNotifier
-from domain.models import Actor, Declaration, EventKind, IncidentType, Level, Person, Status
+from domain.models import (
+    Actor,
+    Declaration,
+    EventKind,
+    Function,
+    IncidentType,
+    Level,
+    Person,
+    Recipient,
+    Role,
+    Status,
+    Tier,
+)
 from domain.notify import Notifier
 from domain.playbook import SlackChannels
-from playbooks.loader import load_playbooks
+from playbooks.loader import load_playbooks, load_roster
 from playbooks.roster import RosterSource
 from testkit.fake_slack import DEFAULT_TOKEN, serve_fake_slack
 from testkit.mail import SmtpServer, smtp_server
+from testkit.pages import a_page
 from testkit.playbooks import playbook_dir
 from testkit.push import PushReceiver, push_receiver
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, outbound
 from workflows.ids import person_pager_id
 from workflows.incident.client import IncidentService
+from workflows.pager.client import hand_to_pager, stop_pages
 from workflows.worker import Outbound, Workers, build_worker
 
 ADA = "Ada Okafor"
@@ -216,6 +230,43 @@ async def test_the_rules_outlive_a_restart_between_two_steps(
     assert len(recording.messages_to(ADA)) == 1
     timeline = await paging.store.timeline(incident_id)
     assert EventKind.PAGED in {e.kind for e in timeline}
+
+
+async def test_a_page_and_its_stop_in_one_task_send_the_page_once_and_no_later_step(
+    paging: Paging, smtp: SmtpServer
+) -> None:
+    """The incident re-paged and was resolved at once: the page and the stop reach the pager
+    before any worker runs it, so its first task holds both. The page was decided before the
+    resolution; it goes, and its e-mail step does not."""
+    with_rules(paging.directory, "[{channel: slack}, {channel: email, after: 2m}]")
+    ada = load_roster(paging.directory).people(Function.TECHNICAL_SUPPORT, Tier.PRIMARY)[0]
+    recipient = Recipient(
+        person=ada, function=Function.TECHNICAL_SUPPORT, tier=Tier.PRIMARY, role=Role.LEAD
+    )
+    page = a_page(1, recipient, await paging.env.get_current_time())
+    client = paging.env.client
+    await hand_to_pager(client, paging.task_queue, page, recipient, timedelta(0))
+    await stop_pages(client, paging.task_queue, page.incident.id, [ada])
+    recording = paging.notifier
+    assert isinstance(recording, RecordingNotifier)
+    pager = client.get_workflow_handle(person_pager_id(paging.task_queue, ada))
+    async with paging.worker():
+        await eventually(lambda: recording.messages_to(ADA))
+        await paging.env.sleep(timedelta(minutes=3))
+
+        async def ended() -> bool:
+            return (await pager.describe()).close_time is not None
+
+        await eventually(ended)
+    assert [[n.key for n in m] for m in recording.messages_to(ADA)] == [[page.key]]
+    assert smtp.inbox.to(ADA_MAIL) == []
+    history = await pager.fetch_history()
+    tasks = [e for e in history.events if e.HasField("workflow_task_completed_event_attributes")]
+    signals = [
+        e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    # Both signals came before the first task: one task saw them together.
+    assert history.events.index(signals[-1]) < history.events.index(tasks[0])
 
 
 async def test_slack_failing_moves_the_page_to_email_at_once(

@@ -39,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.protocol import NOTIFICATION_FAILED
 
 NOTIFY_RULES = "notify-rules"
+# A page whose stop came in the same task as the page still goes (``notify_rules.stop``).
+FIRST_STEPS_GO = "first-steps-go"
 # A page handed over without rules (by a worker older than them) goes to Slack at once.
 _SLACK_AT_ONCE = [StepPlan(number=1, channel=Channel.SLACK, after_seconds=0)]
 
@@ -149,7 +151,9 @@ class PagerWorkflow:
             self._take_pages()
             if self._stopping:
                 stopping, self._stopping = self._stopping, []
-                self._rules = notify_rules.stop(self._rules, stopping)
+                self._rules = notify_rules.stop(
+                    self._rules, stopping, first_steps_go=workflow.patched(FIRST_STEPS_GO)
+                )
             self._fire()
             now = workflow.now()
             if notify_rules.idle(self._rules, now) and self._in_flight == 0:
