@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.records.tables import calendar_feeds, schedule_overrides
 from domain.oncall import Override
+
+
+@functools.cache
+def _live_overrides(of_schedule: bool, ending_after: bool) -> Select[Any]:
+    """Built once per shape: every page asks who is on call, and building the query each time
+    was most of what asking cost."""
+    query = select(schedule_overrides).where(schedule_overrides.c.removed_at.is_(None))
+    if of_schedule:
+        query = query.where(schedule_overrides.c.schedule == bindparam("schedule"))
+    if ending_after:
+        query = query.where(schedule_overrides.c.ends_at > bindparam("after"))
+    return query.order_by(schedule_overrides.c.id)
 
 
 def _hash(secret: str) -> str:
@@ -55,13 +68,9 @@ class OnCallRecords:
         self, schedule: str | None = None, ending_after: datetime | None = None
     ) -> list[Override]:
         """Overrides not removed, oldest first; of one schedule, ending after an instant."""
-        query = select(schedule_overrides).where(schedule_overrides.c.removed_at.is_(None))
-        if schedule is not None:
-            query = query.where(schedule_overrides.c.schedule == schedule)
-        if ending_after is not None:
-            query = query.where(schedule_overrides.c.ends_at > ending_after)
+        query = _live_overrides(schedule is not None, ending_after is not None)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(schedule_overrides.c.id))).all()
+            rows = (await conn.execute(query, {"schedule": schedule, "after": ending_after})).all()
         return [_override(dict(r._mapping)) for r in rows]
 
     async def remove_override(self, schedule: str, id: int, by: str, now: datetime) -> bool:
