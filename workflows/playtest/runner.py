@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -175,9 +176,7 @@ class Rehearsal:
     async def run(self, scenario: Scenario) -> Outcome:
         """One scenario, on this rehearsal's worker (started once: a worker per scenario
         would spend more time starting and stopping than the scenario takes)."""
-        service = IncidentService(
-            self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
-        )
+        service = self.service()
         incident = await self._declare(service, scenario)
         try:
             return await self._play(service, self._recorder, incident, scenario)
@@ -284,39 +283,26 @@ class Rehearsal:
         return final
 
     async def run_many(self, scenarios: Sequence[Scenario]) -> list[Outcome]:
-        """Scenarios side by side on the one clock (ADR 0028): declared together, then every
-        action applied when the clock reaches its incident's declaration plus its offset,
-        instant after instant, so time skips only between them and no scenario's timers run
-        past another's action. Actions less than ``BATCH_TOLERANCE`` apart share an instant:
-        the latest of them (declarations of one batch are a moment apart). At an instant, the
-        timers each incident set for it fire first, then its actions apply (``_act``)."""
-        service = IncidentService(
+        """Scenarios side by side on the one clock (``side_by_side``)."""
+        [outcomes] = await side_by_side([(self, scenarios)])
+        return outcomes
+
+    def service(self) -> IncidentService:
+        return IncidentService(
             self._env.client, self._task_queue, self._playbooks, catalog=self._catalog
         )
-        batch_at = await self._env.get_current_time()
-        incidents = await _bounded(self._declare(service, s, batch_at) for s in scenarios)
-        refused: list[list[str]] = [[] for _ in scenarios]
-        try:
-            for group in _instants(incidents, scenarios):
-                instant = max(at for at, _, _ in group)
-                await self._advance_to(instant)
-                await _bounded(
-                    self._act(service, incidents[i], scenarios[i], action, refused[i], instant)
-                    for _, i, action in group
-                )
-            end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
-            await self._advance_to(end + self._after_horizon())
-            await _settle(self._recorder)
-            return await _bounded(
-                self._outcome(service, incident, refused[i]) for i, incident in enumerate(incidents)
-            )
-        finally:
-            await self._end_all(incidents, self._recorder, self._task_queue)
 
     async def _advance_to(self, at: datetime) -> None:
+        """``env.sleep`` without its client's default deadline: the server answers once the
+        timers up to ``at`` have fired and their work is done, which for a batch of hundreds
+        of incidents at one instant can take longer than that deadline in real time."""
         now = await self._env.get_current_time()
         if at > now:
-            await self._env.sleep(at - now)
+            request = SleepRequest()
+            request.duration.FromTimedelta(at - now)
+            await self._env.client.service_client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=_SKIP_PATIENCE
+            )
 
     async def _timeline(
         self, incident: Incident, recorder: Recorder, start: datetime
@@ -365,9 +351,61 @@ class Rehearsal:
             await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
 
 
+async def side_by_side(
+    runs: Sequence[tuple[Rehearsal, Sequence[Scenario]]],
+) -> list[list[Outcome]]:
+    """Scenarios side by side on the one clock (ADR 0028), each run under its own rehearsal's
+    playbooks (what-if's two sides of one batch go together, so the clock stops at each
+    instant once for both): declared together, then every action applied when the clock
+    reaches its incident's declaration plus its offset, instant after instant, so time skips
+    only between them and no scenario's timers run past another's action. Actions less than
+    ``BATCH_TOLERANCE`` apart share an instant: the latest of them (declarations of one batch
+    are a moment apart). At an instant, the timers each incident set for it fire first, then
+    its actions apply (``Rehearsal._act``). The rehearsals must share a stage."""
+    env = runs[0][0]._env
+    services = [rehearsal.service() for rehearsal, _ in runs]
+    scenarios = [s for _, run in runs for s in run]
+    owner = [(r, service) for (r, run), service in zip(runs, services, strict=True) for _ in run]
+    batch_at = await env.get_current_time()
+    incidents = await _bounded(
+        r._declare(service, s, batch_at) for (r, service), s in zip(owner, scenarios, strict=True)
+    )
+    refused: list[list[str]] = [[] for _ in scenarios]
+    try:
+        for group in _instants(incidents, scenarios):
+            instant = max(at for at, _, _ in group)
+            await runs[0][0]._advance_to(instant)
+            await _bounded(
+                owner[i][0]._act(owner[i][1], incidents[i], scenarios[i], a, refused[i], instant)
+                for _, i, a in group
+            )
+        end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
+        await runs[0][0]._advance_to(end + max(r._after_horizon() for r, _ in runs))
+        for rehearsal, _ in runs:
+            await _settle(rehearsal._recorder)
+        outcomes = await _bounded(
+            r._outcome(service, incident, refused[i])
+            for i, ((r, service), incident) in enumerate(zip(owner, incidents, strict=True))
+        )
+    finally:
+        first = 0
+        for rehearsal, run in runs:
+            mine = incidents[first : first + len(run)]
+            await rehearsal._end_all(mine, rehearsal._recorder, rehearsal._task_queue)
+            first += len(run)
+    grouped: list[list[Outcome]] = []
+    first = 0
+    for _, run in runs:
+        grouped.append(outcomes[first : first + len(run)])
+        first += len(run)
+    return grouped
+
+
 # Actions of a batch this close together are applied at one instant, the latest of them;
 # a timer set for less than this after an action's instant fires before it.
 BATCH_TOLERANCE = timedelta(seconds=1)
+# How long one skip of the clock may take in real time.
+_SKIP_PATIENCE = timedelta(minutes=10)
 # Calls to the server in flight at once from one batch.
 _IN_FLIGHT = 64
 

@@ -29,11 +29,12 @@ from domain.whatif import (
 )
 from playbooks.loader import load_playbooks
 from workflows.playtest.cases import Action, What
-from workflows.playtest.runner import Outcome, Rehearsal, Scenario, stage
+from workflows.playtest.runner import Outcome, Rehearsal, Scenario, side_by_side, stage
 
-# Incidents replayed side by side on one clock; each side runs its batch in turn. With 200,
-# one instant's pages to one person took longer to arrive than the pager's bundle window,
-# and the time-skipping server's timer defect stopped the pager (ADR 0028).
+# Incidents replayed side by side on one clock, under both playbook sets at once (each set on
+# a worker and pagers of its own). With 200 under one set, one instant's pages to one person
+# took longer to arrive than the pager's bundle window, and the time-skipping server's timer
+# defect stopped the pager (ADR 0028).
 BATCH = 100
 
 
@@ -160,8 +161,9 @@ async def what_if(
     progress: Callable[[Incident], None] = lambda _: None,
     batch: int = BATCH,
 ) -> WhatIfReport:
-    """``batch`` incidents at a time share the clock (``Rehearsal.run_many``): a second per
-    incident one after another, a small fraction of that side by side (ADR 0028)."""
+    """``batch`` incidents at a time share the clock under both playbook sets
+    (``side_by_side``): a second per incident one after another, a small fraction of that
+    side by side (ADR 0028)."""
     incidents = await recorded(records, request)
     if not incidents:
         raise NoIncidents(describe_range(request) + ": no incidents recorded")
@@ -198,8 +200,7 @@ async def _replay_batch(
     candidate: Rehearsal,
 ) -> list[IncidentWhatIf]:
     scenarios = [scenario_of(i, timelines.get(i.id, []), longest) for i in incidents]
-    now = await today.run_many(scenarios)
-    then = await candidate.run_many(scenarios)
+    now, then = await side_by_side([(today, scenarios), (candidate, scenarios)])
     rows = []
     for incident, scenario, a, b in zip(incidents, scenarios, now, then, strict=True):
         approvals = _approved_at(timelines.get(incident.id, []), incident.declared_at)
