@@ -5,7 +5,10 @@ from the task's end."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
 
+import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.history.v1 import (
@@ -17,7 +20,14 @@ from temporalio.api.history.v1 import (
     WorkflowTaskStartedEventAttributes,
 )
 from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
+from adapters.records import RecordsStore
+from alerts.catalog import load_catalog
+from playbooks.base import DEFAULT_DIR
+from playbooks.loader import load_playbooks
+from workflows.playtest.runner import Rehearsal, StalledClock
 from workflows.playtest.timers import pending
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -71,3 +81,32 @@ def test_a_closed_workflow_has_no_timer_to_wait_for() -> None:
         workflow_execution_terminated_event_attributes=WorkflowExecutionTerminatedEventAttributes()
     )
     assert pending(_history(_task(timedelta(0)), _timer(timedelta(0), "1", 5), closed)) == []
+
+
+class _StoppedServer:
+    """A time-skipping server whose clock no longer skips: a workflow task it refused holds
+    it, and the skip's call times out (ADR 0028)."""
+
+    async def get_current_time(self) -> datetime:
+        return T0
+
+    async def sleep(self, duration: timedelta) -> None:
+        raise RPCError("Timeout expired", RPCStatusCode.CANCELLED, b"")
+
+
+async def test_a_clock_that_stops_skipping_says_so_instead_of_timing_out() -> None:
+    rehearsal = Rehearsal(
+        cast(WorkflowEnvironment, _StoppedServer()),
+        cast(RecordsStore, None),
+        DEFAULT_DIR,
+        load_playbooks(DEFAULT_DIR),
+        load_catalog(),
+        Path("/nonexistent"),
+    )
+    with pytest.raises(StalledClock) as stalled:
+        await rehearsal._advance_to(T0 + timedelta(minutes=5))
+    assert str(stalled.value) == (
+        "the rehearsal's clock could not move on by 5m: a workflow task was refused by "
+        "Temporal's time-skipping server (its timer defect, ADR 0028); run again, with fewer "
+        "incidents at once"
+    )

@@ -140,6 +140,7 @@ def playbooks_what_if(
     from domain.whatif import WhatIfRequest
     from playbooks.loader import load_playbooks, validate_directory
     from tocsin.binaries import temporal_test_server
+    from workflows.playtest.runner import StalledClock
     from workflows.playtest.whatif import NoIncidents, what_if
     from workflows.playtest.whatif_report import markdown, table
 
@@ -172,6 +173,9 @@ def playbooks_what_if(
         report = asyncio.run(replay())
     except NoIncidents as exc:
         typer.echo(f"nothing to replay: {exc}")
+        raise typer.Exit(1) from None
+    except StalledClock as exc:
+        typer.echo(f"what-if stopped: {exc}")
         raise typer.Exit(1) from None
     typer.echo(table(report))
     if out is not None:
