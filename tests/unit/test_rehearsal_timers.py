@@ -27,8 +27,8 @@ from adapters.records import RecordsStore
 from alerts.catalog import load_catalog
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
-from workflows.playtest.runner import Rehearsal, StalledClock
-from workflows.playtest.timers import pending
+from workflows.playtest.runner import Rehearsal
+from workflows.playtest.timers import StalledClock, pending
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 

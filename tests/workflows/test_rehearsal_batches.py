@@ -12,7 +12,8 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
 from tocsin.binaries import temporal_test_server
 from workflows.playtest.cases import Action
-from workflows.playtest.runner import Happened, Scenario, stage
+from workflows.playtest.runner import Happened, Scenario
+from workflows.playtest.stage import stage
 
 SATURDAY_NIGHT = datetime(2026, 3, 7, 1, 0, tzinfo=UTC)  # 02:00 in Paris
 TUESDAY_MORNING = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)

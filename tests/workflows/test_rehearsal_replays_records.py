@@ -18,7 +18,8 @@ from domain.statements import STATEMENT_SEQ
 from playbooks.base import DEFAULT_DIR
 from tocsin.binaries import temporal_test_server
 from workflows.playtest.cases import Action
-from workflows.playtest.runner import Scenario, stage
+from workflows.playtest.runner import Scenario
+from workflows.playtest.stage import stage
 from workflows.playtest.verdict import LATENESS
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -14,7 +14,8 @@ from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
 from tocsin.binaries import temporal_test_server
 from workflows.playtest.cases import Action
-from workflows.playtest.runner import Happened, Scenario, stage
+from workflows.playtest.runner import Happened, Scenario
+from workflows.playtest.stage import stage
 
 TUESDAY_MORNING = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 

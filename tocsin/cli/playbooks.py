@@ -140,7 +140,7 @@ def playbooks_what_if(
     from domain.whatif import WhatIfRequest
     from playbooks.loader import load_playbooks, validate_directory
     from tocsin.binaries import temporal_test_server
-    from workflows.playtest.runner import StalledClock
+    from workflows.playtest.timers import StalledClock
     from workflows.playtest.whatif import NoIncidents, what_if
     from workflows.playtest.whatif_report import markdown, table
 

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.email import OutboxMailer
-from adapters.records import RecordsStore, migrate
+from adapters.records import RecordsStore
 from adapters.webhooks import WebhookSender
 from alerts.catalog import Catalog
 from domain.errors import IncidentConflict, InvalidAction
@@ -41,7 +38,7 @@ from workflows.ids import (
 )
 from workflows.incident.client import IncidentService
 from workflows.playtest.cases import Action, What, show
-from workflows.playtest.timers import fired_by
+from workflows.playtest.timers import StalledClock, fired_by
 from workflows.worker import Outbound, Workers, build_worker
 
 _T = TypeVar("_T")
@@ -110,18 +107,6 @@ class Recorder:
     ) -> str | None:
         self.sent.extend(pages)
         return None
-
-
-class StalledClock(RuntimeError):
-    """The time-skipping server stopped skipping: one of the rehearsal's workflows met the
-    server's timer defect (ADR 0028) and will never run again."""
-
-    def __init__(self, skip: timedelta) -> None:
-        super().__init__(
-            f"the rehearsal's clock could not move on by {show(skip)[1:]}: a workflow "
-            "task was refused by Temporal's time-skipping server (its timer defect, ADR 0028); "
-            "run again, with fewer incidents at once"
-        )
 
 
 def _seconds(delta: timedelta) -> timedelta:
@@ -295,8 +280,55 @@ class Rehearsal:
 
     async def run_many(self, scenarios: Sequence[Scenario]) -> list[Outcome]:
         """Scenarios side by side on the one clock (``side_by_side``)."""
-        [outcomes] = await side_by_side([(self, scenarios)])
+        [outcomes] = await Rehearsal.side_by_side([(self, scenarios)])
         return outcomes
+
+    @staticmethod
+    async def side_by_side(
+        runs: Sequence[tuple[Rehearsal, Sequence[Scenario]]],
+    ) -> list[list[Outcome]]:
+        """Scenarios side by side on the one clock (ADR 0028), each run under its own rehearsal's
+        playbooks (what-if's two sides of one batch go together, so the clock stops at each
+        instant once for both): declared together, then every action applied when the clock
+        reaches its incident's declaration plus its offset, instant after instant, so time skips
+        only between them and no scenario's timers run past another's action. Actions less than
+        ``BATCH_TOLERANCE`` apart share an instant: the latest of them (declarations of one batch
+        are a moment apart). At an instant, the timers each incident set for it fire first, then
+        its actions apply (``Rehearsal._act``). The rehearsals must share a stage."""
+        env = runs[0][0]._env
+        services = [rehearsal.service() for rehearsal, _ in runs]
+        scenarios = [s for _, run in runs for s in run]
+        owner = [
+            (r, service) for (r, run), service in zip(runs, services, strict=True) for _ in run
+        ]
+        batch_at = await env.get_current_time()
+        incidents = await _bounded(
+            r._declare(service, s, batch_at)
+            for (r, service), s in zip(owner, scenarios, strict=True)
+        )
+        refused: list[list[str]] = [[] for _ in scenarios]
+        try:
+            for group in _instants(incidents, scenarios):
+                instant = max(at for at, _, _ in group)
+                await runs[0][0]._advance_to(instant)
+                await _bounded(
+                    owner[i][0]._act(
+                        owner[i][1], incidents[i], scenarios[i], a, refused[i], instant
+                    )
+                    for _, i, a in group
+                )
+            end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
+            await runs[0][0]._advance_to(end + max(r._after_horizon() for r, _ in runs))
+            for rehearsal, _ in runs:
+                await _settle(rehearsal._recorder)
+            outcomes = await _bounded(
+                r._outcome(service, incident, refused[i])
+                for i, ((r, service), incident) in enumerate(zip(owner, incidents, strict=True))
+            )
+        finally:
+            for (rehearsal, _), mine in zip(runs, _split(incidents, runs), strict=True):
+                await rehearsal._end_all(mine, rehearsal._recorder, rehearsal._task_queue)
+        return _split(outcomes, runs)
 
     def service(self) -> IncidentService:
         return IncidentService(
@@ -360,56 +392,6 @@ class Rehearsal:
             await self._env.client.get_workflow_handle(wid).terminate("rehearsal over")
 
 
-async def side_by_side(
-    runs: Sequence[tuple[Rehearsal, Sequence[Scenario]]],
-) -> list[list[Outcome]]:
-    """Scenarios side by side on the one clock (ADR 0028), each run under its own rehearsal's
-    playbooks (what-if's two sides of one batch go together, so the clock stops at each
-    instant once for both): declared together, then every action applied when the clock
-    reaches its incident's declaration plus its offset, instant after instant, so time skips
-    only between them and no scenario's timers run past another's action. Actions less than
-    ``BATCH_TOLERANCE`` apart share an instant: the latest of them (declarations of one batch
-    are a moment apart). At an instant, the timers each incident set for it fire first, then
-    its actions apply (``Rehearsal._act``). The rehearsals must share a stage."""
-    env = runs[0][0]._env
-    services = [rehearsal.service() for rehearsal, _ in runs]
-    scenarios = [s for _, run in runs for s in run]
-    owner = [(r, service) for (r, run), service in zip(runs, services, strict=True) for _ in run]
-    batch_at = await env.get_current_time()
-    incidents = await _bounded(
-        r._declare(service, s, batch_at) for (r, service), s in zip(owner, scenarios, strict=True)
-    )
-    refused: list[list[str]] = [[] for _ in scenarios]
-    try:
-        for group in _instants(incidents, scenarios):
-            instant = max(at for at, _, _ in group)
-            await runs[0][0]._advance_to(instant)
-            await _bounded(
-                owner[i][0]._act(owner[i][1], incidents[i], scenarios[i], a, refused[i], instant)
-                for _, i, a in group
-            )
-        end = max(i.declared_at + s.horizon for i, s in zip(incidents, scenarios, strict=True))
-        await runs[0][0]._advance_to(end + max(r._after_horizon() for r, _ in runs))
-        for rehearsal, _ in runs:
-            await _settle(rehearsal._recorder)
-        outcomes = await _bounded(
-            r._outcome(service, incident, refused[i])
-            for i, ((r, service), incident) in enumerate(zip(owner, incidents, strict=True))
-        )
-    finally:
-        first = 0
-        for rehearsal, run in runs:
-            mine = incidents[first : first + len(run)]
-            await rehearsal._end_all(mine, rehearsal._recorder, rehearsal._task_queue)
-            first += len(run)
-    grouped: list[list[Outcome]] = []
-    first = 0
-    for _, run in runs:
-        grouped.append(outcomes[first : first + len(run)])
-        first += len(run)
-    return grouped
-
-
 # Actions of a batch this close together are applied at one instant, the latest of them;
 # a timer set for less than this after an action's instant fires before it.
 BATCH_TOLERANCE = timedelta(seconds=1)
@@ -446,6 +428,18 @@ async def _bounded(calls: Iterable[Awaitable[_T]], limit: int = _IN_FLIGHT) -> l
     return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
+def _split(
+    items: Sequence[_T], runs: Sequence[tuple[Rehearsal, Sequence[Scenario]]]
+) -> list[list[_T]]:
+    """``items`` (one per scenario of every run, in order) back into one list per run."""
+    parts: list[list[_T]] = []
+    first = 0
+    for _, run in runs:
+        parts.append(list(items[first : first + len(run)]))
+        first += len(run)
+    return parts
+
+
 def _reached(recorder: Recorder, incident_id: str, name: str) -> bool:
     return any(
         n.incident.id == incident_id
@@ -478,45 +472,3 @@ async def _settle(recorder: Recorder) -> None:
         await asyncio.sleep(0.05)
         quiet = quiet + 1 if len(recorder.sent) == seen else 0
         seen = len(recorder.sent)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A time-skipping server and a scratch records database, shared by every rehearsal of
-    one run (incidents never share an id, so they never meet in it)."""
-
-    env: WorkflowEnvironment
-    store: RecordsStore
-    catalog: Catalog
-    scratch: Path
-
-    def under(self, playbooks_dir: Path, playbooks: PlaybookSet) -> Rehearsal:
-        return Rehearsal(self.env, self.store, playbooks_dir, playbooks, self.catalog, self.scratch)
-
-
-def _quiet_runtime() -> Runtime:
-    """The test server lacks capabilities a production server advertises; the worker's core
-    warns of each on stderr, which is noise in a report people read."""
-    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
-    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
-
-
-@contextlib.asynccontextmanager
-async def stage(test_server: Path, catalog: Catalog) -> AsyncIterator[Stage]:
-    """A time-skipping server from ``test_server`` (nothing is downloaded) and a scratch
-    SQLite records database, both gone when the block ends."""
-    with tempfile.TemporaryDirectory(prefix="tocsin-rehearsal-") as tmp:
-        scratch = Path(tmp)
-        url = f"sqlite+aiosqlite:///{scratch / 'records.db'}"
-        await migrate(url)
-        store = RecordsStore.from_url(url)
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
-            test_server_existing_path=str(test_server),
-            runtime=_quiet_runtime(),
-        )
-        try:
-            yield Stage(env, store, catalog, scratch)
-        finally:
-            await env.shutdown()
-            await store.close()

@@ -10,7 +10,8 @@ from alerts.catalog import Catalog
 from domain.models import Actor, Declaration
 from domain.playbook import PlaybookSet
 from workflows.playtest.cases import DeclaredIncident, LoadedCase
-from workflows.playtest.runner import Scenario, stage
+from workflows.playtest.runner import Scenario
+from workflows.playtest.stage import stage
 from workflows.playtest.verdict import Verdict, judge
 
 TESTER = Actor(name="playbook test")

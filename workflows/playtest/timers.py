@@ -20,6 +20,8 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.client import WorkflowHandle, WorkflowHistory
 
+from workflows.playtest.cases import show
+
 # How often a rehearsal looks again while a timer it waits for has not fired.
 _POLL = 0.05
 # A timer not fired after this long in real time is not going to be (the server's clock runs
@@ -81,3 +83,15 @@ async def fired_by(
         if loop.time() > give_up:
             return
         await asyncio.sleep(_POLL)
+
+
+class StalledClock(RuntimeError):
+    """The time-skipping server stopped skipping: one of the rehearsal's workflows met the
+    server's timer defect (ADR 0028) and will never run again."""
+
+    def __init__(self, skip: timedelta) -> None:
+        super().__init__(
+            f"the rehearsal's clock could not move on by {show(skip)[1:]}: a workflow "
+            "task was refused by Temporal's time-skipping server (its timer defect, ADR 0028); "
+            "run again, with fewer incidents at once"
+        )

@@ -29,7 +29,8 @@ from domain.whatif import (
 )
 from playbooks.loader import load_playbooks
 from workflows.playtest.cases import Action, What
-from workflows.playtest.runner import Outcome, Rehearsal, Scenario, side_by_side, stage
+from workflows.playtest.runner import Outcome, Rehearsal, Scenario
+from workflows.playtest.stage import stage
 
 # Incidents replayed side by side on one clock, under both playbook sets at once (each set on
 # a worker and pagers of its own). With 200 under one set, one instant's pages to one person
@@ -162,7 +163,7 @@ async def what_if(
     batch: int = BATCH,
 ) -> WhatIfReport:
     """``batch`` incidents at a time share the clock under both playbook sets
-    (``side_by_side``): a second per incident one after another, a small fraction of that
+    (``Rehearsal.side_by_side``): a second per incident one after another, a small fraction of that
     side by side (ADR 0028)."""
     incidents = await recorded(records, request)
     if not incidents:
@@ -200,7 +201,7 @@ async def _replay_batch(
     candidate: Rehearsal,
 ) -> list[IncidentWhatIf]:
     scenarios = [scenario_of(i, timelines.get(i.id, []), longest) for i in incidents]
-    now, then = await side_by_side([(today, scenarios), (candidate, scenarios)])
+    now, then = await Rehearsal.side_by_side([(today, scenarios), (candidate, scenarios)])
     rows = []
     for incident, scenario, a, b in zip(incidents, scenarios, now, then, strict=True):
         approvals = _approved_at(timelines.get(incident.id, []), incident.declared_at)
