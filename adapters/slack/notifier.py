@@ -159,29 +159,41 @@ class SlackNotifier:
         incident = notification.incident
         if notification.kind is NotificationKind.NOTICE:
             return await self._notice(notification)
-        channel = await self.ensure_channel(incident)
-        if notification.recipient is None:
-            return await self._broadcast(notification, channel)
-        person = notification.recipient.person
-        if person.slack_user_id is None:
+        person = notification.recipient.person if notification.recipient else None
+        if person is None or person.slack_user_id is None:
+            channel = await self.ensure_channel(incident)
+            if person is None:
+                return await self._broadcast(notification, channel)
             # Someone who acted outside Slack (the CLI's --by) and is not in the roster: the
             # incident's channel is where they can be told.
             text, blocks = layout.for_someone(notification)
             return await self.post_once(channel, notification.key, text, blocks, incident.id)
-        text, blocks = layout.direct(notification, channel)
+        # A page does not wait for the incident's channel to be made: it names the channel
+        # if there is one already, and the invitation that follows it brings the person in.
+        known: str | None
+        if HANDLING[notification.kind].asks_ack:
+            known = await self._known_channel(incident)
+        else:
+            known = await self.ensure_channel(incident)
+        text, blocks = layout.direct(notification, known)
         ts = await self._post_direct(
             person.slack_user_id, notification.key, text, blocks, incident.id
         )
         if notification.kind in _JOIN_THE_CHANNEL:
-            # After the page, which must not wait on it; the person opens the channel from the
-            # page later than this. An invitation Slack refuses for good leaves the page sent.
-            try:
-                await self._invite(channel, [person.slack_user_id])
-            except SlackApiError as exc:
-                if error_code(exc) not in PERMANENT_ERRORS:
-                    raise
-                log.warning("Slack refused to invite a paged person: %s", error_code(exc))
+            # After the page, which must not wait on it: the person opens the channel later.
+            channel = known or await self.ensure_channel(incident)
+            await self._invite_paged(channel, person.slack_user_id)
         return ts
+
+    async def _invite_paged(self, channel: str, user: str) -> None:
+        """Into the incident's channel, after the page: one Slack refuses for good (a person
+        who left) is logged and leaves the page sent."""
+        try:
+            await self._invite(channel, [user])
+        except SlackApiError as exc:
+            if error_code(exc) not in PERMANENT_ERRORS:
+                raise
+            log.warning("Slack refused to invite a paged person: %s", error_code(exc))
 
     async def send_bundle(
         self, recipient: Recipient, pages: list[Notification], key: str
@@ -192,18 +204,21 @@ class SlackNotifier:
             user = recipient.person.slack_user_id
             if user is None:
                 raise PermanentFailure("no_slack_user_id", f"{recipient.person.name} in roster")
+            # As a single page: the bundle names the channels made already, and goes first.
             channels: dict[str, str] = {}
             for page in pages:
-                incident = page.incident
-                if incident.id not in channels:
-                    channels[incident.id] = await self.ensure_channel(incident)
-                    if page.kind in _JOIN_THE_CHANNEL:
-                        await self._invite(channels[incident.id], [user])
+                known = await self._known_channel(page.incident)
+                if known is not None:
+                    channels[page.incident.id] = known
             incident_ids = ",".join(dict.fromkeys(page.incident.id for page in pages))
             first = pages[0].incident.id
             await self._refs.set_ref(bundle_ref(key), incident_ids, incident_id=first)
             text, blocks = layout.bundle(recipient, pages, key, channels)
-            return await self._post_direct(user, key, text, blocks, first)
+            ts = await self._post_direct(user, key, text, blocks, first)
+            joining = {p.incident.id: p.incident for p in pages if p.kind in _JOIN_THE_CHANNEL}
+            for incident in joining.values():
+                await self._invite_paged(await self.ensure_channel(incident), user)
+            return ts
 
     async def tell(self, person: Person, text: str, key: str) -> None:
         """A direct message outside any incident (an on-call handoff), posted once per key."""
@@ -236,14 +251,19 @@ class SlackNotifier:
 
     # -------------------------------------------------------------------------- channel
 
-    async def ensure_channel(self, incident: Incident) -> str:
-        """The incident's channel, created on first use; private for data leaks."""
+    async def _known_channel(self, incident: Incident) -> str | None:
+        """The incident's channel if it was made already: remembered, or on record."""
         if incident.id in self._channel_ids:
             return self._channel_ids[incident.id]
+        known = await self._refs.get_ref(channel_ref(incident.id), incident_id=incident.id)
+        return self._remember_channel(incident.id, known) if known else None
+
+    async def ensure_channel(self, incident: Incident) -> str:
+        """The incident's channel, created on first use; private for data leaks."""
+        known = await self._known_channel(incident)
+        if known is not None:
+            return known
         ref = channel_ref(incident.id)
-        known = await self._refs.get_ref(ref, incident_id=incident.id)
-        if known:
-            return self._remember_channel(incident.id, known)
         async with self._locks[incident.id]:
             if incident.id in self._channel_ids:  # another activity of ours made it meanwhile
                 return self._channel_ids[incident.id]

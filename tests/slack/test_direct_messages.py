@@ -1,5 +1,5 @@
 """A person's direct messages: the channel is opened once per process, and opened again when
-Slack no longer knows the one remembered."""
+Slack no longer knows the one remembered; a page goes before the incident's channel is made."""
 
 from __future__ import annotations
 
@@ -88,3 +88,25 @@ async def test_the_page_goes_before_the_invitation_and_a_refused_invitation_leav
     assert pages_seen_by_ada(fake_slack) == [page(0).key]
     methods = [call.method for call in fake_slack.calls]
     assert methods.index("chat.postMessage") < methods.index("conversations.invite")
+
+
+async def test_a_page_goes_before_the_incident_s_channel_is_made_and_names_it_once_made(
+    fake_slack: FakeSlack, notifier: SlackNotifier
+) -> None:
+    """The first page of an incident does not wait on Slack making its channel: the lead is
+    asked into the channel after it. A later page names the channel."""
+    await notifier.send(page(0))
+
+    methods = [call.method for call in fake_slack.calls]
+    assert methods.index("chat.postMessage") < methods.index("conversations.create")
+    im = fake_slack.im_channel(ADA)
+    assert im is not None
+    [first] = fake_slack.messages(im)
+    assert "<#" not in str(first["blocks"])
+    channel = await notifier.ensure_channel(page(0).incident)  # made by then: not again
+    assert len(fake_slack.calls_to("conversations.create")) == 1
+    assert ADA in fake_slack.members(channel)
+
+    later = page(0).model_copy(update={"key": f"{page(0).key}/again"})
+    await notifier.send(later)
+    assert f"Join <#{channel}>." in str(fake_slack.messages(im)[-1]["blocks"])
