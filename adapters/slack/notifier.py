@@ -181,7 +181,7 @@ class SlackNotifier:
         )
         if notification.kind in _JOIN_THE_CHANNEL:
             # After the page, which must not wait on it: the person opens the channel later.
-            channel = known or await self.ensure_channel(incident)
+            channel = known or await self._make_channel(incident)
             await self._invite_paged(channel, person.slack_user_id)
         return ts
 
@@ -217,7 +217,8 @@ class SlackNotifier:
             ts = await self._post_direct(user, key, text, blocks, first)
             joining = {p.incident.id: p.incident for p in pages if p.kind in _JOIN_THE_CHANNEL}
             for incident in joining.values():
-                await self._invite_paged(await self.ensure_channel(incident), user)
+                channel = channels.get(incident.id) or await self._make_channel(incident)
+                await self._invite_paged(channel, user)
             return ts
 
     async def tell(self, person: Person, text: str, key: str) -> None:
@@ -260,9 +261,11 @@ class SlackNotifier:
 
     async def ensure_channel(self, incident: Incident) -> str:
         """The incident's channel, created on first use; private for data leaks."""
-        known = await self._known_channel(incident)
-        if known is not None:
-            return known
+        return await self._known_channel(incident) or await self._make_channel(incident)
+
+    async def _make_channel(self, incident: Incident) -> str:
+        """Create the channel ``_known_channel`` did not find, unless another activity or
+        process made it meanwhile."""
         ref = channel_ref(incident.id)
         async with self._locks[incident.id]:
             if incident.id in self._channel_ids:  # another activity of ours made it meanwhile

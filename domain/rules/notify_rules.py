@@ -201,12 +201,15 @@ def stop(
     def last(step: Step) -> Step:
         return step.model_copy(update={"steps": step.steps[:1]}) if first_steps_go else step
 
-    s.waiting = [
-        w if going(w) else last(w)
-        for w in s.waiting
-        if going(w) or (first_steps_go and w.index == 0 and w.due == w.received_at)
-    ]
+    waiting: list[Step] = []
+    for w in s.waiting:
+        if going(w):
+            waiting.append(w)
+        elif first_steps_go and w.index == 0 and w.due == w.received_at:
+            waiting.append(last(w))
+    s.waiting = waiting
     for held in s.channels.values():
+        # A held step is due already: a first one goes, as it did before the rule above.
         held.held = [h if going(h) else last(h) for h in held.held if going(h) or h.index == 0]
     return s
 
