@@ -112,11 +112,13 @@ async def acknowledged(stack: SlackStack, incident: Incident) -> Incident | None
 
 def stack_ready(stack: SlackStack, incident: Incident) -> bool:
     found = stack.fake.channel_by_name(layout.channel_name(incident))
+    # The pages go first and the invitations into the channel follow them (ADR 0022).
     return (
         found is not None
         and len(cards(stack, found.id)) == 1
         and len(stack.fake.dms_to(ADA)) == 1
         and len(stack.fake.dms_to(DARA)) == 1
+        and {ADA, DARA} <= stack.fake.members(found.id)
         and len(stack.fake.messages(stack.brand_pr)) == 1
         and len(stack.fake.messages(stack.announce)) == 1
     )
@@ -227,7 +229,8 @@ async def test_escalation_and_breach_page_the_next_tiers_by_direct_message(
     (page,) = slack.fake.dms_to(BEN)
     assert "ESCALATE" in page["text"]
     assert has_button(page, layout.ACK)
-    assert BEN in slack.fake.members(channel_of(slack, incident))
+    # The invitation follows the page.
+    await until(lambda: BEN in slack.fake.members(channel_of(slack, incident)))
     await finish(slack, incident)
 
 
