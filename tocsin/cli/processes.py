@@ -7,6 +7,7 @@ everyday commands (``tocsin incidents``, ``tocsin ack``) start in a fraction of 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -126,4 +127,8 @@ def api() -> None:
         application = create_app(settings.api_config())
     except (ApiTokenMissing, IntakeTokenMissing) as exc:
         fail(str(exc))
+    # As in the worker (ADR 0034): what the imports built is never garbage; the collector's
+    # full passes need not walk it while an alert waits for its answer.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(application, host=settings.api_host, port=settings.api_port)
