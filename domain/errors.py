@@ -40,5 +40,14 @@ class WhatIfNotFound(Exception):
     """No what-if replay by that id."""
 
 
+class WhatIfFailed(Exception):
+    """A what-if replay that cannot give its report, for a reason its lead can act on: the
+    message says what happened and what to do. ``again``: whether running it again may work."""
+
+    def __init__(self, reason: str, *, again: bool) -> None:
+        super().__init__(reason)
+        self.again = again
+
+
 class ScheduleNotFound(Exception):
     """No on-call schedule, or no override of it, by that name or id (404)."""

@@ -61,7 +61,7 @@ async def start_what_if(
 
 @router.get("/playbooks/what-if/{run_id}", response_model=WhatIfOut)
 async def get_what_if(run_id: RunId, runtime: RuntimeDep) -> WhatIfOut:
-    state, report = await _service(runtime).report(run_id)
+    state, report, reason = await _service(runtime).report(run_id)
     if report is None:
-        return WhatIfOut(id=run_id, status=state)
+        return WhatIfOut(id=run_id, status=state, reason=reason)
     return WhatIfOut(id=run_id, **report.model_dump(exclude={"status"}), status=state)

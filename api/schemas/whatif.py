@@ -33,3 +33,6 @@ class WhatIfOut(BaseModel):
     incidents: list[IncidentWhatIf] = Field(default_factory=list)
     totals: Totals | None = None
     note: str | None = None
+    reason: str | None = Field(
+        default=None, description="why a failed replay gave no report, and what to do"
+    )

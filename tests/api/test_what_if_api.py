@@ -4,6 +4,7 @@ report. The replay is the CLI's, run by the worker."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -102,3 +103,29 @@ async def test_refusals_come_before_anything_runs(
     assert nowhere.json()["detail"].startswith("playbooks: the candidate does not validate: ")
     assert unknown.status_code == 404
     assert forbidden.status_code == 403
+
+
+async def test_a_replay_that_cannot_run_says_why(
+    ts_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    today = tmp_path / "today"
+    shutil.copytree(DEFAULT_DIR, today)
+    replay = replayer(database_url(tmp_path), today, temporal_test_server(), load_catalog())
+    async for stack in open_stack(ts_env, tmp_path, today, whatif=replay):
+        await record_two_incidents(stack)
+        since = (await stack.env.get_current_time()) - timedelta(days=1)
+        # Someone breaks today's playbooks on the worker's disk after the worker started.
+        (today / "level-a.yaml").write_text("level: A\nresponse_window: soon\n")
+        app = build_app(api_config(tmp_path), stack.store, stack.service)
+        async with http_client(app, AUTH) as api:
+            started = await api.post(
+                "/api/v1/playbooks/what-if",
+                json={"playbooks": str(candidate_dir(tmp_path)), "since": since.isoformat()},
+            )
+            assert started.status_code == 202, started.text
+            report = await report_of(api, started.json()["id"])
+
+    assert report["status"] == "failed"
+    assert report["incidents"] == []
+    assert report["reason"].startswith(f"today's playbooks ({today}) do not validate: ")
+    assert "level-a.yaml: response_window" in report["reason"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from adapters.records import RecordsStore
 from alerts.catalog import Catalog
+from domain.errors import WhatIfFailed
 from domain.models import Actor, Declaration, EventKind, Incident, Level, TimelineEvent
 from domain.playbook import PlaybookSet
 from domain.whatif import (
@@ -27,10 +28,12 @@ from domain.whatif import (
     WhatIfReport,
     WhatIfRequest,
 )
+from playbooks.base import PlaybookError
 from playbooks.loader import load_playbooks
 from workflows.playtest.cases import Action, What
 from workflows.playtest.runner import Outcome, Rehearsal, Scenario
 from workflows.playtest.stage import stage
+from workflows.playtest.timers import StalledClock
 
 # Incidents replayed side by side on one clock, under both playbook sets at once (each set on
 # a worker and pagers of its own). With 200 under one set, one instant's pages to one person
@@ -230,16 +233,23 @@ def replayer(database_url: str, today_dir: Path, test_server: Path, catalog: Cat
 
     async def replay(request: WhatIfRequest, playbooks: str) -> WhatIfReport:
         candidate = Path(playbooks)
+        # The API validated the candidate; it can have changed on disk since.
+        sides = [(today_dir, "today's playbooks"), (candidate, "the candidate playbooks")]
+        loaded = []
+        for directory, which in sides:
+            try:
+                loaded.append((directory, load_playbooks(directory)))
+            except PlaybookError as exc:
+                raise WhatIfFailed(
+                    f"{which} ({directory}) do not validate: " + "; ".join(exc.problems),
+                    again=False,
+                ) from exc
         store = RecordsStore.from_url(database_url)
         try:
-            return await what_if(
-                store,
-                request,
-                (today_dir, load_playbooks(today_dir)),
-                (candidate, load_playbooks(candidate)),
-                test_server,
-                catalog,
-            )
+            return await what_if(store, request, loaded[0], loaded[1], test_server, catalog)
+        except StalledClock as exc:
+            # The server's defect strikes at random instants: another attempt can finish.
+            raise WhatIfFailed(str(exc), again=True) from exc
         except NoIncidents as exc:
             return WhatIfReport(
                 since=request.since,

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from domain.errors import WhatIfFailed
 from domain.whatif import Replay, WhatIfReport
 from workflows.whatif.models import WhatIfInput
+
+# The failure type the client reads a reason from. Any other failure's message may hold what a
+# lead should not see (a database's address, SQL); the worker's log has it instead.
+FAILED = "WhatIfFailed"
 
 
 class WhatIfActivities:
@@ -17,4 +23,7 @@ class WhatIfActivities:
 
     @activity.defn(name="replay_what_if")
     async def replay(self, input: WhatIfInput) -> WhatIfReport:
-        return await self._replay(input.request, input.playbooks)
+        try:
+            return await self._replay(input.request, input.playbooks)
+        except WhatIfFailed as exc:
+            raise ApplicationError(str(exc), type=FAILED, non_retryable=not exc.again) from exc
