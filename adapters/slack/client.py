@@ -44,6 +44,9 @@ _PACED = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 # Seconds a call may take, connecting included.
 _TIMEOUT = 10
 
+# How many channels' next turns this process keeps before it forgets those already due.
+_PACED_CHANNELS = 1000
+
 
 class _CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
     async def prepare_for_next_attempt_async(
@@ -148,6 +151,9 @@ class SlackApi:
             now = loop.time()
             at = max(now, self._next_post.get(channel, now))
             self._next_post[channel] = at + self._min_interval
+            if len(self._next_post) > _PACED_CHANNELS:
+                # A channel whose turn has come holds nothing back: forget it.
+                self._next_post = {c: t for c, t in self._next_post.items() if t > now}
         if at > now:
             await asyncio.sleep(at - now)
 

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import uuid
-from collections import defaultdict
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
@@ -138,7 +138,9 @@ class SlackNotifier:
         self._refs = refs
         self._channels = channels
         # Activities of one incident run side by side; its channel and card are created once.
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # A lock lives while an activity holds or awaits it: a worker that runs for months
+        # does not keep one for every incident it ever served.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._named: dict[str, str] = {}
         self._channel_ids: dict[str, str] = {}
         # Each person's direct-message channel with the bot: Slack answers conversations.open
@@ -150,6 +152,12 @@ class SlackNotifier:
     async def aclose(self) -> None:
         """Close the Slack API's connections; at the worker's shutdown."""
         await self._api.aclose()
+
+    def _lock(self, incident_id: str) -> asyncio.Lock:
+        lock = self._locks.get(incident_id)
+        if lock is None:
+            lock = self._locks[incident_id] = asyncio.Lock()
+        return lock
 
     async def send(self, notification: Notification) -> str | None:
         with _permanent_errors():
@@ -267,7 +275,7 @@ class SlackNotifier:
         """Create the channel ``_known_channel`` did not find, unless another activity or
         process made it meanwhile."""
         ref = channel_ref(incident.id)
-        async with self._locks[incident.id]:
+        async with self._lock(incident.id):
             if incident.id in self._channel_ids:  # another activity of ours made it meanwhile
                 return self._channel_ids[incident.id]
             # Afresh, before creating anything: another process may have made it meanwhile.
@@ -381,7 +389,7 @@ class SlackNotifier:
         take turns on a card (a lease in the records): with two updates in flight, an older
         one could land after a newer one and leave the card behind."""
         ref = f"slack:{incident.id}/card"
-        async with self._locks[incident.id], self._card_turn(incident.id):
+        async with self._lock(incident.id), self._card_turn(incident.id):
             stored = await self._refs.get_ref(ref)
             text, blocks = layout.card(incident)
             if stored:

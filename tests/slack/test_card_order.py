@@ -64,3 +64,5 @@ async def test_card_updates_from_two_workers_never_overlap_and_end_on_the_newest
     (card,) = fake_slack.messages(channel)
     assert card["text"] == layout.card(snapshot(20))[0]
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    # Nothing of the incident stays behind in a worker once its updates are done.
+    assert [len(worker._locks) for worker in workers] == [0, 0]
