@@ -141,11 +141,9 @@ class Stack:
             TOCSIN_API_PORT=str(self.settings.api_port),
             PYTHONUNBUFFERED="1",
         )
-        # Links in e-mails point at this stack unless a public address was configured.
-        env.setdefault("TOCSIN_PUBLIC_URL", self.api_url)
-        # glibc's allocator, read at the process's start: two arenas, not sixteen (ADR 0035).
-        env.setdefault("MALLOC_ARENA_MAX", "2")
-        return env
+        # Links in e-mails point at this stack, and glibc's allocator keeps two arenas (ADR
+        # 0035), unless the environment says otherwise.
+        return {"TOCSIN_PUBLIC_URL": self.api_url, "MALLOC_ARENA_MAX": "2"} | env
 
     async def _spawn(
         self,
