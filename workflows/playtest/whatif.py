@@ -232,21 +232,12 @@ def replayer(database_url: str, today_dir: Path, test_server: Path, catalog: Cat
     the worker has them, the candidate directory as the request names it."""
 
     async def replay(request: WhatIfRequest, playbooks: str) -> WhatIfReport:
-        candidate = Path(playbooks)
+        today = _loaded(today_dir, "today's playbooks")
         # The API validated the candidate; it can have changed on disk since.
-        sides = [(today_dir, "today's playbooks"), (candidate, "the candidate playbooks")]
-        loaded = []
-        for directory, which in sides:
-            try:
-                loaded.append((directory, load_playbooks(directory)))
-            except PlaybookError as exc:
-                raise WhatIfFailed(
-                    f"{which} ({directory}) do not validate: " + "; ".join(exc.problems),
-                    again=False,
-                ) from exc
+        candidate = _loaded(Path(playbooks), "the candidate playbooks")
         store = RecordsStore.from_url(database_url)
         try:
-            return await what_if(store, request, loaded[0], loaded[1], test_server, catalog)
+            return await what_if(store, request, today, candidate, test_server, catalog)
         except StalledClock as exc:
             # The server's defect strikes at random instants: another attempt can finish.
             raise WhatIfFailed(str(exc), again=True) from exc
@@ -262,3 +253,13 @@ def replayer(database_url: str, today_dir: Path, test_server: Path, catalog: Cat
             await store.close()
 
     return replay
+
+
+def _loaded(directory: Path, which: str) -> tuple[Path, PlaybookSet]:
+    try:
+        return directory, load_playbooks(directory)
+    except PlaybookError as exc:
+        problems = "; ".join(exc.problems)
+        raise WhatIfFailed(
+            f"{which} ({directory}) do not validate: {problems}", again=False
+        ) from exc
