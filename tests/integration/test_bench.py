@@ -26,7 +26,7 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
             *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
             *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
             *("--timer-incidents", "4", "--memory-incidents", "10", "--storm-groups", "6"),
-            *("--window", "6", "--workers", "2"),
+            *("--window", "6", "--workers", "2", "--quiet-within", "30"),
             "--no-profile",
             *("--results-dir", str(tmp_path), "--docs", str(docs)),
         ],
@@ -69,7 +69,11 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     assert figures["latency"]["bare_alert_to_page_s"]["n"] == 8
     assert figures["latency"]["alert_to_page_s"]["n"] == 8
     assert figures["timers"]["breaches_recorded"] == 4
-    assert figures["memory"]["incidents_opened"] == 10
+    memory = figures["memory"]
+    assert memory["incidents_opened"] == 10
+    # Sampled once the workers had finished the phase's work, not in the middle of it.
+    assert memory["quiet_wait_before_s"] is not None
+    assert memory["quiet_wait_after_s"] is not None
     assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
     assert len(result["targets"]) == 12
     assert "| intake" in docs.read_text()
