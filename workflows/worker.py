@@ -32,6 +32,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from adapters.acklinks import AckLinks
 from adapters.console import ConsoleNotifier
 from adapters.email import Mailer, OutboxMailer, SmtpMailer
+from adapters.heap import HeapTrimmer, glibc_trim
 from adapters.records import RecordsStore, migrate
 from adapters.slack.client import REGISTRY as SLACK_METRICS
 from adapters.slack.client import SlackApi
@@ -411,8 +412,11 @@ async def run_worker(
         async with worker:
             await start_monitors(client, config.task_queue, load_heartbeats(config.playbooks_dir))
             watcher = asyncio.create_task(watch_schedules(client, config.task_queue, roster, stop))
+            # What a storm freed goes back to the system once it is over (ADR 0036).
+            trimmer = asyncio.create_task(HeapTrimmer(glibc_trim()).run(stop))
             await stop.wait()
             await watcher
+            await trimmer
     finally:
         await outbound.webhooks.aclose()
         if owned and isinstance(notifier, SlackNotifier):

@@ -1,0 +1,87 @@
+"""The worker's heap trimmer: free pages go back to the system once the process is quiet."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from adapters.heap import HeapTrimmer, glibc_trim
+
+
+def rss_kib() -> int:
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_glibc_trim_gives_back_the_pages_a_burst_left_free() -> None:
+    trim = glibc_trim()
+    assert trim is not None, "this project's images and CI run on glibc"
+    # 40 MiB in chunks malloc serves from its heap, then all but one in 64 freed: the pages
+    # in between are free, but the live chunks above them keep them resident.
+    chunks = [bytes(1000) + bytes([i % 256]) for i in range(40_000)]
+    kept = chunks[::64]
+    del chunks
+    before = rss_kib()
+    trim()
+    after = rss_kib()
+    assert len(kept) == 625
+    assert before - after > 20 * 1024, (before, after)
+
+
+class Clock:
+    """The process's CPU time, as the test says the process spent it."""
+
+    def __init__(self) -> None:
+        self.used = 0.0
+
+    def __call__(self) -> float:
+        return self.used
+
+
+async def trimmed(trimmer: HeapTrimmer, clock: Clock, spent: list[float]) -> list[bool]:
+    """Whether the trimmer trimmed after each interval in which the process spent ``spent``
+    CPU seconds (the intervals are 10 s)."""
+    seen = []
+    for seconds in spent:
+        clock.used += seconds
+        seen.append(await trimmer.tick())
+    return seen
+
+
+async def test_trims_once_the_work_is_over_and_not_while_it_runs() -> None:
+    trims: list[int] = []
+    clock = Clock()
+    trimmer = HeapTrimmer(lambda: trims.append(1), every=10, after_work=2.0, cpu=clock)
+    # Busy three intervals, quiet two, busy, quiet.
+    seen = await trimmed(trimmer, clock, [5.0, 8.0, 1.0, 0.1, 0.0, 3.0, 0.2])
+    # Not while busy; once on the first quiet interval; not again until more work came.
+    assert seen == [False, False, False, True, False, False, True]
+    assert len(trims) == trimmer.trims == 2
+
+
+async def test_a_process_that_did_little_is_not_trimmed() -> None:
+    clock = Clock()
+    trimmer = HeapTrimmer(lambda: None, every=10, after_work=2.0, cpu=clock)
+    assert await trimmed(trimmer, clock, [0.4, 0.3, 0.4, 0.0, 0.3]) == [False] * 5
+
+
+async def test_the_loop_checks_every_interval_until_stopped() -> None:
+    clock = Clock()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # The trim runs in a thread: it stops the loop through the event loop.
+    trimmer = HeapTrimmer(
+        lambda: loop.call_soon_threadsafe(stop.set), every=0.01, after_work=2.0, cpu=clock
+    )
+    clock.used = 5.0  # the work before the loop starts: its first quiet interval trims
+    await asyncio.wait_for(trimmer.run(stop), timeout=5)
+    assert trimmer.trims == 1
+
+
+async def test_without_malloc_trim_the_trimmer_stops_at_once() -> None:
+    trimmer = HeapTrimmer(None)
+    await asyncio.wait_for(trimmer.run(asyncio.Event()), timeout=1)
+    assert trimmer.trims == 0
