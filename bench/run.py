@@ -40,6 +40,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 
+from adapters.heap import TRIM_EVERY
 from bench.baseline import PAGES_CHANNEL, TASK_QUEUE, BarePagingWorkflow, BareWorkflow
 from bench.stack import API_TOKEN, BOT_TOKEN, INTAKE_TOKEN, bench_stack
 from testkit.fake_slack import FakeSlack, serve_fake_slack
@@ -695,9 +696,14 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     and how long they took to become quiet (None: not within ``within`` s). A busy worker's
     RSS swings by 10 MiB or more from one second to the next (activities in flight, the
     collector's passes), so one sample taken mid-work measures the moment, not what the
-    open incidents hold."""
+    open incidents hold. Quiet, a worker gives back what its work freed at the end of the
+    first of its trimmer's intervals that was quiet throughout (ADR 0036), which may begin
+    up to one interval after the workers went quiet: the samples wait for two."""
     started = time.monotonic()
-    waited = time.monotonic() - started if await quiet(pids, within=within) else None
+    if not await quiet(pids, within=within):
+        return sum(rss_bytes(pid) for pid in pids), None
+    waited = time.monotonic() - started
+    await asyncio.sleep(2 * TRIM_EVERY + 2.0)
     samples = []
     for _ in range(5):
         samples.append(sum(rss_bytes(pid) for pid in pids))
@@ -721,6 +727,8 @@ async def memory(run: Run) -> None:
         run, already + sizes.memory_incidents, within=max(300.0, sizes.memory_incidents * 1.0)
     )
     recorded_after = time.monotonic() - started
+    # What the workers held as the last incident was recorded, their work still in flight.
+    busy = sum(rss_bytes(pid) for pid in workers)
     after, quiet_after_s = await settled_rss(workers, within=sizes.quiet_within)
     open_after = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
     run.figures["memory"] = {
@@ -732,6 +740,7 @@ async def memory(run: Run) -> None:
         "quiet_wait_after_s": quiet_after_s,
         "worker_rss_before_bytes": before,
         "worker_rss_after_bytes": after,
+        "worker_rss_busy_bytes": busy,
         "workers": len(workers),
         "load_average_1m": load(),
         "per_incident_kib": (after - before) / sizes.memory_incidents / 1024,
@@ -967,7 +976,8 @@ def table(result: dict[str, Any]) -> str:
             f"| {m['worker_rss_before_bytes'] / 2**20:.0f} → "
             f"{m['worker_rss_after_bytes'] / 2**20:.0f} MiB, "
             f"{m['per_incident_kib']:.1f} KiB per incident; all recorded after "
-            f"{m.get('all_recorded_after_s', 0):.0f} s | — |"
+            f"{m.get('all_recorded_after_s', 0):.0f} s, when the workers held "
+            f"{m.get('worker_rss_busy_bytes', 0) / 2**20:.0f} MiB | — |"
         )
     return "\n".join(lines)
 
@@ -1100,8 +1110,9 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                 )
                 run.notes.append(
                     "Worker memory is sampled once the workers are quiet (under a tenth of a "
-                    "core), before the phase and after its incidents' own work: a busy "
-                    "worker's RSS swings by 10 MiB or more between seconds."
+                    "core) and their heap trimmer has had a quiet interval (ADR 0036), before "
+                    "the phase and after its incidents' own work: a busy worker's RSS swings "
+                    "by 10 MiB or more between seconds."
                 )
                 run.notes.append(
                     "Slack's per-channel pacing is off in this run "
