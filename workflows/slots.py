@@ -33,14 +33,8 @@ from temporalio.worker import (
     SlotReserveContext,
 )
 
-# Paperwork activities at once per process when no page is under way. The SDK's default of
-# 100 let a burst of new incidents run 100 at a time, and a worker kept that high water once
-# quiet: 1,000 level-B incidents opened at once left two workers 114 KiB per incident larger
-# with 100, 41 KiB with 20 (ADR 0036). 20 activities waiting on slack.com's 100-300 ms round
-# trips still make 60-200 calls a second per process, above what its one core can open.
-MOST_PAPERWORK = 20
-# A rehearsal's worker: its batch's incidents all act at the same instants.
-REHEARSAL_SLOTS = 100
+# The SDK's default for a worker's activity slots.
+MOST_PAPERWORK = 100
 # Paperwork that goes on whatever the pages do: an activity that runs long (a what-if replay)
 # must not hold back every other incident's records while pages go out.
 LEAST_PAPERWORK = 2

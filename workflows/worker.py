@@ -72,7 +72,7 @@ from workflows.pager.workflow import PagerWorkflow
 from workflows.queues import paging_queue
 from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
-from workflows.slots import REHEARSAL_SLOTS, CountingPages, PageWork, Paperwork
+from workflows.slots import MOST_PAPERWORK, CountingPages, PageWork, Paperwork
 from workflows.statements.activities import StatementActivities
 from workflows.statements.workflow import StatementsWorkflow
 from workflows.whatif.activities import WhatIfActivities
@@ -321,7 +321,7 @@ def build_worker(
         tuner=WorkerTuner.create_composite(
             workflow_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
             activity_supplier=(
-                Paperwork(pages) if pages_first else FixedSizeSlotSupplier(REHEARSAL_SLOTS)
+                Paperwork(pages) if pages_first else FixedSizeSlotSupplier(MOST_PAPERWORK)
             ),
             local_activity_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
             nexus_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
