@@ -3,8 +3,8 @@
 glibc keeps what a burst freed: an arena returns pages only from its top, and the free chunks
 in between stay resident. Once quiet after `make bench`'s phases, a worker gave back 1 to 22
 MiB a call (ADR 0036). ``malloc_trim(0)`` hands every whole free page of every arena back; it
-costs milliseconds, so it runs only after a period in which the process did some work and
-then almost none: never while pages are going out.
+costs milliseconds, so it runs only after a period in which the process did some work, or
+grew, and then did almost nothing: never while pages are going out.
 """
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 # How often the trimmer reads the process's CPU time, in seconds.
 TRIM_EVERY = 10.0
+# Resident memory regained since the last trim that is worth a trim of its own.
+REGROWN = 8 << 20
 
 
 def glibc_trim() -> Callable[[], object] | None:
@@ -32,10 +36,24 @@ def glibc_trim() -> Callable[[], object] | None:
     return lambda: trim(0)
 
 
+def resident_bytes() -> int:
+    """This process's resident set, or 0 where ``/proc`` does not say."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 class HeapTrimmer:
     """Every ``every`` seconds, reads the process's CPU time; after an interval that used
     less than ``idle_share`` of a core, following at least ``after_work`` seconds of CPU
-    since the last trim, returns the free heap pages."""
+    since the last trim, or with the process ``regrown`` bytes larger than the last trim
+    left it, returns the free heap pages.
+
+    The second condition is for what comes back after a trim: after a burst of 1,000
+    incidents, a worker trimmed from 293 to 253 MiB held 318 MiB ten seconds later on 0.4 s
+    of CPU, all of it free again (bench/ANALYSIS.md), too little work to count."""
 
     def __init__(
         self,
@@ -45,14 +63,19 @@ class HeapTrimmer:
         idle_share: float = 0.05,
         after_work: float = 2.0,
         cpu: Callable[[], float] = time.process_time,
+        rss: Callable[[], int] = resident_bytes,
+        regrown: int = REGROWN,
     ) -> None:
         self._trim = trim
         self._every = every
         self._idle = idle_share * every
         self._after_work = after_work
         self._cpu = cpu
+        self._rss = rss
+        self._regrown = regrown
         self._last = cpu()
         self._worked = 0.0
+        self._trimmed_to = rss()
         self.trims = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -69,7 +92,9 @@ class HeapTrimmer:
         now = self._cpu()
         used, self._last = now - self._last, now
         self._worked += used
-        if self._trim is None or used >= self._idle or self._worked < self._after_work:
+        if self._trim is None or used >= self._idle:
+            return False
+        if self._worked < self._after_work and self._rss() - self._trimmed_to < self._regrown:
             return False
         trim = self._trim
         started = time.perf_counter()
@@ -79,4 +104,5 @@ class HeapTrimmer:
         self.trims += 1
         self._last = self._cpu()
         self._worked = 0.0
+        self._trimmed_to = self._rss()
         return True

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from adapters.heap import HeapTrimmer, glibc_trim
 
+MIB = 1 << 20
+
 
 def rss_kib() -> int:
     for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
@@ -54,7 +56,9 @@ async def trimmed(trimmer: HeapTrimmer, clock: Clock, spent: list[float]) -> lis
 async def test_trims_once_the_work_is_over_and_not_while_it_runs() -> None:
     trims: list[int] = []
     clock = Clock()
-    trimmer = HeapTrimmer(lambda: trims.append(1), every=10, after_work=2.0, cpu=clock)
+    trimmer = HeapTrimmer(
+        lambda: trims.append(1), every=10, after_work=2.0, cpu=clock, rss=lambda: MIB
+    )
     # Busy three intervals, quiet two, busy, quiet.
     seen = await trimmed(trimmer, clock, [5.0, 8.0, 1.0, 0.1, 0.0, 3.0, 0.2])
     # Not while busy; once on the first quiet interval; not again until more work came.
@@ -64,8 +68,32 @@ async def test_trims_once_the_work_is_over_and_not_while_it_runs() -> None:
 
 async def test_a_process_that_did_little_is_not_trimmed() -> None:
     clock = Clock()
-    trimmer = HeapTrimmer(lambda: None, every=10, after_work=2.0, cpu=clock)
+    trimmer = HeapTrimmer(lambda: None, every=10, after_work=2.0, cpu=clock, rss=lambda: MIB)
     assert await trimmed(trimmer, clock, [0.4, 0.3, 0.4, 0.0, 0.3]) == [False] * 5
+
+
+async def test_memory_that_came_back_after_a_trim_goes_at_the_next_quiet_interval() -> None:
+    """Measured after a burst of 1,000 incidents (bench/ANALYSIS.md): a trim took a worker
+    from 293 to 253 MiB, and within the next ten seconds, on 0.4 s of CPU, it held 318 MiB
+    again, all of it free (a trim by hand then gave back 67 MiB). Too little CPU to count as
+    work, and the trimmer waited for the next burst."""
+    clock = Clock()
+    resident = [250 * MIB]
+    trimmer = HeapTrimmer(
+        lambda: resident.__setitem__(0, 250 * MIB),
+        every=10,
+        after_work=2.0,
+        cpu=clock,
+        rss=lambda: resident[0],
+        regrown=8 * MIB,
+    )
+    assert await trimmed(trimmer, clock, [5.0, 0.1]) == [False, True]
+    resident[0] = 318 * MIB
+    assert await trimmed(trimmer, clock, [0.4, 0.1]) == [True, False]
+    # Grown by less than ``regrown`` since: left alone.
+    resident[0] = 255 * MIB
+    assert await trimmed(trimmer, clock, [0.1, 0.1]) == [False, False]
+    assert trimmer.trims == 2
 
 
 async def test_the_loop_checks_every_interval_until_stopped() -> None:
