@@ -80,7 +80,7 @@ class Sizes:
     timer_incidents: int = 300
     memory_incidents: int = 1000
     # How long the memory phase waits for the workers to be quiet before each sample.
-    quiet_within: float = 240.0
+    quiet_within: float = 600.0
     storm_groups: int = 300
     # Worker processes `tocsin up` starts; None: its default, one per core.
     workers: int | None = None
@@ -698,17 +698,28 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     collector's passes), so one sample taken mid-work measures the moment, not what the
     open incidents hold. Quiet, a worker gives back what its work freed at the end of the
     first of its trimmer's intervals that was quiet throughout (ADR 0036), which may begin
-    up to one interval after the workers went quiet: the samples wait for two."""
+    up to one interval after the workers went quiet, and what came back after that trim at
+    the end of the next: the samples wait for three, and only count if the workers stayed
+    under a tenth of a core through all of them. A lull of a second is not quiet: after a
+    burst of 1,000 incidents, the paperwork's tail kept each worker at a fifth of a core
+    for minutes, with one-second gaps in it."""
     started = time.monotonic()
-    if not await quiet(pids, within=within):
-        return sum(rss_bytes(pid) for pid in pids), None
-    waited = time.monotonic() - started
-    await asyncio.sleep(2 * TRIM_EVERY + 2.0)
-    samples = []
-    for _ in range(5):
-        samples.append(sum(rss_bytes(pid) for pid in pids))
-        await asyncio.sleep(1.0)
-    return int(statistics.median(samples)), waited
+    deadline = started + within
+    settle = 3 * TRIM_EVERY + 2.0
+    while time.monotonic() < deadline:
+        if not await quiet(pids, within=deadline - time.monotonic()):
+            break
+        waited = time.monotonic() - started
+        before = cpu_seconds(pids)
+        await asyncio.sleep(settle)
+        if cpu_seconds(pids) - before >= 0.1 * settle:
+            continue
+        samples = []
+        for _ in range(5):
+            samples.append(sum(rss_bytes(pid) for pid in pids))
+            await asyncio.sleep(1.0)
+        return int(statistics.median(samples)), waited
+    return sum(rss_bytes(pid) for pid in pids), None
 
 
 async def memory(run: Run) -> None:
