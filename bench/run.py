@@ -1120,10 +1120,10 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                     "that an incident's state lives in Temporal, not in worker memory."
                 )
                 run.notes.append(
-                    "Worker memory is sampled once the workers are quiet (under a tenth of a "
-                    "core) and their heap trimmer has had a quiet interval (ADR 0036), before "
-                    "the phase and after its incidents' own work: a busy worker's RSS swings "
-                    "by 10 MiB or more between seconds."
+                    "Worker memory is sampled once the workers have stayed quiet (under a "
+                    "tenth of a core) through three of their heap trimmer's intervals (ADR "
+                    "0036), before the phase and after its incidents' own work: a busy "
+                    "worker's RSS swings by 10 MiB or more between seconds."
                 )
                 run.notes.append(
                     "Slack's per-channel pacing is off in this run "
