@@ -701,8 +701,9 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     up to one interval after the workers went quiet, and what came back after that trim at
     the end of the next: the samples wait for three, and only count if the workers stayed
     under a tenth of a core through all of them. A lull of a second is not quiet: after a
-    burst of 1,000 incidents, the paperwork's tail kept each worker at a fifth of a core
-    for minutes, with one-second gaps in it."""
+    burst of 1,000 incidents, the work that followed (the rest of their paperwork, other
+    incidents' escalations) kept each worker at 17 to 30 % of a core for minutes, with
+    one-second gaps in it."""
     started = time.monotonic()
     deadline = started + within
     settle = 3 * TRIM_EVERY + 2.0

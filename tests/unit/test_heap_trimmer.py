@@ -75,7 +75,7 @@ async def test_a_process_that_did_little_is_not_trimmed() -> None:
 async def test_memory_that_came_back_after_a_trim_goes_at_the_next_quiet_interval() -> None:
     """Measured after a burst of 1,000 incidents (bench/ANALYSIS.md): a trim took a worker
     from 293 to 253 MiB, and within the next ten seconds, on 0.4 s of CPU, it held 318 MiB
-    again, all of it free (a trim by hand then gave back 67 MiB). Too little CPU to count as
+    again, all of it free (a trim by hand then gave back 66 MiB). Too little CPU to count as
     work, and the trimmer waited for the next burst."""
     clock = Clock()
     resident = [250 * MIB]
