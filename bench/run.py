@@ -723,16 +723,20 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     return sum(rss_bytes(pid) for pid in pids), None
 
 
-async def memory(run: Run) -> None:
+async def memory(
+    run: Run, level: str = "B", settled: tuple[int, float | None] | None = None
+) -> None:
+    """``sizes.memory_incidents`` of ``level`` at once, the workers' RSS sampled quiet before
+    and after; ``settled``: the sample before, when the previous burst's last one is it."""
     sizes = run.sizes
     workers = run.stack.pids_of("worker")
     # The earlier phases' breaches and re-pages finish first: what is measured is what the
     # new open incidents hold once their own work is done, not the work in flight.
-    before, quiet_before_s = await settled_rss(workers, within=sizes.quiet_within)
+    before, quiet_before_s = settled or await settled_rss(workers, within=sizes.quiet_within)
     already = db(run, "SELECT count(*) FROM incidents")[0][0]
     groups = next_groups(run, sizes.memory_incidents)
     started = time.monotonic()
-    elapsed = (await post_all(run, [notification(g, "B") for g in groups], wait=False)).seconds
+    elapsed = (await post_all(run, [notification(g, level) for g in groups], wait=False)).seconds
     # The phase measures memory, not speed: it waits as long as the openings take (at least
     # one a second), and says how long that was.
     await wait_recorded(
@@ -745,6 +749,7 @@ async def memory(run: Run) -> None:
     open_after = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
     run.figures["memory"] = {
         "incidents_opened": sizes.memory_incidents,
+        "level": level,
         "open_incidents_after": open_after,
         "opened_per_s": sizes.memory_incidents / elapsed,
         "all_recorded_after_s": recorded_after,

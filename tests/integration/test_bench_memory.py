@@ -55,3 +55,19 @@ def test_a_paced_run_on_the_stack_samples_its_course_until_every_incident_is_rec
     assert report["samples"][-1]["recorded"] == 12, report["samples"]
     # The last of 12 at 6 a second goes out 11/6 s after the first; the report rounds to 0.1 s.
     assert report["all_posted_after_s"] >= round(11 / 6, 1), shown
+
+
+def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last_ended() -> None:
+    # The second burst's growth is what more open incidents add, once the first has filled the
+    # cache; the command in bench/ANALYSIS.md, in miniature.
+    report = measure("--stack", "--incidents", "3", "--bursts", "2", "--level", "C")
+
+    [second] = report["later_bursts"]
+    assert (report["incidents_opened"], report["level"]) == (3, "C")
+    assert (second["incidents_opened"], second["level"]) == (3, "C")
+    assert second["worker_rss_before_bytes"] == report["worker_rss_after_bytes"]
+    assert report["quiet_wait_after_s"] is not None
+    assert second["quiet_wait_after_s"] is not None
+    # The warm-up's ten, then three and three more, none of them resolved.
+    assert report["open_incidents_after"] >= 13
+    assert second["open_incidents_after"] >= 16
