@@ -410,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         "sampled quiet",
     )
     args = parser.parse_args(argv)
+    if args.bursts < 1:
+        parser.error("--bursts: at least 1")
+    if args.bursts > 1 and (args.rate is not None or not args.stack):
+        parser.error("--bursts: with --stack and without --rate")
     work = stack_memory(args) if args.stack else measure(args)
     print(json.dumps(asyncio.run(work), indent=2))
     return 0

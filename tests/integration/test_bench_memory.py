@@ -71,3 +71,27 @@ def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last
     # The warm-up's ten, then three and three more, none of them resolved.
     assert report["open_incidents_after"] >= 13
     assert second["open_incidents_after"] >= 16
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--stack", "--bursts", "0"], "at least 1"),
+        (["--stack", "--bursts", "2", "--rate", "5"], "without --rate"),
+        (["--bursts", "2"], "with --stack"),
+    ],
+)
+def test_bursts_that_cannot_be_run_are_refused_before_anything_starts(
+    args: list[str], named: str
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.memory", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "error: --bursts:" in completed.stderr, completed.stderr
+    assert named in completed.stderr, completed.stderr
