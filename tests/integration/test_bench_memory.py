@@ -16,9 +16,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def measure(*args: str) -> dict[str, Any]:
-    """``python -m bench.memory`` with ``args``: the report it prints last."""
-    completed = subprocess.run(
+def bench_memory(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.memory`` with ``args``, run to its end."""
+    return subprocess.run(
         [sys.executable, "-m", "bench.memory", *args],
         cwd=ROOT,
         capture_output=True,
@@ -26,6 +26,11 @@ def measure(*args: str) -> dict[str, Any]:
         timeout=300,
         check=False,
     )
+
+
+def measure(*args: str) -> dict[str, Any]:
+    """``python -m bench.memory`` with ``args``: the report it prints last."""
+    completed = bench_memory(*args)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     printed = "\n" + completed.stdout  # the report's first line may be the output's first
     report: dict[str, Any] = json.loads(printed[printed.rindex("\n{") + 1 :])
@@ -84,14 +89,7 @@ def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last
 def test_bursts_that_cannot_be_run_are_refused_before_anything_starts(
     args: list[str], named: str
 ) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.memory", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = bench_memory(*args)
     assert completed.returncode == 2
     assert "error: --bursts:" in completed.stderr, completed.stderr
     assert named in completed.stderr, completed.stderr
