@@ -38,8 +38,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.console import ConsoleNotifier
@@ -49,18 +47,19 @@ from adapters.webhooks import WebhookSender
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
 from bench.run import (
+    WARM_UP,
     Run,
     Sizes,
+    bursts,
     db,
-    memory,
     next_groups,
     notification,
+    own_worker,
     post_all,
     quiet,
     set_bundle_window,
 )
 from bench.run import cpu_seconds as cpu_seconds_of
-from bench.stack import INTAKE_TOKEN, bench_stack
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_accounts, load_playbooks
 from playbooks.roster import RosterSource
@@ -74,7 +73,6 @@ from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
 
-WARM_UP = 10
 # Seconds between the progress samples of a paced run (--rate).
 SAMPLE = 30.0
 
@@ -308,8 +306,8 @@ async def paced(run: Run, incidents: int, rate: float, worker: int, level: str) 
 
 
 async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
-    """``make bench``'s memory phase alone, on ``tocsin up --workers 1``: the worker's own
-    process, as the benchmark measures it, after a few incidents to warm it up."""
+    """``make bench``'s memory phase alone, on a worker of its own (``tocsin up --workers
+    1``), after a few incidents to warm it up."""
     extra = (
         {} if args.max_cached is None else {"TOCSIN_WORKER_CACHED_WORKFLOWS": str(args.max_cached)}
     )
@@ -317,64 +315,36 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
         for name in ("incidents", "tech-support", "customer-service", "brand-pr", "leadership"):
             fake.add_channel(name)
         with tempfile.TemporaryDirectory(prefix="tocsin-memory-") as workdir:
-            stack = bench_stack(Path(workdir), fake.base_url, workers=1)
-            stack.env.update(extra)
-            await stack.start()
-            try:
-                await stack.wait_until_up()
-                client = await Client.connect(stack.temporal_address)
-                headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
-                async with httpx.AsyncClient(
-                    base_url=stack.api_url, headers=headers, timeout=120
-                ) as http:
-                    run = Run(
-                        Sizes(memory_incidents=WARM_UP, concurrency=20), stack, fake, http, client
-                    )
-                    # Only the warm-up's last sample is used (the first burst counts from it):
-                    # its first need not wait for quiet.
-                    await memory(run, "B", (rss_bytes(stack.pids_of("worker")[0]), None))
-                    run.sizes.memory_incidents = args.incidents
-                    warm = run.figures["memory"]
-                    last = (warm["worker_rss_after_bytes"], warm["quiet_wait_after_s"])
-                    worker = stack.pids_of("worker")[0]
+            sizes = Sizes(memory_incidents=args.incidents, concurrency=20)
+            async with own_worker(fake, Path(workdir), sizes, extra) as run:
+                worker = run.stack.pids_of("worker")[0]
+                before = cpu_seconds_of([worker])
+                if args.bundle_window is not None:
+                    set_bundle_window(run, args.bundle_window)
+                if args.rate is None:
+                    figures = await bursts(run, args.level, args.bursts)
+                else:
+                    await paced(run, args.incidents, args.rate, worker, args.level)
+                    figures = run.figures["memory"]
+                await quiet([worker])
+                figures["bundle_window"] = args.bundle_window or "as shipped"
+                opened = args.incidents * (args.bursts if args.rate is None else 1)
+                figures["open_cpu_ms_per_incident"] = round(
+                    (cpu_seconds_of([worker]) - before) / opened * 1000, 1
+                )
+                if args.touch:
                     before = cpu_seconds_of([worker])
-                    if args.bundle_window is not None:
-                        set_bundle_window(run, args.bundle_window)
-                    bursts: list[dict[str, Any]] = []
-                    if args.rate is None:
-                        for _ in range(args.bursts):
-                            await memory(run, args.level, last)
-                            bursts.append(run.figures["memory"])
-                            last = (
-                                bursts[-1]["worker_rss_after_bytes"],
-                                bursts[-1]["quiet_wait_after_s"],
-                            )
-                    else:
-                        await paced(run, args.incidents, args.rate, worker, args.level)
+                    started = time.monotonic()
+                    groups = range(WARM_UP, WARM_UP + args.incidents)
+                    await post_all(run, [second_alert(g) for g in groups], wait=False)
                     await quiet([worker])
-                    figures: dict[str, Any] = bursts[0] if bursts else run.figures["memory"]
-                    if len(bursts) > 1:
-                        figures["later_bursts"] = bursts[1:]
-                    figures["bundle_window"] = args.bundle_window or "as shipped"
-                    opened = args.incidents * (args.bursts if args.rate is None else 1)
-                    figures["open_cpu_ms_per_incident"] = round(
-                        (cpu_seconds_of([worker]) - before) / opened * 1000, 1
+                    figures["touch_cpu_ms_per_incident"] = round(
+                        (cpu_seconds_of([worker]) - before) / args.incidents * 1000, 1
                     )
-                    if args.touch:
-                        before = cpu_seconds_of([worker])
-                        started = time.monotonic()
-                        groups = range(WARM_UP, WARM_UP + args.incidents)
-                        await post_all(run, [second_alert(g) for g in groups], wait=False)
-                        await quiet([worker])
-                        figures["touch_cpu_ms_per_incident"] = round(
-                            (cpu_seconds_of([worker]) - before) / args.incidents * 1000, 1
-                        )
-                        figures["touch_seconds"] = round(time.monotonic() - started, 1)
-                        figures["load_average_1m_after_touch"] = os.getloadavg()[0]
-                    figures["max_cached_workflows"] = args.max_cached or CACHED_WORKFLOWS
-                    return figures
-            finally:
-                await stack.stop()
+                    figures["touch_seconds"] = round(time.monotonic() - started, 1)
+                    figures["load_average_1m_after_touch"] = os.getloadavg()[0]
+                figures["max_cached_workflows"] = args.max_cached or CACHED_WORKFLOWS
+                return figures
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,8 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
             "bench.run",
             *("--notifications", "24", "--groups", "6", "--concurrency", "6"),
             *("--open-incidents", "10", "--rate", "4", "--duration", "2"),
-            *("--timer-incidents", "4", "--memory-incidents", "10", "--storm-groups", "6"),
+            *("--timer-incidents", "4", "--memory-incidents", "10", "--memory-bursts", "1"),
+            *("--storm-groups", "6"),
             *("--window", "6", "--workers", "2", "--quiet-within", "30"),
             "--no-profile",
             *("--results-dir", str(tmp_path), "--docs", str(docs)),
@@ -71,6 +72,10 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     assert figures["timers"]["breaches_recorded"] == 4
     memory = figures["memory"]
     assert memory["incidents_opened"] == 10
+    # On a worker of its own, which nothing but the memory phase's warm-up has used.
+    assert memory["workers"] == 1
+    assert memory["open_incidents_before"] == 10
+    assert memory["open_incidents_after"] == 20
     # Sampled once the workers had finished the phase's work, not in the middle of it.
     assert memory["quiet_wait_before_s"] is not None
     assert memory["quiet_wait_after_s"] is not None

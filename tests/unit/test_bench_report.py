@@ -1,0 +1,59 @@
+"""What ``make bench`` prints about worker memory: each burst of the memory phase named by
+where it started, and each judged against the target on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.run import table, targets
+
+
+def burst(opened: int, before: int, after_open: int, mib: tuple[float, float]) -> dict[str, Any]:
+    return {
+        "incidents_opened": opened,
+        "level": "C",
+        "open_incidents_before": before,
+        "open_incidents_after": after_open,
+        "worker_rss_before_bytes": int(mib[0] * 2**20),
+        "worker_rss_after_bytes": int(mib[1] * 2**20),
+        "worker_rss_busy_bytes": int(mib[1] * 2**20),
+        "per_incident_kib": (mib[1] - mib[0]) * 1024 / opened,
+        "quiet_wait_before_s": 40.0,
+        "quiet_wait_after_s": 45.0,
+        "all_recorded_after_s": 200.0,
+    }
+
+
+def test_each_memory_burst_is_reported_and_judged_on_its_own() -> None:
+    first = burst(1000, 10, 1010, (150.0, 270.0))
+    second = burst(1000, 1010, 2010, (270.0, 278.0))
+    second["quiet_wait_after_s"] = None
+    figures = {"memory": first | {"later_bursts": [second]}}
+
+    rows = targets(figures)
+
+    assert [(row["target"], row["measured"], row["met"]) for row in rows] == [
+        (
+            "≤ 40 KiB worker memory per open incident, the first 1,000 level C opened at "
+            "once on a fresh worker (10 → 1,010 open)",
+            "122.9 KiB",
+            False,
+        ),
+        (
+            "≤ 40 KiB worker memory per open incident, 1,000 more on that worker "
+            "(1,010 → 2,010 open)",
+            "8.2 KiB; the worker was not quiet when sampled",
+            False,
+        ),
+    ]
+    lines = table({"figures": figures}).splitlines()[2:]
+    assert lines[0].startswith("| worker RSS once quiet, one worker, the first 1,000 level C")
+    assert "150 → 270 MiB, 122.9 KiB per incident" in lines[0]
+    assert "270 → 278 MiB, 8.2 KiB per incident" in lines[1]
+
+
+def test_a_burst_within_the_target_from_quiet_samples_is_met() -> None:
+    (row,) = targets({"memory": burst(1000, 10, 1010, (150.0, 180.0))})
+
+    assert row["measured"] == "30.7 KiB"
+    assert row["met"] is True
