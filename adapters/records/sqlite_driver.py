@@ -144,7 +144,15 @@ class Dbapi(AsyncAdapt_aiosqlite_dbapi):
         connection = aiosqlite.connect(*arg, **kw)
         # As SQLAlchemy's own adaptation does: the thread must not keep the process alive.
         connection._thread.daemon = True
-        return _Connection(self, await_(connection))
+        try:
+            return _Connection(self, await_(connection))
+        except BaseException:
+            # A connect that failed leaves aiosqlite stopping the thread, which then reports to
+            # the event loop; a command that fails ends its loop at once (``asyncio.run``), and
+            # a report to a closed loop raised in the thread (aiosqlite issue 241). The stop is
+            # already queued and takes microseconds.
+            connection._thread.join(timeout=5)
+            raise
 
 
 def begin(dbapi_connection: Any, statement: str) -> None:

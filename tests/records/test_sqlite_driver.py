@@ -4,7 +4,9 @@ statement, and a transaction costs one trip to the connection's thread per state
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,30 @@ async def test_a_read_takes_two_trips_and_a_write_one_per_statement_and_its_comm
     async with writer(engine).begin():
         pass
     assert trips == []
+
+
+def test_a_database_that_cannot_be_opened_fails_the_command_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `tocsin migrate` does with a data directory that does not exist: one event loop,
+    # closed as soon as the connect has failed. aiosqlite's connection thread used to report
+    # its stop to that loop after it had closed, raising in the thread about one time in five.
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+
+    async def connect(engine: AsyncEngine) -> None:
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    for attempt in range(30):
+        before = set(threading.enumerate())
+        engine = create_engine(f"sqlite:///{tmp_path / 'missing' / f'{attempt}.db'}")
+        with pytest.raises(OperationalError, match="unable to open database file"):
+            asyncio.run(connect(engine))
+        for thread in set(threading.enumerate()) - before:
+            thread.join(timeout=5)
+
+    assert raised == []
