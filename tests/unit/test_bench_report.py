@@ -1,11 +1,14 @@
 """What ``make bench`` prints about worker memory: each burst of the memory phase named by
-where it started, and each judged against the target on its own."""
+where it started, and each judged against the target on its own; a phase it cannot run is
+refused before anything starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.run import table, targets
+import pytest
+
+from bench.run import main, table, targets
 
 
 def burst(opened: int, before: int, after_open: int, mib: tuple[float, float]) -> dict[str, Any]:
@@ -57,3 +60,13 @@ def test_a_burst_within_the_target_from_quiet_samples_is_met() -> None:
 
     assert row["measured"] == "30.7 KiB"
     assert row["met"] is True
+
+
+def test_a_memory_phase_of_no_bursts_is_refused_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--memory-bursts", "0"])
+
+    assert exit_.value.code == 2
+    assert "--memory-bursts: at least 1" in capsys.readouterr().err
