@@ -21,9 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-from temporalio.client import Client
-
 from bench.run import (
     PRIMARY,
     Profiler,
@@ -40,11 +37,12 @@ from bench.run import (
     page_counts,
     post_all,
     quiet,
+    run_on,
     set_bundle_window,
     until,
     wait_recorded_groups,
 )
-from bench.stack import INTAKE_TOKEN, bench_stack
+from bench.stack import bench_stack
 from testkit.fake_slack import FakeSlack, serve_fake_slack
 
 _TICKS = 100  # USER_HZ: /proc's clock ticks on Linux
@@ -149,13 +147,7 @@ async def measure(groups: int, profile: Path | None) -> dict[str, Any]:
 async def _measure(
     sizes: Sizes, stack: Any, fake: FakeSlack, groups: int, profile: Path | None
 ) -> dict[str, Any]:
-    client = await Client.connect(stack.temporal_address)
-    headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
-    limits = httpx.Limits(max_connections=sizes.concurrency + 10)
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers=headers, timeout=120, limits=limits
-    ) as http:
-        run = Run(sizes, stack, fake, http, client)
+    async with run_on(stack, fake, sizes) as run:
         set_bundle_window(run, "0s")
         await asyncio.sleep(1.5)  # mtime resolution: the worker sees the edit
         warm = await storm(run, 5)

@@ -773,6 +773,19 @@ async def memory(
     }
 
 
+@asynccontextmanager
+async def run_on(stack: TocsinUp, fake: FakeSlack, sizes: Sizes) -> AsyncIterator[Run]:
+    """A run against a stack that is up: a Temporal client, and the intake's HTTP client
+    with room for ``sizes.concurrency`` requests in flight."""
+    client = await Client.connect(stack.temporal_address)
+    headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+    limits = httpx.Limits(max_connections=sizes.concurrency + 10)
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, headers=headers, timeout=120, limits=limits
+    ) as http:
+        yield Run(sizes, stack, fake, http, client)
+
+
 # Incidents a worker of its own opens before the memory phase's first sample: its first
 # workflows import and build what every later one shares.
 WARM_UP = 10
@@ -791,13 +804,7 @@ async def own_worker(
     await stack.start()
     try:
         await stack.wait_until_up()
-        client = await Client.connect(stack.temporal_address)
-        headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
-        limits = httpx.Limits(max_connections=sizes.concurrency + 10)
-        async with httpx.AsyncClient(
-            base_url=stack.api_url, headers=headers, timeout=120, limits=limits
-        ) as http:
-            run = Run(replace(sizes, memory_incidents=WARM_UP), stack, fake, http, client)
+        async with run_on(stack, fake, replace(sizes, memory_incidents=WARM_UP)) as run:
             # Only the warm-up's last sample is used (the first burst counts from it): its
             # first need not wait for quiet.
             await memory(run, "B", (rss_bytes(stack.pids_of("worker")[0]), None))
@@ -1178,13 +1185,7 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
             )
             assert baseline.stdout is not None
             await asyncio.to_thread(baseline.stdout.readline)
-            client = await Client.connect(stack.temporal_address)
-            headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
-            limits = httpx.Limits(max_connections=sizes.concurrency + 10)
-            async with httpx.AsyncClient(
-                base_url=stack.api_url, headers=headers, timeout=120, limits=limits
-            ) as http:
-                run = Run(sizes, stack, fake, http, client)
+            async with run_on(stack, fake, sizes) as run:
                 date = datetime.now(UTC).strftime("%Y-%m-%d")
                 profiler = (
                     Profiler(stack.pid_of("api"), results_dir / f"{date}-intake.pyspy.txt")
