@@ -1248,7 +1248,8 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
         return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked: what cannot be run is refused before anything starts."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -1289,6 +1290,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.memory_bursts < 1:
         parser.error("--memory-bursts: at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     sizes = Sizes(
         notifications=args.notifications,
         groups=args.groups,

@@ -1,14 +1,17 @@
 """What ``make bench`` prints about worker memory: each burst of the memory phase named by
 where it started, and each judged against the target on its own; a phase it cannot run is
-refused before anything starts."""
+refused before anything starts; the README's sizes are flags it takes."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Any
 
 import pytest
 
-from bench.run import main, table, targets
+from bench.run import arguments, main, table, targets
+from tests.readme import README
 
 
 def burst(opened: int, before: int, after_open: int, mib: tuple[float, float]) -> dict[str, Any]:
@@ -70,3 +73,15 @@ def test_a_memory_phase_of_no_bursts_is_refused_before_anything_starts(
 
     assert exit_.value.code == 2
     assert "--memory-bursts: at least 1" in capsys.readouterr().err
+
+
+def test_the_readmes_benchmark_sizes_are_flags_the_benchmark_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (example,) = re.findall(r'make bench BENCH_ARGS="([^"]*)"', README.read_text("utf-8"))
+
+    assert arguments(shlex.split(example)).memory_bursts == 3
+    with pytest.raises(SystemExit) as exit_:
+        arguments(["--help"])
+    assert exit_.value.code == 0
+    assert "--memory-bursts" in capsys.readouterr().out
