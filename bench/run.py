@@ -730,16 +730,13 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     return sum(rss_bytes(pid) for pid in pids), None
 
 
-async def memory(
-    run: Run, level: str = "B", settled: tuple[int, float | None] | None = None
-) -> None:
-    """``sizes.memory_incidents`` of ``level`` at once, the workers' RSS sampled quiet before
-    and after; ``settled``: the sample before, when the previous burst's last one is it."""
+async def memory(run: Run, level: str, settled: tuple[int, float | None]) -> None:
+    """``sizes.memory_incidents`` of ``level`` at once, then the workers' RSS sampled once
+    quiet, after the burst's own work (not in flight); ``settled``: the sample before (the
+    previous burst's last) and how long it waited for quiet."""
     sizes = run.sizes
     workers = run.stack.pids_of("worker")
-    # Whatever the stack had in flight finishes first: what is measured is what the new open
-    # incidents hold once their own work is done, not the work in flight.
-    before, quiet_before_s = settled or await settled_rss(workers, within=sizes.quiet_within)
+    before, quiet_before_s = settled
     already = db(run, "SELECT count(*) FROM incidents")[0][0]
     open_before = db(run, "SELECT count(*) FROM incidents WHERE status != 'resolved'")[0][0]
     groups = next_groups(run, sizes.memory_incidents)
@@ -1003,13 +1000,12 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
 
 def memory_bursts(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The memory phase's bursts, each named by where it started."""
-    first = figures
     named = [
         (
-            f"the first {first['incidents_opened']:,} level {first['level']} "
+            f"the first {figures['incidents_opened']:,} level {figures['level']} "
             f"opened at once on a fresh worker "
-            f"({first['open_incidents_before']:,} → {first['open_incidents_after']:,} open)",
-            first,
+            f"({figures['open_incidents_before']:,} → {figures['open_incidents_after']:,} open)",
+            figures,
         )
     ]
     for later in figures.get("later_bursts", []):
