@@ -27,7 +27,7 @@ from playbooks.roster import RosterSource
 from playbooks.templates import load_templates
 from testkit.records import migrated_sqlite
 from tests.api.apps import take_back
-from tocsin.binaries import temporal_cli, temporal_test_server
+from tocsin.binaries import dynamic_config_args, temporal_cli, temporal_test_server
 from workflows.connect import data_converter
 from workflows.incident.client import IncidentService
 from workflows.worker import Outbound, build_worker
@@ -100,6 +100,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(temporal_cli()),
         ip="127.0.0.1",
         dev_server_log_level="error",
+        # As `tocsin up` runs it: pages' first hops start eagerly (ADR 0037).
+        dev_server_extra_args=dynamic_config_args(),
     )
     yield env
     await env.shutdown()

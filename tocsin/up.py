@@ -212,10 +212,7 @@ class Stack:
                 "--log-level",
                 "warn",
                 "--ui-disable-news-fetch",
-                # Pages are activities: started eagerly, they skip a round trip through the
-                # task queue between the workflow deciding to page and the page going out.
-                "--dynamic-config-value",
-                "system.enableActivityEagerExecution=true",
+                *binaries.dynamic_config_args(),
             ],
             self.logs / "temporal.log",
         )

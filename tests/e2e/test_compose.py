@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.e2e.harness import REPO, binary
+from tocsin.binaries import DYNAMIC_CONFIG
 
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
@@ -157,6 +158,20 @@ def test_every_long_running_service_has_a_health_check_the_others_wait_for() -> 
                 "service_healthy" if needed in long_running else "service_completed_successfully"
             )
             assert how == {"condition": expected}, f"{name} -> {needed}"
+
+
+def test_temporal_runs_with_the_settings_tocsin_up_gives_its_dev_server() -> None:
+    """ADR 0037: pages start eagerly in production as they do under `tocsin up`."""
+    temporal = _services()["temporal"]
+    mounted: dict[str, str] = {}
+    for volume in temporal["volumes"]:
+        source, target, _ = str(volume).split(":")
+        mounted[target] = source
+    target = "/etc/temporal/" + temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    assert target in mounted
+    config = yaml.safe_load((REPO / mounted[target]).read_text(encoding="utf-8"))
+    for key, value in DYNAMIC_CONFIG.items():
+        assert config[key] == [{"value": value, "constraints": {}}], key
 
 
 def test_resource_limits_and_named_volumes() -> None:
