@@ -9,6 +9,10 @@ with up to 100 paperwork activities at once per process, 0.82x with one
 ``Paperwork``: all of them while pages keep this process busy for less than a tenth of
 the last second or so, only ``least`` otherwise. The activities it holds back wait in
 Temporal's queue, in their priority order, for this worker or any other with a free slot.
+
+A page's first hop (``hand_pages``) is the one activity a workflow task starts at once in the
+worker that ran it (ADR 0037): ``EagerPages`` asks Temporal for nothing else eagerly, and
+``Paperwork`` gives such a page a slot whatever the paperwork holds.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
+from temporalio import activity
 from temporalio.worker import (
     ActivityInboundInterceptor,
     CustomSlotSupplier,
@@ -31,7 +36,12 @@ from temporalio.worker import (
     SlotPermit,
     SlotReleaseContext,
     SlotReserveContext,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
+from temporalio.workflow import ActivityHandle
 
 # The SDK's default for a worker's activity slots.
 MOST_PAPERWORK = 100
@@ -43,11 +53,15 @@ WINDOW_SECONDS = 1.0
 # ...above which paperwork keeps to its least: at a half, the storm's pages, often waiting
 # on Slack and the records, left room for paperwork often enough to be paged at 0.63x bare.
 BUSY_SHARE = 0.1
+# What a workflow task on the task queue may start at once in the worker that ran it: the
+# page's first hop, which decides nothing of the incident and is short (ADR 0037).
+EAGER = frozenset({"hand_pages"})
 
 
 class PageWork:
-    """The paging queue's activities running in this process, counted on its event loop,
-    and the share of the last second or so during which one was (``busy``). Paperwork waits
+    """The pages running in this process (the paging queue's activities, and the pages'
+    first hops, started eagerly on the task queue), counted on its event loop, and the share
+    of the last second or so during which one was (``busy``). Paperwork waits
     while that share is high, not merely while a page runs: in a storm the next page is
     usually on its way when one ends, and paperwork let in between two pages would hold the
     loop when the next one comes. A page waiting on Temporal (``waiting_on_temporal``) is
@@ -125,12 +139,52 @@ class CountingPages(Interceptor):
         return _Counted(next, self._work)
 
 
-class _Counted(ActivityInboundInterceptor):
-    def __init__(self, next: ActivityInboundInterceptor, work: PageWork) -> None:
-        super().__init__(next)
+class EagerPages(Interceptor):
+    """The task queue's worker's interceptor (ADR 0037). Its workflows ask Temporal to start
+    only the activities in ``EAGER`` at once in this worker (the server hands such an activity
+    back in its answer to the workflow task, with no trip through the queue); everything
+    else waits in the queue for ``Paperwork``'s slots. The eager ones are pages: counted in
+    ``work`` while they run, as the paging worker's are."""
+
+    def __init__(self, work: PageWork) -> None:
         self._work = work
 
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Counted(next, self._work, only=EAGER)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _EagerInbound
+
+
+class _EagerInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_EagerOutbound(outbound))
+
+
+class _EagerOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+        # Whether a task is asked for eagerly is not in the workflow's history: replays and
+        # workers of any version agree on the commands either way.
+        input.disable_eager_execution = input.activity not in EAGER
+        return super().start_activity(input)
+
+
+class _Counted(ActivityInboundInterceptor):
+    def __init__(
+        self,
+        next: ActivityInboundInterceptor,
+        work: PageWork,
+        only: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(next)
+        self._work = work
+        self._only = only
+
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        if self._only is not None and activity.info().activity_type not in self._only:
+            return await self.next.execute_activity(input)
         self._work.started()
         token = _COUNTED.set(self._work)
         try:
@@ -178,14 +232,18 @@ class Paperwork(CustomSlotSupplier):
             await self._changed.wait()
 
     def try_reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit | None:
-        # No eager paperwork: an activity scheduled by a workflow task would start at once,
-        # before the pages that task decided; through the queue it comes in priority order.
-        return None
+        """A slot for an activity a workflow task asks to start eagerly in this worker. Only
+        pages are asked for so (``EagerPages``): no paperwork starts before the pages its
+        workflow task decided, and a page is never held back, whatever the paperwork holds.
+        Its slot is not counted against the paperwork's."""
+        return _PageSlot()
 
     def mark_slot_used(self, ctx: SlotMarkUsedContext) -> None:
         return
 
     def release_slot(self, ctx: SlotReleaseContext) -> None:
+        if isinstance(ctx.permit, _PageSlot):
+            return
         with self._lock:
             self._held -= 1
         loop = self._loop
@@ -198,3 +256,7 @@ class Paperwork(CustomSlotSupplier):
             if free:
                 self._held += 1
             return free
+
+
+class _PageSlot(SlotPermit):
+    """A slot given to an eager page, outside the paperwork's count."""

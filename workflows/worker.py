@@ -72,7 +72,7 @@ from workflows.pager.workflow import PagerWorkflow
 from workflows.queues import paging_queue
 from workflows.reviews.activities import ReviewActivities
 from workflows.reviews.workflow import ActionItemWorkflow, ReviewWorkflow
-from workflows.slots import MOST_PAPERWORK, CountingPages, PageWork, Paperwork
+from workflows.slots import MOST_PAPERWORK, CountingPages, EagerPages, PageWork, Paperwork
 from workflows.statements.activities import StatementActivities
 from workflows.statements.workflow import StatementsWorkflow
 from workflows.whatif.activities import WhatIfActivities
@@ -273,6 +273,7 @@ def build_worker(
         client,
         task_queue=paging_queue(task_queue),
         workflows=[PagerWorkflow],
+        # hand_pages for incidents that paged before ADR 0037, which keep handing over here.
         activities=[incidents.hand_pages, pagers.deliver, pagers.deliver_step],
         workflow_runner=runner,
         max_concurrent_workflow_tasks=PAGING_SLOTS,
@@ -287,6 +288,8 @@ def build_worker(
         workflows=workflows,
         activities=[
             incidents.apply_effects,
+            # Started eagerly by the workflow task that decided the pages (ADR 0037).
+            incidents.hand_pages,
             oncall.next_handoff,
             oncall.announce_handoff,
             incidents.record,
@@ -317,7 +320,7 @@ def build_worker(
         ],
         workflow_runner=runner,
         graceful_shutdown_timeout=timedelta(seconds=5),
-        interceptors=[Heartbeating()],
+        interceptors=[Heartbeating(), EagerPages(pages)],
         tuner=WorkerTuner.create_composite(
             workflow_supplier=FixedSizeSlotSupplier(MAIN_SLOTS),
             activity_supplier=(

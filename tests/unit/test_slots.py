@@ -9,7 +9,12 @@ import threading
 from typing import Any, cast
 
 import pytest
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, SlotPermit
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    SlotPermit,
+    SlotReleaseContext,
+)
 
 from workflows import slots
 from workflows.slots import CountingPages, PageWork, Paperwork, waiting_on_temporal
@@ -27,7 +32,8 @@ class _Ctx:
 
 
 CTX: Any = _Ctx()
-RELEASE: Any = None  # the release's context: read by none of it either
+# A paperwork slot's release (the SDK passes back the permit it was given).
+RELEASE = SlotReleaseContext(slot_info=None, permit=SlotPermit())
 
 
 @pytest.fixture(autouse=True)
@@ -99,9 +105,21 @@ async def test_a_slot_released_from_another_thread_wakes_a_waiting_reservation()
     await asyncio.wait_for(waiting, 1)
 
 
-def test_paperwork_is_never_taken_eagerly() -> None:
-    """An activity a workflow task schedules would otherwise start before that task's pages."""
-    assert Paperwork(PageWork()).try_reserve_slot(CTX) is None
+async def test_a_page_started_eagerly_takes_a_slot_beyond_the_paperworks() -> None:
+    """ADR 0037: only pages are asked for eagerly; one is never held back by the paperwork,
+    and takes none of the paperwork's slots."""
+    pages = PageWork()
+    paperwork = Paperwork(pages, least=1, most=1)
+    await reserved(paperwork, 1)
+
+    page = paperwork.try_reserve_slot(CTX)
+    assert page is not None
+    pages.started()
+    assert paperwork.held == 1
+    paperwork.release_slot(SlotReleaseContext(slot_info=None, permit=page))
+    assert paperwork.held == 1
+    paperwork.release_slot(RELEASE)
+    assert paperwork.held == 0
 
 
 def test_the_least_must_be_at_least_one_and_at_most_the_most() -> None:

@@ -73,8 +73,8 @@ async def test_each_activation_runs_its_record_and_notifications_as_one_activity
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
     await handle.result()
 
-    # Declaration (record, engagement, notice, card; its pages on the paging queue, ADR
-    # 0022), the acknowledgement and the resolution: three activations that decided
+    # Declaration (record, engagement, notice, card; its pages in an activity of their own,
+    # ADR 0022), the acknowledgement and the resolution: three activations that decided
     # something, three activities, and the one that paged.
     assert await scheduled_activities(stack, incident) == ["hand_pages"] + ["apply_effects"] * 3
     # The incident's own events (its customer statements have theirs too).
@@ -286,7 +286,7 @@ async def unbundled(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterato
         yield opened
 
 
-async def test_with_no_bundle_window_a_page_goes_straight_from_the_paging_queue(
+async def test_with_no_bundle_window_a_page_goes_straight_from_its_first_hop(
     unbundled: Stack,
 ) -> None:
     """Nothing to bundle: the page leaves from the activity the incident's first workflow

@@ -170,7 +170,8 @@ class IncidentActivities:
 
     @activity.defn(name="hand_pages")
     async def hand_pages(self, input: PagesInput) -> PagesResult:
-        """The activation's direct messages, on the paging queue (ADR 0022): nothing of the
+        """The activation's direct messages, started at once by the worker whose workflow task
+        decided them (ADR 0037; on the paging queue before it, ADR 0022): nothing of the
         incident's paperwork comes first. Each goes to its person's pager, which bundles
         them; with no bundle window there is nothing to bundle, and it goes from here, as
         the least a page can cost. The records of whom they reached are ``apply_effects``'s,

@@ -10,3 +10,6 @@ CONFIRM_CLEARED = "confirm-cleared"
 PARTNERS_ENGAGED = "partners-engaged"
 # ADR 0022: direct messages leave in an activity of their own on the paging queue.
 PAGES_FIRST = "pages-first"
+# ADR 0037: that activity runs on the incident's own task queue, started eagerly by the
+# worker whose workflow task decided the pages.
+PAGES_EAGER = "pages-eager"

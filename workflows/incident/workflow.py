@@ -83,6 +83,7 @@ class IncidentWorkflow:
         self._dirty = False
         self._effects_in_one: bool | None = None
         self._pages_first: bool | None = None
+        self._pages_eager: bool | None = None
         self._late_steps: bool | None = None
         self._partners: bool | None = None
         self._queued: list[Notify] = []
@@ -344,7 +345,11 @@ class IncidentWorkflow:
             handed = bool(pages) and self._paged_first()
             if handed:
                 self._in_flight += 1
-                self._spawn(self._hand_pages(PagesInput(incident=incident, notifications=pages)))
+                self._spawn(
+                    self._hand_pages(
+                        PagesInput(incident=incident, notifications=pages), self._pages_queue()
+                    )
+                )
             batch = EffectsInput(
                 incident=incident,
                 events=events,
@@ -364,15 +369,25 @@ class IncidentWorkflow:
             self._pages_first = workflow.patched(patches.PAGES_FIRST)
         return self._pages_first
 
-    async def _hand_pages(self, pages: PagesInput) -> None:
-        """Scheduled in the same workflow task as the activation's other effects, but on the
-        paging queue and first in line there: the lead's page never waits for a slot behind
-        channels, cards, drafts or record writes (ADR 0022)."""
+    def _pages_queue(self) -> str:
+        """Where an activation's pages are handed over from. Since ADR 0037 the incident's own
+        task queue, whose worker starts them at once (eagerly) as the workflow task that
+        decided them ends; incidents that paged before keep the paging queue (ADR 0022)."""
+        if self._pages_eager is None:
+            self._pages_eager = workflow.patched(patches.PAGES_EAGER)
+        own = workflow.info().task_queue
+        return own if self._pages_eager else paging_queue(own)
+
+    async def _hand_pages(self, pages: PagesInput, task_queue: str) -> None:
+        """Scheduled in the same workflow task as the activation's other effects, and first:
+        the worker that ran the task starts it at once, with a slot of its own, and the
+        paperwork waits in the queue behind it (ADR 0022, ADR 0037). The lead's page never
+        waits for a slot behind channels, cards, drafts or record writes."""
         try:
             result = await workflow.execute_activity_method(
                 IncidentActivities.hand_pages,
                 pages,
-                task_queue=paging_queue(workflow.info().task_queue),
+                task_queue=task_queue,
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
                 heartbeat_timeout=retry.HEARTBEAT,
                 retry_policy=retry.URGENT,
