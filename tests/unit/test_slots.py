@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from temporalio.common import Priority
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
     SlotPermit,
     SlotReleaseContext,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
+from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 from workflows import slots
-from workflows.slots import CountingPages, PageWork, Paperwork, waiting_on_temporal
+from workflows.slots import CountingPages, EagerPages, PageWork, Paperwork, waiting_on_temporal
 
 
 class _Ctx:
@@ -179,3 +186,56 @@ async def test_short_pages_now_and_then_leave_the_paperwork_its_slots() -> None:
     assert pages.busy() < slots.BUSY_SHARE
 
     await reserved(paperwork, 5)
+
+
+class _Scheduling(WorkflowOutboundInterceptor):
+    """What the SDK would turn into commands: whether each activity asks to start eagerly."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(WorkflowOutboundInterceptor, None))
+        self.eager: dict[str, bool] = {}
+
+    def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+        self.eager[input.activity] = not input.disable_eager_execution
+        return cast(ActivityHandle[Any], None)
+
+
+class _Workflow(WorkflowInboundInterceptor):
+    def __init__(self) -> None:
+        super().__init__(cast(WorkflowInboundInterceptor, None))
+        self.outbound: WorkflowOutboundInterceptor | None = None
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        self.outbound = outbound
+
+
+def _activity(name: str) -> StartActivityInput:
+    return StartActivityInput(
+        activity=name, args=[], activity_id=None, task_queue=None,
+        schedule_to_close_timeout=None, schedule_to_start_timeout=None,
+        start_to_close_timeout=timedelta(minutes=1), heartbeat_timeout=None, retry_policy=None,
+        cancellation_type=ActivityCancellationType.TRY_CANCEL, headers={},
+        disable_eager_execution=False, versioning_intent=None, summary=None,
+        priority=Priority.default, arg_types=None, ret_type=None,
+    )  # fmt: skip
+
+
+def test_only_a_pages_first_hop_asks_to_start_eagerly() -> None:
+    """ADR 0037: an effects batch or a statement draft started at once would run before the
+    pages its workflow task decided; through the queue they come after them."""
+    workflow, scheduling = _Workflow(), _Scheduling()
+    eager = EagerPages(PageWork()).workflow_interceptor_class(
+        cast(WorkflowInterceptorClassInput, None)
+    )
+    eager(workflow).init(scheduling)
+    assert workflow.outbound is not None
+
+    for name in ("hand_pages", "apply_effects", "draft_body", "deliver_pages"):
+        workflow.outbound.start_activity(_activity(name))
+
+    assert scheduling.eager == {
+        "hand_pages": True,
+        "apply_effects": False,
+        "draft_body": False,
+        "deliver_pages": False,
+    }
