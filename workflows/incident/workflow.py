@@ -337,30 +337,35 @@ class IncidentWorkflow:
         run, so concurrent deliveries of one activation share the activity."""
         while True:
             await workflow.wait_condition(self._pending_effects)
-            events, self._unrecorded = self._unrecorded, []
-            notifications, self._queued = self._queued, []
-            self._dirty = False
-            incident = self._inc.model_copy(deep=True)
-            pages = [n for n in notifications if n.targets and HANDLING[n.kind].bundled]
-            handed = bool(pages) and self._paged_first()
-            if handed:
-                self._in_flight += 1
-                self._spawn(
-                    self._hand_pages(
-                        PagesInput(incident=incident, notifications=pages), self._pages_queue()
-                    )
-                )
-            batch = EffectsInput(
-                incident=incident,
-                events=events,
-                notifications=notifications,
-                customers=self._customers()
-                if TOLD_TO_CUSTOMERS & {e.kind for e in events}
-                else None,
-                pages_handed=handed,
-            )
+            self._start_effects()
+
+    def _start_effects(self) -> None:
+        """The activation's effects, handed to their activities. A method of its own so that
+        nothing of them (a deep copy of the incident, its events, its notifications) stays
+        referenced from the waiting loop above once the activities have them: a cached
+        incident kept its last batch for as long as it waited for the next."""
+        events, self._unrecorded = self._unrecorded, []
+        notifications, self._queued = self._queued, []
+        self._dirty = False
+        incident = self._inc.model_copy(deep=True)
+        pages = [n for n in notifications if n.targets and HANDLING[n.kind].bundled]
+        handed = bool(pages) and self._paged_first()
+        if handed:
             self._in_flight += 1
-            self._spawn(self._run_effects(batch))
+            self._spawn(
+                self._hand_pages(
+                    PagesInput(incident=incident, notifications=pages), self._pages_queue()
+                )
+            )
+        batch = EffectsInput(
+            incident=incident,
+            events=events,
+            notifications=notifications,
+            customers=self._customers() if TOLD_TO_CUSTOMERS & {e.kind for e in events} else None,
+            pages_handed=handed,
+        )
+        self._in_flight += 1
+        self._spawn(self._run_effects(batch))
 
     def _paged_first(self) -> bool:
         """Asked only when an activation has pages, where the answer matters: incidents
