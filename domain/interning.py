@@ -25,8 +25,9 @@ from pydantic import BaseModel, ValidationInfo, ValidatorFunctionWrapHandler
 _M = TypeVar("_M", bound=BaseModel)
 
 # A few playbook sets are in use at once (one per edit of the playbooks since the oldest open
-# incident began); a full table starts again rather than keeping every set ever decoded.
-_LIMIT = 32
+# incident began), each with its few distinct customer policies; a full table starts again
+# rather than keeping every set ever decoded.
+_LIMIT = 64
 _decoded: dict[tuple[type[BaseModel], bytes], BaseModel] = {}
 
 

@@ -99,6 +99,15 @@ class CustomerPolicy(_Strict):
         description="an approval not given by its due time: page these, offsets from the due time",
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _shared(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Self:
+        # Each incident's statements workflow carries its levels' policies (StatementsInput),
+        # decoded for every cached one: about 11 KiB an incident of the same few values.
+        return interned(cls, data, handler, info)
+
     def applies(self, kind: IncidentType) -> bool:
         if self.tell is Tell.ALWAYS:
             return True

@@ -3,18 +3,20 @@ content, and the payload converters the SDK makes per workflow share their TypeA
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from domain.models import Actor, IncidentType, Level
+from domain.models import Actor, Incident, IncidentType, Level
 from domain.playbook import PlaybookSet
 from playbooks.base import DEFAULT_DIR
 from playbooks.loader import load_playbooks
 from tocsin.settings import Settings
 from workflows.connect import _JSON, data_converter
 from workflows.incident.models import IncidentInput, NotifyResult
+from workflows.statements.models import StatementsInput
 
 ALICE = Actor(name="Alice", slack_user_id="U0ALICE01")
 
@@ -27,6 +29,20 @@ def opening(playbooks: PlaybookSet, incident_id: str) -> IncidentInput:
         type=IncidentType.SERVICE_OUTAGE,
         declared_by=ALICE,
         playbooks=playbooks,
+    )
+
+
+def incident(incident_id: str) -> Incident:
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    return Incident(
+        id=incident_id,
+        title="Checkout failing",
+        level=Level.B,
+        type=IncidentType.SERVICE_OUTAGE,
+        declared_at=now,
+        declared_by=ALICE.name,
+        ack_deadline=now + timedelta(minutes=30),
+        response_window_seconds=1800,
     )
 
 
@@ -62,6 +78,28 @@ def test_other_playbooks_decode_to_their_own_set() -> None:
     assert other.playbooks is not first.playbooks
     assert other.playbooks == edited
     assert other.playbooks != first.playbooks
+
+
+def test_statements_workflows_of_one_playbook_set_share_its_customer_policies() -> None:
+    """Each incident's statements workflow carries its levels' customer policies: equal ones
+    decode to one instance, the one the playbooks decoded to."""
+    playbooks = decoded(encoded(opening(load_playbooks(DEFAULT_DIR), "inc-1"))).playbooks
+    policies = {level: pb.customers for level, pb in playbooks.levels.items()}
+    converter = data_converter.payload_converter
+
+    def statements(incident_id: str) -> StatementsInput:
+        [payload] = converter.to_payloads(
+            [StatementsInput(incident=incident(incident_id), policies=policies)]
+        )
+        [value] = data_converter._new_payload_converter().from_payloads(
+            [payload], [StatementsInput]
+        )
+        assert isinstance(value, StatementsInput)
+        return value
+
+    first, second = statements("inc-1"), statements("inc-2")
+    for level, policy in policies.items():
+        assert first.policies[level] is second.policies[level] is policy
 
 
 def test_playbooks_built_in_python_are_not_shared() -> None:
