@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testkit.playbooks import playbook_dir
+from testkit.playbooks import playbook_dir, with_bundle_window
 from testkit.stack import TocsinUp, clean_env
 
 INTAKE_TOKEN = "bench-intake-token"
@@ -44,8 +44,8 @@ def bench_stack(
         # The load generator is one token; the per-token limit would measure the limit.
         TOCSIN_API_RATE_LIMIT="1000000/minute",
     )
-    playbooks = playbook_dir(workdir / "playbooks", levels={"C": LEVEL_C.format(window=window)})
-    roster = playbooks / "roster.yaml"
-    text = roster.read_text(encoding="utf-8")
-    roster.write_text(text.replace("bundle_window: 30s", f"bundle_window: {window}s"), "utf-8")
+    playbooks = with_bundle_window(
+        playbook_dir(workdir / "playbooks", levels={"C": LEVEL_C.format(window=window)}),
+        f"{window}s",
+    )
     return TocsinUp(workdir, playbooks, env=env, workers=workers)

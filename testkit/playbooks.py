@@ -61,3 +61,14 @@ def playbook_dir(directory: Path, levels: dict[str, str] | None = None) -> Path:
     for letter, text in (SHORT_LEVELS if levels is None else levels).items():
         (directory / f"level-{letter.lower()}.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+def with_bundle_window(directory: Path, window: str) -> Path:
+    """The bundled roster in ``directory`` (``playbook_dir``'s copy) with its pages bundled in
+    ``window`` instead of 30s; "0s" bundles nothing: a page leaves from its first hop."""
+    roster = directory / "roster.yaml"
+    text = roster.read_text(encoding="utf-8")
+    if "bundle_window: 30s" not in text:
+        raise ValueError(f"{roster} does not bundle in the bundled 30s")
+    roster.write_text(text.replace("bundle_window: 30s", f"bundle_window: {window}"), "utf-8")
+    return directory

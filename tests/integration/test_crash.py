@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from testkit.fake_slack import FakeSlack, serve_fake_slack
-from testkit.playbooks import playbook_dir
+from testkit.playbooks import playbook_dir, with_bundle_window
 from testkit.stack import TocsinUp, clean_env
 from testkit.waiting import eventually
 
@@ -162,12 +162,11 @@ async def test_a_killed_process_loses_no_escalation_and_posts_nothing_twice(
             # them as one child crash-looping (test_up.py tries that on its own).
             TOCSIN_RESTART_WINDOW_SECONDS="2",
         )
-        playbooks = playbook_dir(tmp_path / "playbooks", {"C": TRIAL_LEVEL})
         # Pages still bundle, in a window shorter than the trial's breach, so a trial does not
         # wait half a minute for its last bundle.
-        roster = playbooks / "roster.yaml"
-        text = roster.read_text(encoding="utf-8").replace("bundle_window: 30s", "bundle_window: 5s")
-        roster.write_text(text, encoding="utf-8")
+        playbooks = with_bundle_window(
+            playbook_dir(tmp_path / "playbooks", {"C": TRIAL_LEVEL}), "5s"
+        )
         up = TocsinUp(tmp_path, playbooks, env=env)
         await up.start()
         try:

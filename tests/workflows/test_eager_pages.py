@@ -14,7 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import Actor, Declaration, Incident, IncidentType, Level, TimelineEvent
-from testkit.playbooks import playbook_dir
+from testkit.playbooks import playbook_dir, with_bundle_window
 from testkit.waiting import eventually
 from tests.conftest import Stack, open_stack
 from workflows import worker
@@ -22,15 +22,6 @@ from workflows.ids import workflow_id
 from workflows.slots import Paperwork
 
 ADA = "Ada Okafor"  # technical support primary in the bundled roster: leads service outages
-
-
-def unbundled(target: Path) -> Path:
-    """The bundled playbooks with no bundle window: a page leaves from its first hop."""
-    playbooks = playbook_dir(target)
-    roster = playbooks / "roster.yaml"
-    text = roster.read_text(encoding="utf-8").replace("bundle_window: 30s", "bundle_window: 0s")
-    roster.write_text(text, encoding="utf-8")
-    return playbooks
 
 
 def declaration(title: str) -> Declaration:
@@ -66,7 +57,8 @@ async def one_slot(
 ) -> AsyncIterator[Stack]:
     """A worker whose task queue gives paperwork one slot in all, pages unbundled."""
     monkeypatch.setattr(worker, "Paperwork", functools.partial(Paperwork, least=1, most=1))
-    async for opened in open_stack(dev_env, tmp_path, unbundled(tmp_path / "playbooks")):
+    playbooks = with_bundle_window(playbook_dir(tmp_path / "playbooks"), "0s")
+    async for opened in open_stack(dev_env, tmp_path, playbooks):
         yield opened
 
 

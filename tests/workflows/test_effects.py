@@ -33,7 +33,7 @@ from domain.models import (
 from domain.notify import Notification, PermanentFailure
 from domain.statements import STATEMENT_SEQ
 from playbooks.loader import load_roster
-from testkit.playbooks import playbook_dir
+from testkit.playbooks import playbook_dir, with_bundle_window
 from testkit.waiting import eventually
 from tests.conftest import RecordingNotifier, Stack, open_stack
 from workflows.ids import pager_workflow_id, workflow_id
@@ -278,10 +278,7 @@ async def test_pages_handed_to_one_pager_at_once_share_its_signals(stack: Stack)
 
 @pytest.fixture
 async def unbundled(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    playbooks = playbook_dir(tmp_path / "playbooks")
-    roster = playbooks / "roster.yaml"
-    text = roster.read_text(encoding="utf-8").replace("bundle_window: 30s", "bundle_window: 0s")
-    roster.write_text(text, encoding="utf-8")
+    playbooks = with_bundle_window(playbook_dir(tmp_path / "playbooks"), "0s")
     async for opened in open_stack(ts_env, tmp_path, playbooks, notifier=RefusingNotifier()):
         yield opened
 
