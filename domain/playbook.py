@@ -27,6 +27,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Interned(_Strict):
+    """A value every cached workflow's input carries a copy of, the same few contents across
+    thousands of incidents: decoded from JSON once per content (domain/interning.py)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _shared(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Self:
+        return interned(cls, data, handler, info)
+
+
 class PageTarget(_Strict):
     """Whom a step pages: a tier of the incident's lead function(s), or of a named function.
 
@@ -79,9 +91,10 @@ class Tell(StrEnum):
     NEVER = "never"
 
 
-class CustomerPolicy(_Strict):
+class CustomerPolicy(_Interned):
     """What customers are told, and when (DESIGN.md §1: a first public statement; customer
-    channels answer within 15 minutes, 5 in an emergency)."""
+    channels answer within 15 minutes, 5 in an emergency). Interned: each incident's
+    statements workflow carries its levels' policies (about 11 KiB an incident)."""
 
     tell: Tell = Tell.NEVER
     first_statement: Duration = Field(
@@ -98,15 +111,6 @@ class CustomerPolicy(_Strict):
         default_factory=list,
         description="an approval not given by its due time: page these, offsets from the due time",
     )
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _shared(
-        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> Self:
-        # Each incident's statements workflow carries its levels' policies (StatementsInput),
-        # decoded for every cached one: about 11 KiB an incident of the same few values.
-        return interned(cls, data, handler, info)
 
     def applies(self, kind: IncidentType) -> bool:
         if self.tell is Tell.ALWAYS:
@@ -256,22 +260,15 @@ class CoordinationMatrix(_Strict):
         return [f for f, r in self.types[incident_type].items() if r is role]
 
 
-class PlaybookSet(_Strict):
-    """What an incident pins at start: every level's playbook and the matrix."""
+class PlaybookSet(_Interned):
+    """What an incident pins at start: every level's playbook and the matrix. Interned: each
+    cached incident workflow's input carries one."""
 
     levels: dict[Level, LevelPlaybook]
     matrix: CoordinationMatrix
     # Each partner's respond_within as roster.yaml said when the incident began: the target
     # it is judged by is the one in force then (ADR 0027); its contacts are read when paged.
     partner_targets: dict[str, Duration] = Field(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _shared(
-        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> Self:
-        # Each cached incident workflow's input carries one (domain/interning.py).
-        return interned(cls, data, handler, info)
 
     @model_validator(mode="after")
     def _all_levels(self) -> Self:
