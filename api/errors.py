@@ -14,8 +14,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.schemas.incidents import AckTaken
 from domain.access import Forbidden
 from domain.errors import (
+    AcknowledgementTaken,
     DrillNotFound,
     IncidentConflict,
     IncidentNotFound,
@@ -141,6 +143,16 @@ def install_error_handlers(app: FastAPI) -> None:
         # A database or engine connection refused or reset below the drivers' own errors.
         log.warning("connection failed during %s %s: %s", request.method, request.url.path, exc)
         return unavailable("a backing service is unreachable; try again shortly")
+
+    @app.exception_handler(AcknowledgementTaken)
+    async def acknowledgement_taken(request: Request, exc: AcknowledgementTaken) -> Response:
+        taken = AckTaken(
+            detail=str(exc),
+            incident_id=exc.incident_id,
+            acknowledged_by=exc.by,
+            acted_at=exc.acted_at,
+        )
+        return JSONResponse(taken.model_dump(mode="json"), status_code=202)
 
     @app.exception_handler(TemporalUnavailable)
     async def temporal_unavailable(request: Request, exc: TemporalUnavailable) -> Response:

@@ -1,7 +1,10 @@
 """The errors of the domain. The HTTP edge maps each to a status code: ``IncidentNotFound``
-404, ``IncidentConflict`` 409, ``InvalidAction`` 422, ``TemporalUnavailable`` 503."""
+404, ``IncidentConflict`` 409, ``InvalidAction`` 422, ``TemporalUnavailable`` 503, and
+``AcknowledgementTaken`` (not a failure) 202."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class IncidentNotFound(Exception):
@@ -22,6 +25,22 @@ class InvalidAction(Exception):
 
 class TemporalUnavailable(Exception):
     """The workflow engine did not answer in time, or not at all: try again shortly."""
+
+
+class AcknowledgementTaken(Exception):
+    """Not a failure: an acknowledgement no worker applied within the call's bound is kept in
+    the incident's workflow, stamped with the press, and applied when a worker takes it
+    (ADR 0038). Unless someone acknowledged first, it counts from ``acted_at``."""
+
+    def __init__(self, incident_id: str, by: str, acted_at: datetime) -> None:
+        super().__init__(
+            f"acknowledgement of {incident_id} by {by} taken at "
+            f"{acted_at:%Y-%m-%d %H:%M:%S} UTC; tocsin applies it as soon as its worker takes "
+            "it, counted from then"
+        )
+        self.incident_id = incident_id
+        self.by = by
+        self.acted_at = acted_at
 
 
 class ReviewNotFound(Exception):

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
         default=False, description="answer deliveries with their outcome (ADR 0011)"
     )
     temporal_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="answer 503 with Retry-After when Temporal takes longer"
+        default=10.0,
+        gt=0,
+        description="answer 503 with Retry-After when Temporal takes longer (an "
+        "acknowledgement is kept instead: 202, ADR 0038)",
     )
     services_file: Path = DEFAULT_SERVICES_FILE
     # Slack: without a bot token, notifications go to the console.

@@ -22,4 +22,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ConsoleError)
     async def console_error(request: Request, exc: ConsoleError) -> HTMLResponse:
-        return render(request, "error.html", exc.status, message=exc.message, console=None)
+        # 202: an acknowledgement kept for a worker that did not answer in time (ADR 0038).
+        return render(
+            request,
+            "error.html",
+            exc.status,
+            message=exc.message,
+            console=None,
+            taken=exc.status == 202,
+        )

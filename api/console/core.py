@@ -32,6 +32,7 @@ from api.console import session as sessions
 from api.deps import ConfigDep, Runtime, RuntimeDep, permission_of
 from domain.access import Forbidden, Principal
 from domain.errors import (
+    AcknowledgementTaken,
     DrillNotFound,
     IncidentConflict,
     IncidentNotFound,
@@ -78,6 +79,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (IncidentConflict, 409),
     (InvalidAction, 422),
     (TemporalUnavailable, 503),
+    (AcknowledgementTaken, 202),
 )
 
 

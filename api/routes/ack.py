@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from adapters.acklinks import AckClaim, AckLinks
 from api.deps import ConfigDep, RuntimeDep
 from api.routes.status import templates
-from domain.errors import IncidentConflict
+from domain.errors import AcknowledgementTaken, IncidentConflict
 from domain.models import Actor, Incident, Status
 
 router = APIRouter(tags=["paging"])
@@ -113,7 +113,10 @@ async def ack_page(
     "/ack/{token}",
     response_class=HTMLResponse,
     summary="Acknowledge as the person the link was sent to",
-    responses=_ANSWERS,
+    responses={
+        **_ANSWERS,
+        202: {"description": "taken, and applied when a worker answers (counted from the press)"},
+    },
 )
 async def ack_press(
     request: Request, runtime: RuntimeDep, config: ConfigDep, token: Token
@@ -130,6 +133,14 @@ async def ack_press(
     except IncidentConflict as exc:
         said = str(exc)
         return _page(request, config, incident.title, said[:1].upper() + said[1:] + ".")
+    except AcknowledgementTaken as exc:
+        return _page(
+            request, config, "Acknowledgement taken", f"{incident.title}: {_summary(incident)}",
+            f"Taken from {exc.by} at {exc.acted_at:%Y-%m-%d %H:%M:%S} UTC. tocsin is slow to "
+            "answer right now; it applies your acknowledgement as soon as it can, counted "
+            "from your press, unless someone acknowledged first.",
+            code=status.HTTP_202_ACCEPTED,
+        )  # fmt: skip
     when = f"{acked.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC"
     return _page(
         request, config, "Acknowledged", f"{acked.title}: {_summary(acked)}",

@@ -14,6 +14,7 @@ from api.deps import Authenticated, RuntimeDep, ServiceDep, StoreDep, may
 from api.schemas.common import INCIDENT_ID_PATTERN
 from api.schemas.incidents import (
     AckRequest,
+    AckTaken,
     ChangeLevelRequest,
     DeclareRequest,
     IncidentList,
@@ -133,14 +134,26 @@ async def get_incident(
         return _out(record)
 
 
-@router.post("/{incident_id}/ack", response_model=IncidentOut)
+@router.post(
+    "/{incident_id}/ack",
+    response_model=IncidentOut,
+    responses={
+        202: {
+            "model": AckTaken,
+            "description": "no worker applied it in time; kept for the next one, counted "
+            "from the press",
+        }
+    },
+)
 async def acknowledge_incident(
     who: Annotated[Principal, may(Permission.RESPOND)],
     incident_id: IncidentId,
     body: AckRequest,
     incidents: ServiceDep,
 ) -> IncidentOut:
-    """First acknowledgement; a second one is a 409 that names who acknowledged first."""
+    """First acknowledgement; a second one is a 409 that names who acknowledged first. When
+    no worker answers in time (restarting, stalled) the acknowledgement is kept and applied
+    when one does: 202, stamped with the press (ADR 0038)."""
     return _out(await incidents.acknowledge(incident_id, Actor(name=who.acting(body.by))))
 
 

@@ -42,6 +42,17 @@ class AckRequest(RequestBody):
     by: By = None
 
 
+class AckTaken(BaseModel):
+    """202: no worker applied the acknowledgement within the call's bound, and Temporal holds
+    it for the next one (ADR 0038). Unless someone acknowledged first, it counts from
+    ``acted_at``; the incident shows it once applied."""
+
+    detail: str
+    incident_id: str
+    acknowledged_by: str
+    acted_at: datetime
+
+
 class ChangeLevelRequest(RequestBody):
     level: Level
     reason: Reason

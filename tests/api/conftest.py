@@ -194,11 +194,11 @@ def scheduled_app(
     return app
 
 
-@pytest.fixture
-async def scheduled_served(scheduled_app: FastAPI) -> AsyncIterator[str]:
-    """The app behind a real uvicorn server on a free loopback port; its base URL."""
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` behind a real uvicorn server on a free loopback port; its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(scheduled_app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
     )
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started or task.done())
@@ -209,3 +209,9 @@ async def scheduled_served(scheduled_app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def scheduled_served(scheduled_app: FastAPI) -> AsyncIterator[str]:
+    async with serving(scheduled_app) as url:
+        yield url

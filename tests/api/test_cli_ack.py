@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
@@ -23,7 +22,7 @@ from adapters.console import ConsoleNotifier
 from domain.models import Recipient, Status
 from domain.notify import Notification
 from testkit.waiting import eventually
-from tests.api.conftest import AUTH, TOKEN, TrackedService, api_config, build_app
+from tests.api.conftest import AUTH, TOKEN, TrackedService, api_config, build_app, serving
 from tests.conftest import RecordingNotifier, Stack, open_stack
 from tocsin.cli import app
 from workflows.ids import workflow_id
@@ -67,17 +66,10 @@ async def served(console_stack: Stack, tmp_path: Path) -> AsyncIterator[str]:
     declared: list[str] = []
     config = api_config(tmp_path, task_queue=console_stack.task_queue)
     application = build_app(config, console_stack.store, TrackedService(console_stack, declared))
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started or task.done())
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        async with serving(application) as url:
+            yield url
     finally:
-        server.should_exit = True
-        await task
         for incident_id in declared:
             handle = console_stack.client.get_workflow_handle(workflow_id(incident_id))
             with contextlib.suppress(RPCError):  # already completed

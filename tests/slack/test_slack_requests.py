@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.clock import utcnow
 from adapters.slack import layout
 from adapters.slack.client import SlackApi
 from adapters.slack.config import SlackConfig
@@ -49,6 +51,7 @@ from tests.slack.conftest import (
     signed,
 )
 from tests.slack.test_slack_flow import acknowledged, declare, finish, until
+from workflows.incident.client import IncidentService
 
 COMMANDS = "/slack/commands"
 INTERACTIONS = "/slack/interactions"
@@ -610,6 +613,36 @@ async def test_while_temporal_is_stalled_slack_is_answered_at_once_and_the_outco
     assert live.acknowledged_by == "Ada Okafor"
     assert live.last_update_at is not None
     await finish(slack, by_button)
+
+
+async def test_an_acknowledgement_pressed_while_no_worker_runs_is_kept_and_said_so(
+    dev_slack: SlackStack,
+) -> None:
+    """As the API runs it: presses stamped by its clock, 10 s for the engine (1 s here). No
+    worker takes the update in time, so the press is kept in the incident's workflow and the
+    responder is told so, not "Not done" (ADR 0038)."""
+    slack = dev_slack
+    incident, channel = await opened(slack, level=Level.C)
+    await slack.stop_worker()
+    stamping = IncidentService(
+        slack.env.client, slack.task_queue, slack.service.playbooks, call_timeout=1.0, clock=utcnow
+    )
+    slack.app.state.runtime = replace(slack.app.state.runtime, service=stamping)
+    slack.app.state.slack_inbound = None
+
+    hook = slack.fake.response_url("actions/kept-ack")
+    pressed = utcnow()
+    await press(slack, button(layout.ACK, incident.id, ADA, channel, hook))
+    (kept,) = await until(lambda: slack.fake.responses_to("actions/kept-ack") or None)
+    await slack.start_worker()
+    live = await until(lambda: acknowledged(slack, incident))
+
+    assert kept["text"].startswith(f"Ada Okafor's acknowledgement of {incident.id} was taken at")
+    assert "counts from then" in kept["text"]
+    assert live.acknowledged_by == "Ada Okafor"
+    assert live.acknowledged_at is not None
+    assert abs((live.acknowledged_at - pressed).total_seconds()) < 1
+    await finish(slack, incident)
 
 
 async def test_a_response_url_outside_slack_is_never_posted_to(slack: SlackStack) -> None:

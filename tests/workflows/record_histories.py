@@ -60,6 +60,7 @@ from workflows.ids import (
     statements_workflow_id,
     workflow_id,
 )
+from workflows.incident.models import AckInput
 from workflows.incident.workflow import IncidentWorkflow
 from workflows.oncall.client import start_handoffs, tell_handoffs
 from workflows.pager.workflow import PagerWorkflow
@@ -110,6 +111,29 @@ async def breached_and_repaged(stack: Stack) -> WorkflowHistory:
     await stack.env.sleep(timedelta(minutes=95))
     await stack.service.resolve(incident.id, BOB, "chat vendor recovered")
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
+async def acknowledged_by_a_kept_press(stack: Stack) -> WorkflowHistory:
+    """A press no worker answered in time, kept as a signal (ADR 0038) and applied from its
+    stamp; the same press kept twice counts once; then resolved."""
+    incident = await stack.service.declare(
+        Declaration(
+            title="Checkout failing",
+            level=Level.A,
+            type=IncidentType.SERVICE_OUTAGE,
+            declared_by=Actor(name="Alice"),
+        )
+    )
+    pressed = await stack.env.get_current_time()
+    await stack.env.sleep(timedelta(minutes=2))
+    handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id(incident.id))
+    kept = AckInput(by=BOB, incident_id=incident.id, acted_at=pressed)
+    await handle.signal(IncidentWorkflow.acknowledgement_taken, kept)
+    await handle.signal(IncidentWorkflow.acknowledgement_taken, kept)
+    await eventually(lambda: _has_kind(stack, incident.id, EventKind.ACKNOWLEDGED))
+    await stack.service.resolve(incident.id, BOB, "rolled back")
     await handle.result()
     return await handle.fetch_history()
 
@@ -579,6 +603,7 @@ PLAYBOOKS: dict[str, Callable[[Path], Path]] = {
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "full_lifecycle": full_lifecycle,
     "breached_and_repaged": breached_and_repaged,
+    "acknowledged_by_a_kept_press": acknowledged_by_a_kept_press,
     "alert_group_flaps": alert_group_flaps,
     "pager_bundles_a_storm": pager_bundles_a_storm,
     "cleared_before_anyone_acknowledged": cleared_before_anyone_acknowledged,

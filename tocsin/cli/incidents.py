@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas.incidents import IncidentList, IncidentOut, Timeline
+from api.schemas.incidents import AckTaken, IncidentList, IncidentOut, Timeline
 from domain.durations import humanize
 from domain.models import EventKind, IncidentType, Level, Status
 from tocsin.cli.base import By, api_of, app, clock, facts, parse, shorten, table, who
@@ -92,10 +92,12 @@ def ack(
 ) -> None:
     """Acknowledge incidents: stops their escalation. Several ids (a bundled page's
     "acknowledge all") are each acknowledged or refused on a line of their own."""
-    if len(incident_ids) == 1:
-        _act(ctx, f"/incidents/{incident_ids[0]}/ack", {"by": who(by)})
-        return
     api = api_of(ctx)
+    if len(incident_ids) == 1:
+        payload = api.request("POST", f"/incidents/{incident_ids[0]}/ack", body={"by": who(by)})
+        kept = _kept(payload)
+        api.show(payload, lambda p: typer.echo(_kept_line(kept)) if kept else print_incident(p))
+        return
     answers, refused = [], 0
     for incident_id in dict.fromkeys(incident_ids):
         payload, error = api.attempt("POST", f"/incidents/{incident_id}/ack", body={"by": who(by)})
@@ -105,11 +107,26 @@ def ack(
             continue
         answers.append(payload)
         if not api.as_json:
-            typer.echo(_acked_line(parse(IncidentOut, payload)))
+            kept = _kept(payload)
+            typer.echo(_kept_line(kept) if kept else _acked_line(parse(IncidentOut, payload)))
     if api.as_json:
         typer.echo(json.dumps(answers, indent=2))
     if refused:
         raise typer.Exit(1)
+
+
+def _kept(payload: Any) -> AckTaken | None:
+    """The API's 202: no worker applied it in time, and it is kept for one (ADR 0038)."""
+    if isinstance(payload, dict) and "incident_id" in payload and "acted_at" in payload:
+        return parse(AckTaken, payload)
+    return None
+
+
+def _kept_line(kept: AckTaken) -> str:
+    return (
+        f"{kept.incident_id}  taken at {clock(kept.acted_at)} UTC from {kept.acknowledged_by}; "
+        "tocsin applies it as soon as its worker takes it, counted from then"
+    )
 
 
 def _acked_line(incident: IncidentOut) -> str:

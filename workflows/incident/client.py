@@ -30,6 +30,7 @@ from alerts.intake import Intake, prepare
 from alerts.models import WebhookPayload
 from domain.alerts import AlertBatch, AlertOutcome, AlertResult
 from domain.errors import (
+    AcknowledgementTaken,
     IncidentConflict,
     IncidentNotFound,
     TemporalUnavailable,
@@ -351,15 +352,31 @@ class IncidentService:
     async def acknowledge(
         self, incident_id: str, by: Actor, acted_at: datetime | None = None
     ) -> Incident:
-        return await self._update(
-            incident_id,
-            IncidentWorkflow.acknowledge,
-            AckInput(
-                by=by,
-                incident_id=incident_id,
-                acted_at=acted_at or (self._clock() if self._clock else None),
-            ),
+        """The acknowledged incident; ``AcknowledgementTaken`` when no worker applied it in
+        time but Temporal now holds it as a signal (ADR 0038): an update that no worker has
+        accepted yet is not durable, and a responder's press must not be lost to a worker's
+        restart. ``TemporalUnavailable`` only when the engine took neither."""
+        ack = AckInput(
+            by=by,
+            incident_id=incident_id,
+            acted_at=acted_at or (self._clock() if self._clock else None),
         )
+        try:
+            return await self._update(incident_id, IncidentWorkflow.acknowledge, ack)
+        except TemporalUnavailable as exc:
+            # Without a stamp the workflow would count it from whenever a worker took it.
+            if ack.acted_at is None:
+                raise
+            unanswered = exc
+        handle = self._client.get_workflow_handle(workflow_id(incident_id))
+        try:
+            await self._call(
+                incident_id, lambda: handle.signal(IncidentWorkflow.acknowledgement_taken, ack)
+            )
+        except (TemporalUnavailable, IncidentNotFound, IncidentConflict):
+            raise unanswered from None
+        log.warning("acknowledgement of %s kept for the next worker: %s", incident_id, unanswered)
+        raise AcknowledgementTaken(incident_id, by.name, ack.acted_at)
 
     async def acknowledge_partner(
         self, incident_id: str, partner: str, by: Actor, acted_at: datetime | None = None

@@ -18,6 +18,7 @@ from workflows.incident.effects import IncidentEffects
 
 with workflow.unsafe.imports_passed_through():
     from domain.alerts import AlertBatch, AlertOutcome, AlertResult
+    from domain.errors import IncidentConflict, InvalidAction
     from domain.models import Incident, Status
     from domain.notify import Failure
     from domain.playbook import PlaybookSet
@@ -158,6 +159,25 @@ class IncidentWorkflow(IncidentEffects):
     @acknowledge.validator
     def _validate_acknowledge(self, input: AckInput) -> None:
         refused(lambda: checks.check_acknowledge(self._s, input.incident_id))
+
+    @workflow.signal
+    def acknowledgement_taken(self, input: AckInput) -> None:
+        """An acknowledgement the API took while no worker answered its update in time
+        (ADR 0038). Temporal keeps a signal in the history at once, where an update nobody
+        accepted yet can be lost; applied as the update would have been, from the press.
+        Refused silently once someone acknowledged first or the incident is resolved: the
+        update, had it arrived too, is then the one that counted."""
+        self._ensure_declared()
+        try:
+            checks.check_acknowledge(self._s, input.incident_id)
+        except (IncidentConflict, InvalidAction):
+            return
+        self._apply(
+            lifecycle.acknowledge(
+                self._s, self._playbooks, input.by, workflow.now(), acted_at=input.acted_at
+            )
+        )
+        self._changed()
 
     @workflow.update
     def acknowledge_partner(self, input: PartnerAckInput) -> Incident:

@@ -13,6 +13,7 @@ from adapters.slack.inbound.payloads import Press, SlashCommand, View, Where
 from adapters.slack.inbound.replies import (
     FOLLOW_UP_WITHIN,
     INLINE,
+    Kept,
     Replies,
     ephemeral,
     form_errors,
@@ -104,12 +105,17 @@ class IncidentRequests:
         results = await asyncio.gather(
             *(outcome(self._actions.acknowledge(i, by), FOLLOW_UP_WITHIN) for i in incident_ids)
         )
-        acked = [i for i, r in zip(incident_ids, results, strict=True) if not isinstance(r, str)]
-        refused = [
-            f"[{i}] {r}" for i, r in zip(incident_ids, results, strict=True) if isinstance(r, str)
-        ]
+        answers = list(zip(incident_ids, results, strict=True))
+        acked = [i for i, r in answers if not isinstance(r, str)]
+        kept = [i for i, r in answers if isinstance(r, Kept)]
+        refused = [f"[{i}] {r}" for i, r in answers if isinstance(r, str) and i not in kept]
         text = f"Acknowledged {len(acked)} of {len(incident_ids)}"
         text += (": " + ", ".join(acked)) if acked else ""
+        if kept:
+            text += (
+                f".\nTaken, applied as soon as tocsin can (counted from your press): "
+                f"{', '.join(kept)}"
+            )
         if refused:
             text += ".\nNot done: " + "; ".join(refused)
         await self._replies.tell(*where, text)

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack.client import SlackApi, error_code
 from adapters.slack.inbound.payloads import Where
 from domain.errors import (
+    AcknowledgementTaken,
     DrillNotFound,
     IncidentConflict,
     IncidentNotFound,
@@ -54,11 +55,21 @@ def form_errors(**errors: str) -> dict[str, Any]:
     return {"response_action": "errors", "errors": errors}
 
 
+class Kept(str):
+    """Not a refusal: an acknowledgement that no worker applied in time, which Temporal keeps
+    and applies when one does (ADR 0038). The text says so and when it was taken."""
+
+
 async def outcome(call: Awaitable[_T], within: float) -> _T | str:
-    """The changed incident, statement, review or drill, or why there is none."""
+    """The changed incident, statement, review or drill, or why there is none (a ``Kept``
+    acknowledgement: why there is none yet)."""
     try:
         async with asyncio.timeout(within):
             return await call
+    except AcknowledgementTaken as exc:
+        return Kept(f"{exc.by}'s acknowledgement of {exc.incident_id} was taken at "
+                    f"{exc.acted_at:%H:%M:%S} UTC and counts from then; tocsin is slow to "
+                    "answer and applies it as soon as it can.")  # fmt: skip
     except TimeoutError:
         return (
             f"no answer from the workflow engine within {within:.0f}s; "
@@ -107,9 +118,13 @@ class Replies:
     ) -> None:
         """The outcome of a press, told privately once it is known."""
         result = await outcome(call, FOLLOW_UP_WITHIN)
-        await self.tell(
-            *where, f"Not done: {result}" if isinstance(result, str) else describe(result)
-        )
+        if isinstance(result, Kept):
+            text = str(result)
+        elif isinstance(result, str):
+            text = f"Not done: {result}"
+        else:
+            text = describe(result)
+        await self.tell(*where, text)
 
     async def form(
         self, call: Awaitable[_T], block: str, user: str, describe: Callable[[_T], str]
