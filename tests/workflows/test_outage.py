@@ -35,6 +35,7 @@ from playbooks.roster import RosterSource
 from testkit.playbooks import playbook_dir
 from testkit.waiting import eventually
 from tests.api.conftest import AUTH, TOKEN, api_config, build_app, http_client, serving
+from tests.api.test_console import a_token, sign_in
 from tests.conftest import RecordingNotifier, outbound
 from tocsin.cli import app as cli
 from workflows.ids import workflow_id
@@ -160,10 +161,12 @@ async def test_an_acknowledgement_given_while_no_worker_runs_is_kept_and_counts_
     app = build_app(api_config(tmp_path), store, trial.service)
 
     try:
-        async with trial.worker():
-            incident = await trial.declare()
-            other = await trial.declare()
-        async with http_client(app, AUTH) as api, serving(app) as served:
+        async with http_client(app, AUTH) as api, serving(app) as served, http_client(app) as lead:
+            async with trial.worker():
+                incident = await trial.declare()
+                other = await trial.declare()
+                third = await trial.declare()
+                csrf = await sign_in(lead, await a_token(api, "lead-ada", "lead", "Ada Okafor"))
             pressed = utcnow()
             started = time.monotonic()
             answer = await api.post(f"/api/v1/incidents/{incident.id}/ack", json={"by": "Bob"})
@@ -177,6 +180,9 @@ async def test_an_acknowledgement_given_while_no_worker_runs_is_kept_and_counts_
                 CliRunner().invoke,
                 cli,
                 ["--api-url", served, "--token", TOKEN, "ack", other.id, "--by", "Cara"],
+            )
+            console = await lead.post(
+                f"/console/incidents/{third.id}/ack", data={"csrf": csrf}, follow_redirects=True
             )
             await asyncio.sleep(4)
             # Nothing applied it yet (the worker may have stopped before even the declaration's
@@ -197,11 +203,14 @@ async def test_an_acknowledgement_given_while_no_worker_runs_is_kept_and_counts_
                 (text,) = await eventually(acknowledged, within=20)
                 await eventually(lambda: _kinds(store, other.id, EventKind.ACKNOWLEDGED))
                 cara = await store.get_incident(other.id)
+                await eventually(lambda: _kinds(store, third.id, EventKind.ACKNOWLEDGED))
+                ada = await store.get_incident(third.id)
                 shown = (await api.get(f"/api/v1/incidents/{incident.id}")).json()
                 # Bob again, as if his press had not been answered: the first one counted.
                 again = await api.post(f"/api/v1/incidents/{incident.id}/ack", json={"by": "Bob"})
                 await trial.service.resolve(incident.id, Actor(name="Bob"), "done")
                 await trial.service.resolve(other.id, Actor(name="Cara"), "done")
+                await trial.service.resolve(third.id, Actor(name="Ada Okafor"), "done")
     finally:
         await store.close()
 
@@ -210,6 +219,11 @@ async def test_an_acknowledgement_given_while_no_worker_runs_is_kept_and_counts_
     assert "from Cara; tocsin applies it as soon as its worker takes it" in printed.stdout
     assert cara is not None
     assert cara.acknowledged_by == "Cara"
+    assert console.status_code == 202
+    assert "<h1>Taken</h1>" in console.text
+    assert f"acknowledgement of {third.id} by Ada Okafor taken at" in console.text
+    assert ada is not None
+    assert ada.acknowledged_by == "Ada Okafor"
     assert shown["acknowledged_by"] == "Bob"
     # Stamped when Bob acted, not when a worker came back four seconds later.
     acknowledged_at = datetime.fromisoformat(shown["acknowledged_at"])
