@@ -24,7 +24,12 @@ class InvalidAction(Exception):
 
 
 class TemporalUnavailable(Exception):
-    """The workflow engine did not answer in time, or not at all: try again shortly."""
+    """The workflow engine did not answer in time, or not at all: try again shortly.
+    ``answered``: the workflow did take the change and failed it (a bug, not a wait)."""
+
+    def __init__(self, message: str, *, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class AcknowledgementTaken(Exception):

@@ -68,7 +68,9 @@ async def call_engine(
             if cause.type == INVALID:
                 raise InvalidAction(cause.message) from None
         log.error("a workflow failed an update: %r", cause)
-        raise TemporalUnavailable("the workflow could not apply the change") from None
+        raise TemporalUnavailable(
+            "the workflow could not apply the change", answered=True
+        ) from None
     except WorkflowQueryFailedError as exc:
         raise TemporalUnavailable(str(exc)) from None
     except RPCError as exc:

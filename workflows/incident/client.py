@@ -364,8 +364,9 @@ class IncidentService:
         try:
             return await self._update(incident_id, IncidentWorkflow.acknowledge, ack)
         except TemporalUnavailable as exc:
-            # Without a stamp the workflow would count it from whenever a worker took it.
-            if ack.acted_at is None:
+            # Without a stamp the workflow would count it from whenever a worker took it; and
+            # one that took the update and failed it would fail the signal the same way.
+            if ack.acted_at is None or exc.answered:
                 raise
             unanswered = exc
         handle = self._client.get_workflow_handle(workflow_id(incident_id))

@@ -170,13 +170,18 @@ class IncidentWorkflow(IncidentEffects):
         self._ensure_declared()
         try:
             checks.check_acknowledge(self._s, input.incident_id)
-        except (IncidentConflict, InvalidAction):
-            return
-        self._apply(
-            lifecycle.acknowledge(
+            outcome = lifecycle.acknowledge(
                 self._s, self._playbooks, input.by, workflow.now(), acted_at=input.acted_at
             )
-        )
+        except (IncidentConflict, InvalidAction):
+            return
+        except Exception:
+            # A signal handler that raises fails the workflow task, and every retry of it,
+            # for as long as the signal is in the history: the incident would stop. An update
+            # that raised would only have failed its caller.
+            workflow.logger.exception("a kept acknowledgement of %s failed", input.incident_id)
+            return
+        self._apply(outcome)
         self._changed()
 
     @workflow.update
