@@ -4,6 +4,7 @@
     python -m bench.memory --incidents 300 --trace    # and tracemalloc's breakdown
     python -m bench.memory --stack --incidents 10000 --rate 5 --bundle-window 0s
     python -m bench.memory --stack --incidents 1000 --bursts 2 --level C
+    python -m bench.memory --stack --incidents 1000 --level C --bare   # and bare Temporal's
 
 A Temporal dev server of its own, one worker in this process (the production runner, or the
 strict sandbox with ``--strict``; the console notifier, SQLite records) and level-B alert
@@ -46,10 +47,12 @@ from adapters.records import RecordsStore
 from adapters.webhooks import WebhookSender
 from alerts.catalog import load_catalog
 from alerts.models import WebhookPayload
+from bench.baseline import PAGES_CHANNEL
 from bench.run import (
     WARM_UP,
     Run,
     Sizes,
+    bare_bursts,
     bursts,
     db,
     next_groups,
@@ -314,6 +317,7 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
     async with serve_fake_slack() as fake:
         for name in ("incidents", "tech-support", "customer-service", "brand-pr", "leadership"):
             fake.add_channel(name)
+        fake.add_channel(PAGES_CHANNEL)
         with tempfile.TemporaryDirectory(prefix="tocsin-memory-") as workdir:
             sizes = Sizes(memory_incidents=args.incidents, concurrency=20)
             async with own_worker(fake, Path(workdir), sizes, extra) as run:
@@ -344,6 +348,8 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
                     figures["touch_seconds"] = round(time.monotonic() - started, 1)
                     figures["load_average_1m_after_touch"] = os.getloadavg()[0]
                 figures["max_cached_workflows"] = args.max_cached or CACHED_WORKFLOWS
+                if args.bare:
+                    figures["bare"] = await bare_bursts(run, args.bursts)
                 return figures
 
 
@@ -361,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--touch", action="store_true", help="then one more alert to every open incident"
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="with --stack and no --rate: then the same bursts on a bare worker of its own",
     )
     parser.add_argument(
         "--rate", type=float, default=None, help="with --stack: open this many a second"
@@ -386,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--bursts: at least 1")
     if args.bursts > 1 and (args.rate is not None or not args.stack):
         parser.error("--bursts: with --stack and without --rate")
+    if args.bare and (args.rate is not None or not args.stack):
+        parser.error("--bare: with --stack and without --rate")
     work = stack_memory(args) if args.stack else measure(args)
     print(json.dumps(asyncio.run(work), indent=2))
     return 0

@@ -43,12 +43,19 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHistor
 from temporalio.common import WorkflowIDConflictPolicy
 
 from adapters.heap import TRIM_EVERY
-from bench.baseline import PAGES_CHANNEL, TASK_QUEUE, BarePagingWorkflow, BareWorkflow
+from bench.baseline import (
+    PAGES_CHANNEL,
+    TASK_QUEUE,
+    BareOpenWorkflow,
+    BarePagingWorkflow,
+    BareWorkflow,
+)
 from bench.stack import API_TOKEN, BOT_TOKEN, INTAKE_TOKEN, bench_stack
 from testkit.fake_slack import FakeSlack, serve_fake_slack
 from testkit.processes import rss_bytes
 from testkit.stack import TocsinUp
 from tocsin.binaries import temporal_cli
+from workflows.config import CACHED_WORKFLOWS
 from workflows.ids import workflow_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,15 +291,44 @@ def bare_pages(fake: FakeSlack) -> dict[str, float]:
     return pages
 
 
-async def start_bare_paging(run: Run, name: str) -> None:
+async def start_bare_paging(
+    run: Run, name: str, task_queue: str = TASK_QUEUE, *, stay_open: bool = False
+) -> None:
+    """A bare workflow that pages through one activity, started by a signal as tocsin's
+    intake starts an incident; ``stay_open``: then open, as an unacknowledged incident."""
     await run.client.start_workflow(
-        BarePagingWorkflow.run,
+        BareOpenWorkflow.run if stay_open else BarePagingWorkflow.run,
         name,
         id=name,
-        task_queue=TASK_QUEUE,
+        task_queue=task_queue,
         start_signal="alert",
         start_signal_args=["alert"],
     )
+
+
+async def start_baseline(
+    address: str, slack_url: str, task_queue: str = TASK_QUEUE, cached: int | None = None
+) -> subprocess.Popen[bytes]:
+    """A bare worker process (``bench.baseline``) once it polls. It gets the allocator's
+    arenas ``tocsin up`` gives tocsin's workers (ADR 0035), so their memory compares."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bench.baseline"),
+            *("--address", address, "--slack-url", slack_url, "--task-queue", task_queue),
+            *(() if cached is None else ("--cached-workflows", str(cached))),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"MALLOC_ARENA_MAX": "2"},
+    )
+    assert process.stdout is not None
+    await asyncio.to_thread(process.stdout.readline)
+    return process
+
+
+def stop_baseline(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
 
 
 async def until(check: Any, within: float, every: float = 0.2) -> bool:
@@ -698,7 +734,9 @@ async def timers(run: Run) -> None:
     }
 
 
-async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None]:
+async def settled_rss(
+    pids: list[int], within: float, settle: float = 3 * TRIM_EVERY + 2.0
+) -> tuple[int, float | None]:
     """The processes' RSS once they are quiet: the median of five samples a second apart,
     and how long they took to become quiet (None: not within ``within`` s). A busy worker's
     RSS swings by 10 MiB or more from one second to the next (activities in flight, the
@@ -710,10 +748,10 @@ async def settled_rss(pids: list[int], within: float) -> tuple[int, float | None
     under a tenth of a core through all of them. A lull of a second is not quiet: after a
     burst of 1,000 incidents, the work that followed (the rest of their paperwork, other
     incidents' escalations) kept each worker at 17 to 30 % of a core for minutes, with
-    one-second gaps in it."""
+    one-second gaps in it. ``settle``: how long they must stay quiet first; a process with no
+    trimmer has nothing to wait for."""
     started = time.monotonic()
     deadline = started + within
-    settle = 3 * TRIM_EVERY + 2.0
     while time.monotonic() < deadline:
         if not await quiet(pids, within=deadline - time.monotonic()):
             break
@@ -825,10 +863,79 @@ async def bursts(run: Run, level: str, count: int) -> dict[str, Any]:
     return figures
 
 
+# The memory baseline's task queue, served by a bare worker of its own.
+BARE_MEMORY_QUEUE = "bench-bare-memory"
+
+
+async def bare_burst(run: Run, pid: int, settled: tuple[int, float | None]) -> dict[str, Any]:
+    """``sizes.memory_incidents`` bare open workflows at once (``BareOpenWorkflow``: started by
+    a signal, one page, then open with a timer), and the bare worker's RSS sampled as
+    ``memory`` samples tocsin's; ``settled``: the sample before and how long it waited."""
+    sizes = run.sizes
+    before, quiet_before_s = settled
+    names = [f"bare-open-{uuid.uuid4().hex[:8]}-{n}" for n in range(sizes.memory_incidents)]
+    gate = asyncio.Semaphore(sizes.concurrency)
+
+    async def one(name: str) -> None:
+        async with gate:
+            await start_bare_paging(run, name, BARE_MEMORY_QUEUE, stay_open=True)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(name) for name in names))
+    await until(
+        lambda: all(n in bare_pages(run.fake) for n in names),
+        max(300.0, sizes.memory_incidents * 1.0),
+    )
+    paged_after = time.monotonic() - started
+    busy = rss_bytes(pid)
+    # The bare worker runs no heap trimmer (ADR 0036): nothing changes while it stays quiet.
+    after, quiet_after_s = await settled_rss([pid], within=sizes.quiet_within, settle=2.0)
+    done = bare_pages(run.fake)
+    return {
+        "workflows_opened": sizes.memory_incidents,
+        "paged": sum(1 for n in names if n in done),
+        "all_paged_after_s": paged_after,
+        "quiet_wait_before_s": quiet_before_s,
+        "quiet_wait_after_s": quiet_after_s,
+        "worker_rss_before_bytes": before,
+        "worker_rss_after_bytes": after,
+        "worker_rss_busy_bytes": busy,
+        "max_cached_workflows": CACHED_WORKFLOWS,
+        "per_workflow_kib": (after - before) / sizes.memory_incidents / 1024,
+    }
+
+
+async def bare_bursts(run: Run, count: int) -> dict[str, Any]:
+    """The memory phase's bursts on bare Temporal, on the memory phase's dev server: a fresh
+    bare worker of its own with tocsin's workflow cache and arenas, warmed up by ``WARM_UP``
+    workflows, then ``count`` bursts, each counted from the previous sample."""
+    process = await start_baseline(
+        run.stack.temporal_address, run.fake.base_url, BARE_MEMORY_QUEUE, CACHED_WORKFLOWS
+    )
+    try:
+        warm = await bare_burst(replace_sizes(run, WARM_UP), process.pid, (0, None))
+        settled = (warm["worker_rss_after_bytes"], warm["quiet_wait_after_s"])
+        done: list[dict[str, Any]] = []
+        for _ in range(count):
+            done.append(await bare_burst(run, process.pid, settled))
+            settled = (done[-1]["worker_rss_after_bytes"], done[-1]["quiet_wait_after_s"])
+    finally:
+        stop_baseline(process)
+    figures = dict(done[0])
+    if len(done) > 1:
+        figures["later_bursts"] = done[1:]
+    return figures
+
+
+def replace_sizes(run: Run, memory_incidents: int) -> Run:
+    return replace(run, sizes=replace(run.sizes, memory_incidents=memory_incidents))
+
+
 async def memory_phase(run: Run, workdir: Path) -> None:
     sizes = run.sizes
     async with own_worker(run.fake, workdir, sizes) as solo:
         run.figures["memory"] = await bursts(solo, sizes.memory_level, sizes.memory_bursts)
+        run.figures["memory_bare"] = await bare_bursts(solo, sizes.memory_bursts)
 
 
 async def phase(name: str, work: Any) -> None:
@@ -983,7 +1090,8 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     m = figures.get("memory")
     if m:
         bound = TARGETS["memory_per_incident_kib"]
-        for label, burst in memory_bursts(m):
+        bare = bare_bursts_of(figures.get("memory_bare"))
+        for n, (label, burst) in enumerate(memory_bursts(m)):
             per = burst["per_incident_kib"]
             # Samples of a worker that never went quiet measure its work in flight: not met.
             settled = None not in (
@@ -992,10 +1100,29 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             )
             row(
                 f"≤ {bound:g} KiB worker memory per open incident, {label}",
-                f"{per:.1f} KiB" + ("" if settled else "; the worker was not quiet when sampled"),
+                f"{per:.1f} KiB"
+                + (f" ({beside_bare(per, bare[n])})" if n < len(bare) else "")
+                + ("" if settled else "; the worker was not quiet when sampled"),
                 per <= bound and settled,
             )
     return rows
+
+
+def bare_bursts_of(figures: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The bare memory baseline's bursts in order, beside the memory phase's (none if the run
+    has no baseline)."""
+    if not figures:
+        return []
+    return [figures, *figures.get("later_bursts", [])]
+
+
+def beside_bare(per: float, bare: dict[str, Any]) -> str:
+    kib = bare["per_workflow_kib"]
+    # A bare burst can sample below where it began (the allocator gave back more than it
+    # took): no ratio to such a figure.
+    ratio = f", {per / kib:.1f}x" if kib >= 1 else ""
+    quiet = "" if bare.get("quiet_wait_after_s") is not None else ", not quiet when sampled"
+    return f"bare Temporal {kib:.1f} KiB{ratio}{quiet}"
 
 
 def memory_bursts(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -1079,16 +1206,28 @@ def table(result: dict[str, Any]) -> str:
             f"max {k['max'] * 1000:.0f} ms ({t['breaches_recorded']} breaches) | — |"
         )
     if "memory" in f:
-        for label, m in memory_bursts(f["memory"]):
+        bare = bare_bursts_of(f.get("memory_bare"))
+        for n, (label, m) in enumerate(memory_bursts(f["memory"])):
             lines.append(
                 f"| worker RSS once quiet, one worker, {label} "
                 f"| {m['worker_rss_before_bytes'] / 2**20:.0f} → "
                 f"{m['worker_rss_after_bytes'] / 2**20:.0f} MiB, "
                 f"{m['per_incident_kib']:.1f} KiB per incident; all recorded after "
                 f"{m.get('all_recorded_after_s', 0):.0f} s, when the worker held "
-                f"{m.get('worker_rss_busy_bytes', 0) / 2**20:.0f} MiB | — |"
+                f"{m.get('worker_rss_busy_bytes', 0) / 2**20:.0f} MiB | "
+                + (bare_memory_cell(bare[n]) if n < len(bare) else "—")
+                + " |"
             )
     return "\n".join(lines)
+
+
+def bare_memory_cell(b: dict[str, Any]) -> str:
+    return (
+        f"{b['worker_rss_before_bytes'] / 2**20:.0f} → {b['worker_rss_after_bytes'] / 2**20:.0f} "
+        f"MiB, {b['per_workflow_kib']:.1f} KiB per workflow ({b['workflows_opened']:,} "
+        "signal-started workflows paging through one activity, then open with a timer; a "
+        f"fresh bare worker caching {b['max_cached_workflows']}, as tocsin's)"
+    )
 
 
 def write_docs(result: dict[str, Any], path: Path) -> None:
@@ -1171,16 +1310,7 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
         baseline: subprocess.Popen[bytes] | None = None
         try:
             await stack.wait_until_up()
-            baseline = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "bench.baseline"),
-                    *("--address", stack.temporal_address, "--slack-url", fake.base_url),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-            assert baseline.stdout is not None
-            await asyncio.to_thread(baseline.stdout.readline)
+            baseline = await start_baseline(stack.temporal_address, fake.base_url)
             async with run_on(stack, fake, sizes) as run:
                 date = datetime.now(UTC).strftime("%Y-%m-%d")
                 profiler = (
@@ -1218,7 +1348,9 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                     "0036), after a burst's own work: a busy worker's RSS swings by 10 MiB or "
                     "more between seconds. The first burst starts from a fresh worker and "
                     "fills what is bounded (the workflow cache, the heap's high-water mark); "
-                    "a later one shows what more open incidents add."
+                    "a later one shows what more open incidents add. Bare Temporal's bursts "
+                    "run on the same dev server, on a fresh bare worker of their own with "
+                    "tocsin's workflow cache (200) and malloc arenas (2)."
                 )
                 run.notes.append(
                     "Slack's per-channel pacing is off in this run "
@@ -1237,8 +1369,7 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                 }
         finally:
             if baseline is not None:
-                baseline.send_signal(signal.SIGINT)
-                baseline.wait(timeout=30)
+                stop_baseline(baseline)
             await stack.stop()
         await phase("memory", memory_phase(run, workdir / "memory"))
         return result

@@ -43,7 +43,8 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     result = json.loads(result_file.read_text())
     figures = result["figures"]
     assert set(figures) >= {
-        *("intake", "storm", "paged_storm", "latency", "timers", "memory", "profile"),
+        *("intake", "storm", "paged_storm", "latency", "timers", "memory", "memory_bare"),
+        "profile",
     }
     intake = figures["intake"]
     for mode in ("update_with_start", "signal_with_start"):
@@ -79,6 +80,11 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     # Sampled once the workers had finished the phase's work, not in the middle of it.
     assert memory["quiet_wait_before_s"] is not None
     assert memory["quiet_wait_after_s"] is not None
+    # Bare Temporal's same burst, on a fresh bare worker of its own, every workflow paged.
+    bare = figures["memory_bare"]
+    assert (bare["workflows_opened"], bare["paged"]) == (10, 10)
+    assert bare["quiet_wait_after_s"] is not None
+    assert bare["max_cached_workflows"] == 200
     assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
     assert len(result["targets"]) == 12
     assert "| intake" in docs.read_text()

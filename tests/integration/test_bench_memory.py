@@ -64,8 +64,8 @@ def test_a_paced_run_on_the_stack_samples_its_course_until_every_incident_is_rec
 
 def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last_ended() -> None:
     # The second burst's growth is what more open incidents add, once the first has filled the
-    # cache; the command in bench/ANALYSIS.md, in miniature.
-    report = measure("--stack", "--incidents", "3", "--bursts", "2", "--level", "C")
+    # cache; the commands in bench/ANALYSIS.md, in miniature, bare Temporal's bursts beside.
+    report = measure("--stack", "--incidents", "3", "--bursts", "2", "--level", "C", "--bare")
 
     [second] = report["later_bursts"]
     assert (report["incidents_opened"], report["level"]) == (3, "C")
@@ -76,6 +76,12 @@ def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last
     # The warm-up's ten, then three and three more, none of them resolved.
     assert report["open_incidents_after"] >= 13
     assert second["open_incidents_after"] >= 16
+    bare = report["bare"]
+    [bare_second] = bare["later_bursts"]
+    assert (bare["workflows_opened"], bare["paged"]) == (3, 3)
+    assert (bare_second["workflows_opened"], bare_second["paged"]) == (3, 3)
+    assert bare_second["worker_rss_before_bytes"] == bare["worker_rss_after_bytes"]
+    assert bare_second["quiet_wait_after_s"] is not None
 
 
 @pytest.mark.parametrize(
@@ -93,3 +99,9 @@ def test_bursts_that_cannot_be_run_are_refused_before_anything_starts(
     assert completed.returncode == 2
     assert "error: --bursts:" in completed.stderr, completed.stderr
     assert named in completed.stderr, completed.stderr
+
+
+def test_a_bare_baseline_without_bursts_on_the_stack_is_refused() -> None:
+    completed = bench_memory("--bare", "--incidents", "3")
+    assert completed.returncode == 2
+    assert "error: --bare: with --stack and without --rate" in completed.stderr, completed.stderr

@@ -58,6 +58,55 @@ def test_each_memory_burst_is_reported_and_judged_on_its_own() -> None:
     assert "270 → 278 MiB, 8.2 KiB per incident" in lines[1]
 
 
+def bare(opened: int, mib: tuple[float, float], quiet: float | None = 30.0) -> dict[str, Any]:
+    return {
+        "workflows_opened": opened,
+        "paged": opened,
+        "worker_rss_before_bytes": int(mib[0] * 2**20),
+        "worker_rss_after_bytes": int(mib[1] * 2**20),
+        "worker_rss_busy_bytes": int(mib[1] * 2**20),
+        "per_workflow_kib": (mib[1] - mib[0]) * 1024 / opened,
+        "quiet_wait_before_s": 20.0,
+        "quiet_wait_after_s": quiet,
+        "max_cached_workflows": 200,
+    }
+
+
+def test_each_memory_burst_is_set_beside_bare_temporals_same_burst() -> None:
+    first = burst(1000, 10, 1010, (150.0, 270.0))
+    second = burst(1000, 1010, 2010, (270.0, 278.0))
+    figures = {
+        "memory": first | {"later_bursts": [second]},
+        "memory_bare": bare(1000, (66.0, 91.0)) | {"later_bursts": [bare(1000, (91.0, 91.5))]},
+    }
+
+    rows = targets(figures)
+
+    assert [row["measured"] for row in rows] == [
+        "122.9 KiB (bare Temporal 25.6 KiB, 4.8x)",
+        # Under 1 KiB a ratio says nothing.
+        "8.2 KiB (bare Temporal 0.5 KiB)",
+    ]
+    assert [row["met"] for row in rows] == [False, True]
+    lines = table({"figures": figures}).splitlines()[2:]
+    assert lines[0].endswith(
+        "| 66 → 91 MiB, 25.6 KiB per workflow (1,000 signal-started workflows paging through "
+        "one activity, then open with a timer; a fresh bare worker caching 200, as tocsin's) |"
+    )
+    assert "| 91 → 92 MiB, 0.5 KiB per workflow" in lines[1]
+
+
+def test_a_bare_burst_sampled_busy_says_so() -> None:
+    figures = {
+        "memory": burst(1000, 10, 1010, (150.0, 180.0)),
+        "memory_bare": bare(1000, (66.0, 91.0), quiet=None),
+    }
+
+    (row,) = targets(figures)
+
+    assert row["measured"] == "30.7 KiB (bare Temporal 25.6 KiB, 1.2x, not quiet when sampled)"
+
+
 def test_a_burst_within_the_target_from_quiet_samples_is_met() -> None:
     (row,) = targets({"memory": burst(1000, 10, 1010, (150.0, 180.0))})
 
