@@ -4,7 +4,6 @@ receives the mail, a webhook receiver verifies each call's signature with
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,17 +12,22 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.email import SmtpConfig, SmtpMailer
 from api.config import ApiConfig
 from testkit.mail import Inbox, smtp_server
-from testkit.processes import free_port
 from testkit.waiting import eventually
 from testkit.webhooks import Endpoint, Receiver, webhook_receiver
-from tests.api.conftest import AUTH, TrackedService, api_config, build_app, http_client
+from tests.api.conftest import (
+    AUTH,
+    TrackedService,
+    api_config,
+    build_app,
+    http_client,
+    serving,
+)
 from tests.conftest import Stack, open_stack, outbound
 
 
@@ -101,14 +105,5 @@ def path_of(url: str) -> str:
 @pytest.fixture
 async def served(messaging: Messaging) -> AsyncIterator[str]:
     """The messaging stack's app on a real loopback port, for a real browser."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            messaging.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, what="uvicorn started")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(messaging.app) as url:
+        yield url

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -10,13 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from api.config import ApiConfig
 from api.middleware import BodySizeLimit
-from testkit.waiting import eventually
 from tests.api.conftest import (
     AUTH,
     TOKEN,
@@ -24,6 +21,7 @@ from tests.api.conftest import (
     build_app,
     declaration,
     http_client,
+    serving,
 )
 from tests.conftest import Stack
 from tocsin.settings import TOKEN_FILE, Settings
@@ -172,18 +170,8 @@ async def test_reading_an_oversized_body_stops_after_a_bound(client: httpx.Async
 @pytest.fixture
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The app behind a real uvicorn server on a free loopback port; its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started or task.done())
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])

@@ -19,7 +19,6 @@ from typing import Any
 import apprise
 import httpx
 import pytest
-import uvicorn
 import yaml
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -44,6 +43,7 @@ from tests.api.conftest import (
     api_config,
     build_app,
     http_client,
+    serving,
 )
 from tests.api.test_console import sign_in
 from tests.conftest import Stack, open_stack
@@ -252,17 +252,8 @@ async def _status_is(api: httpx.AsyncClient, name: str, status: str) -> dict[str
 
 @pytest.fixture
 async def served(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started or task.done())
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url
 
 
 async def test_tocsin_heartbeats_shows_each_monitor(served: str, beats: httpx.AsyncClient) -> None:
