@@ -349,7 +349,9 @@ async def stack_memory(args: argparse.Namespace) -> dict[str, Any]:
                     figures["load_average_1m_after_touch"] = os.getloadavg()[0]
                 figures["max_cached_workflows"] = args.max_cached or CACHED_WORKFLOWS
                 if args.bare:
-                    figures["bare"] = await bare_bursts(run, args.bursts)
+                    # With the cache tocsin's worker was given, so the two compare.
+                    cached = args.max_cached or CACHED_WORKFLOWS
+                    figures["bare"] = await bare_bursts(run, args.bursts, cached)
                 return figures
 
 

@@ -867,7 +867,9 @@ async def bursts(run: Run, level: str, count: int) -> dict[str, Any]:
 BARE_MEMORY_QUEUE = "bench-bare-memory"
 
 
-async def bare_burst(run: Run, pid: int, settled: tuple[int, float | None]) -> dict[str, Any]:
+async def bare_burst(
+    run: Run, pid: int, settled: tuple[int, float | None], cached: int = CACHED_WORKFLOWS
+) -> dict[str, Any]:
     """``sizes.memory_incidents`` bare open workflows at once (``BareOpenWorkflow``: started by
     a signal, one page, then open with a timer), and the bare worker's RSS sampled as
     ``memory`` samples tocsin's; ``settled``: the sample before and how long it waited."""
@@ -900,24 +902,24 @@ async def bare_burst(run: Run, pid: int, settled: tuple[int, float | None]) -> d
         "worker_rss_before_bytes": before,
         "worker_rss_after_bytes": after,
         "worker_rss_busy_bytes": busy,
-        "max_cached_workflows": CACHED_WORKFLOWS,
+        "max_cached_workflows": cached,
         "per_workflow_kib": (after - before) / sizes.memory_incidents / 1024,
     }
 
 
-async def bare_bursts(run: Run, count: int) -> dict[str, Any]:
+async def bare_bursts(run: Run, count: int, cached: int = CACHED_WORKFLOWS) -> dict[str, Any]:
     """The memory phase's bursts on bare Temporal, on the memory phase's dev server: a fresh
-    bare worker of its own with tocsin's workflow cache and arenas, warmed up by ``WARM_UP``
-    workflows, then ``count`` bursts, each counted from the previous sample."""
+    bare worker of its own with tocsin's workflow cache (``cached``) and arenas, warmed up by
+    ``WARM_UP`` workflows, then ``count`` bursts, each counted from the previous sample."""
     process = await start_baseline(
-        run.stack.temporal_address, run.fake.base_url, BARE_MEMORY_QUEUE, CACHED_WORKFLOWS
+        run.stack.temporal_address, run.fake.base_url, BARE_MEMORY_QUEUE, cached
     )
     try:
-        warm = await bare_burst(replace_sizes(run, WARM_UP), process.pid, (0, None))
+        warm = await bare_burst(replace_sizes(run, WARM_UP), process.pid, (0, None), cached)
         settled = (warm["worker_rss_after_bytes"], warm["quiet_wait_after_s"])
         done: list[dict[str, Any]] = []
         for _ in range(count):
-            done.append(await bare_burst(run, process.pid, settled))
+            done.append(await bare_burst(run, process.pid, settled, cached))
             settled = (done[-1]["worker_rss_after_bytes"], done[-1]["quiet_wait_after_s"])
     finally:
         stop_baseline(process)

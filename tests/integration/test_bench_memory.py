@@ -65,7 +65,10 @@ def test_a_paced_run_on_the_stack_samples_its_course_until_every_incident_is_rec
 def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last_ended() -> None:
     # The second burst's growth is what more open incidents add, once the first has filled the
     # cache; the commands in bench/ANALYSIS.md, in miniature, bare Temporal's bursts beside.
-    report = measure("--stack", "--incidents", "3", "--bursts", "2", "--level", "C", "--bare")
+    report = measure(
+        *("--stack", "--incidents", "3", "--bursts", "2", "--level", "C"),
+        *("--max-cached", "50", "--bare"),
+    )
 
     [second] = report["later_bursts"]
     assert (report["incidents_opened"], report["level"]) == (3, "C")
@@ -79,6 +82,8 @@ def test_bursts_on_the_stack_are_each_sampled_quiet_the_next_from_where_the_last
     bare = report["bare"]
     [bare_second] = bare["later_bursts"]
     assert (bare["workflows_opened"], bare["paged"]) == (3, 3)
+    # The bare worker caches as many workflows as tocsin's was given.
+    assert (report["max_cached_workflows"], bare["max_cached_workflows"]) == (50, 50)
     assert (bare_second["workflows_opened"], bare_second["paged"]) == (3, 3)
     assert bare_second["worker_rss_before_bytes"] == bare["worker_rss_after_bytes"]
     assert bare_second["quiet_wait_after_s"] is not None
