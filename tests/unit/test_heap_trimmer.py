@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from adapters.heap import HeapTrimmer, glibc_trim, resident_bytes
 
@@ -105,3 +106,41 @@ async def test_without_malloc_trim_the_trimmer_stops_at_once() -> None:
     trimmer = HeapTrimmer(None)
     await asyncio.wait_for(trimmer.run(asyncio.Event()), timeout=1)
     assert trimmer.trims == 0
+
+
+async def test_cycles_an_evicted_workflow_left_are_collected_before_the_trim() -> None:
+    # An evicted workflow is a cycle (its event loop, its tasks and their frames); nothing
+    # collects it in a quiet process, so its memory would stay in the heap the trim reads.
+    order: list[str] = []
+    clock = Clock()
+    trimmer = HeapTrimmer(
+        lambda: order.append("trim"),
+        collect=lambda: order.append("collect"),
+        every=10,
+        cpu=clock,
+        rss=lambda: MIB,
+    )
+    assert await trimmed(trimmer, clock, [5.0, 0.1]) == [False, True]
+    assert order == ["collect", "trim"]
+
+
+def test_a_quiet_process_gives_back_what_unreachable_cycles_held() -> None:
+    class Instance:
+        """An evicted workflow: it refers to itself, so only the collector frees it."""
+
+        def __init__(self) -> None:
+            self.me = self
+            self.state = [bytes(1000) + bytes([i % 256]) for i in range(30_000)]
+
+    gc.disable()  # the collector runs when the trimmer says, not when the test allocates
+    try:
+        instance = Instance()
+        del instance
+        trim = glibc_trim()
+        assert trim is not None
+        before = resident_bytes()
+        HeapTrimmer(trim).collect_and_trim()
+        after = resident_bytes()
+    finally:
+        gc.enable()
+    assert before - after > 20 * MIB, (before, after)
