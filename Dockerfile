@@ -4,9 +4,12 @@ FROM python:3.11-slim
 
 # MALLOC_ARENA_MAX: two of glibc's allocator arenas, not one per thread up to 8 per core: the
 # worker's memory per open incident grows less (docs/adr/0035-two-malloc-arenas.md).
+# PYTHONMALLOC=malloc: Python's objects from glibc too, whose free pages the worker's trimmer
+# gives back after a burst (docs/adr/0039-python-objects-from-glibc-and-a-small-cache.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MALLOC_ARENA_MAX=2 \
+    PYTHONMALLOC=malloc \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -42,7 +42,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 
-from adapters.heap import TRIM_EVERY
+from adapters.heap import ALLOCATOR, TRIM_EVERY
 from bench.baseline import (
     PAGES_CHANNEL,
     TASK_QUEUE,
@@ -309,8 +309,9 @@ async def start_bare_paging(
 async def start_baseline(
     address: str, slack_url: str, task_queue: str = TASK_QUEUE, cached: int | None = None
 ) -> subprocess.Popen[bytes]:
-    """A bare worker process (``bench.baseline``) once it polls. It gets the allocator's
-    arenas ``tocsin up`` gives tocsin's workers (ADR 0035), so their memory compares."""
+    """A bare worker process (``bench.baseline``) once it polls. It gets the allocator
+    settings ``tocsin up`` gives tocsin's workers (ADR 0035, ADR 0039), so their memory
+    compares."""
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "bench.baseline"),
@@ -319,7 +320,7 @@ async def start_baseline(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env=os.environ | {"MALLOC_ARENA_MAX": "2"},
+        env=os.environ | ALLOCATOR,
     )
     assert process.stdout is not None
     await asyncio.to_thread(process.stdout.readline)
@@ -1339,8 +1340,9 @@ async def measure(sizes: Sizes, workdir: Path, results_dir: Path) -> dict[str, A
                 ) as api:
                     metrics = (await api.get("/metrics")).text
                 run.notes.append(
-                    "Each worker keeps at most 200 workflows in its cache (ADR 0030); beyond "
-                    "that an incident's state lives in Temporal, not in worker memory."
+                    f"Each worker keeps at most {CACHED_WORKFLOWS} workflows in its cache (ADR "
+                    "0030, ADR 0039); beyond that an incident's state lives in Temporal, not in "
+                    "worker memory, and is replayed when it next acts."
                 )
                 run.notes.append(
                     "Worker memory is measured on a stack of its own with one worker, after "

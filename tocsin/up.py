@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from adapters.heap import ALLOCATOR
 from alerts.catalog import CatalogError, load_catalog
 from playbooks.loader import validate_directory
 from tocsin import binaries
@@ -141,9 +142,10 @@ class Stack:
             TOCSIN_API_PORT=str(self.settings.api_port),
             PYTHONUNBUFFERED="1",
         )
-        # Links in e-mails point at this stack, and glibc's allocator keeps two arenas (ADR
-        # 0035), unless the environment says otherwise.
-        return {"TOCSIN_PUBLIC_URL": self.api_url, "MALLOC_ARENA_MAX": "2"} | env
+        # Links in e-mails point at this stack, glibc's allocator keeps two arenas (ADR 0035)
+        # and serves Python's objects too, so a trim can give back what a burst freed (ADR
+        # 0039), unless the environment says otherwise.
+        return {"TOCSIN_PUBLIC_URL": self.api_url} | ALLOCATOR | env
 
     async def _spawn(
         self,

@@ -112,3 +112,17 @@ def test_the_banner_shows_where_the_token_is_and_its_start_only_as_the_readme_do
 
     assert token not in banner
     assert banner.strip("\n").replace(str(ROOT), "/path/to/tocsin") == _readme_banner()
+
+
+def test_processes_up_starts_use_the_allocator_settings_unless_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    stack = Stack(Settings(data_dir=tmp_path), 7233, Path("temporal"))
+    env = stack._child_env()
+    # Two glibc arenas (ADR 0035); Python's objects from glibc, whose free pages the
+    # worker's trimmer gives back (ADR 0039).
+    assert (env["MALLOC_ARENA_MAX"], env["PYTHONMALLOC"]) == ("2", "malloc")
+    monkeypatch.setenv("PYTHONMALLOC", "pymalloc")
+    assert stack._child_env()["PYTHONMALLOC"] == "pymalloc"
