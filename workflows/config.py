@@ -10,8 +10,11 @@ from pydantic import SecretStr
 from adapters.email import SmtpConfig
 from adapters.slack.config import SlackConfig
 
-# ADR 0030 (the SDK's default is 1,000).
-CACHED_WORKFLOWS = 200
+# Workflows each Temporal worker keeps in memory between their tasks (the SDK's default is
+# 1,000; ADR 0030 chose 200). Twenty since ADR 0039: each one cached cost the worker 200 KiB
+# and more, and an incident's history is short enough that replaying it when it next acts
+# costs milliseconds.
+CACHED_WORKFLOWS = 20
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     bare = figures["memory_bare"]
     assert (bare["workflows_opened"], bare["paged"]) == (10, 10)
     assert bare["quiet_wait_after_s"] is not None
-    assert bare["max_cached_workflows"] == 200
+    assert bare["max_cached_workflows"] == 20
     assert {"cores", "memory_bytes", "python", "temporal_cli"} <= set(result["machine"])
     assert len(result["targets"]) == 12
     assert "| intake" in docs.read_text()

@@ -121,6 +121,6 @@ def test_the_workflow_cache_of_each_worker_is_a_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TOCSIN_DATA_DIR", str(tmp_path))
-    assert Settings().worker_config().cached_workflows == 200
+    assert Settings().worker_config().cached_workflows == 20
     monkeypatch.setenv("TOCSIN_WORKER_CACHED_WORKFLOWS", "1000")
     assert Settings().worker_config().cached_workflows == 1000
