@@ -88,12 +88,6 @@ class HeapTrimmer:
         self._trimmed_to = rss()
         self.trims = 0
 
-    def collect_and_trim(self) -> None:
-        """What a quiet interval does, at once."""
-        self._collect()
-        if self._trim is not None:
-            self._trim()
-
     async def run(self, stop: asyncio.Event) -> None:
         if self._trim is None:
             return

@@ -124,7 +124,7 @@ async def test_cycles_an_evicted_workflow_left_are_collected_before_the_trim() -
     assert order == ["collect", "trim"]
 
 
-def test_a_quiet_process_gives_back_what_unreachable_cycles_held() -> None:
+async def test_a_quiet_process_gives_back_what_unreachable_cycles_held() -> None:
     class Instance:
         """An evicted workflow: it refers to itself, so only the collector frees it."""
 
@@ -136,10 +136,11 @@ def test_a_quiet_process_gives_back_what_unreachable_cycles_held() -> None:
     try:
         instance = Instance()
         del instance
-        trim = glibc_trim()
-        assert trim is not None
+        clock = Clock()
+        trimmer = HeapTrimmer(glibc_trim(), every=10, cpu=clock)
         before = resident_bytes()
-        HeapTrimmer(trim).collect_and_trim()
+        # A burst's work, then a quiet interval: the trimmer's own path, collector and trim.
+        assert await trimmed(trimmer, clock, [5.0, 0.1]) == [False, True]
         after = resident_bytes()
     finally:
         gc.enable()
