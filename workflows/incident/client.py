@@ -177,28 +177,29 @@ class IncidentService:
     async def _declare_as(
         self, declaration: Declaration, incident_id: str, declared_at: datetime | None = None
     ) -> Incident:
-        operation = WithStartWorkflowOperation(
-            IncidentWorkflow.run,
-            IncidentInput(
-                **declaration.model_dump(),
-                incident_id=incident_id,
-                playbooks=self._playbooks,
-                declared_at=declared_at,
-            ),
-            id=workflow_id(incident_id),
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        try:
-            return await self._call(
-                incident_id,
-                lambda: self._client.execute_update_with_start_workflow(
-                    IncidentWorkflow.current,
-                    start_workflow_operation=operation,
-                    rpc_timeout=self._rpc_timeout,
+        def send() -> Awaitable[Incident]:
+            # A new start operation each time it is sent (_patiently may send it again).
+            operation = WithStartWorkflowOperation(
+                IncidentWorkflow.run,
+                IncidentInput(
+                    **declaration.model_dump(),
+                    incident_id=incident_id,
+                    playbooks=self._playbooks,
+                    declared_at=declared_at,
                 ),
+                id=workflow_id(incident_id),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+            return self._client.execute_update_with_start_workflow(
+                IncidentWorkflow.current,
+                start_workflow_operation=operation,
+                rpc_timeout=self._rpc_timeout,
+            )
+
+        try:
+            return await self._call(incident_id, send)
         except WorkflowAlreadyStartedError:
             # Opened before and already over: its last recorded state.
             return await self.current(incident_id)
@@ -299,7 +300,10 @@ class IncidentService:
     async def _deliver_opening(self, intake: Intake, batch: AlertBatch) -> AlertResult:
         # One id for every sending of this delivery: the workflow takes it once (_call's again).
         update = f"alerts-{uuid.uuid4()}"
-        for _ in range(_CLOSING_RETRIES):
+
+        def send() -> Awaitable[AlertResult]:
+            # A start operation is used once: a delivery sent again (ten updates already in
+            # flight on the group's workflow, _patiently) sends a new one.
             operation = WithStartWorkflowOperation(
                 IncidentWorkflow.run,
                 self._opening_input(intake),
@@ -309,18 +313,17 @@ class IncidentService:
                 # A group whose incident is over (past its reopen window) opens a new one.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             )
+            return self._client.execute_update_with_start_workflow(
+                IncidentWorkflow.alerts,
+                batch,
+                start_workflow_operation=operation,
+                id=update,
+                rpc_timeout=self._rpc_timeout,
+            )
+
+        for _ in range(_CLOSING_RETRIES):
             try:
-                return await self._call(
-                    intake.group,
-                    lambda op=operation: self._client.execute_update_with_start_workflow(  # type: ignore[misc]
-                        IncidentWorkflow.alerts,
-                        batch,
-                        start_workflow_operation=op,
-                        id=update,
-                        rpc_timeout=self._rpc_timeout,
-                    ),
-                    again=True,
-                )
+                return await self._call(intake.group, send, again=True)
             except (IncidentNotFound, IncidentConflict):
                 await asyncio.sleep(0.05)
         raise TemporalUnavailable(f"alert group {intake.group}: its workflow kept closing")
